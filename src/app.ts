@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { RubatoConfig } from './config/schema.js';
+import { renderConfig } from './config/render.js';
+import { enableProcessMetrics } from './metrics/registry.js';
+import { createLocalBackend } from './backend/local.js';
+import { Ingester } from './ingester/ingester.js';
+import { createDistributor } from './distributor/distributor.js';
+import { startGrpcReceiver } from './receivers/grpc.js';
+import { startHttpReceiver } from './receivers/http.js';
+import { Blocklist } from './querier/blocklist.js';
+import { Querier } from './querier/querier.js';
+import { startApiServer } from './api/server.js';
+import { startCompactor } from './compactor/compactor.js';
+import { tenantLimits } from './overrides/limits.js';
+
+export interface RunningApp {
+  /** Ports actually bound (useful when the config asks for port 0). */
+  readonly ports: { http: number; otlpGrpc: number | null; otlpHttp: number | null };
+  /** Stops taking data, flushes everything to blocks, closes. */
+  stop(): Promise<void>;
+}
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Starts every module in one process (Tempo's `-target=all`), wired with in-process calls. */
+export async function startApp(cfg: RubatoConfig, logger: Logger): Promise<RunningApp> {
+  enableProcessMetrics();
+  const backend = createLocalBackend(resolve(cfg.storage.trace.local.path));
+  const limits = (tenant: string) => tenantLimits(cfg, tenant);
+
+  const blocklist = new Blocklist(backend, logger);
+  const ingester = new Ingester({
+    walDir: resolve(cfg.storage.trace.wal.path),
+    backend,
+    traceIdlePeriodMs: cfg.ingester.trace_idle_period,
+    maxBlockDurationMs: cfg.ingester.max_block_duration,
+    maxBlockBytes: cfg.ingester.max_block_bytes,
+    maxLiveBytes: cfg.ingester.max_live_traces_bytes,
+    limits: (tenant) => {
+      const l = limits(tenant);
+      return { maxBytesPerTrace: l.global.max_bytes_per_trace, maxLiveTraces: l.ingestion.max_traces_per_user };
+    },
+    logger,
+    onBlockFlushed: (tenant, meta) => blocklist.add(tenant, meta),
+  });
+  const querier = new Querier(blocklist, ingester);
+  const distributor = createDistributor({
+    ingester,
+    rateLimit: (tenant) => {
+      const l = limits(tenant).ingestion;
+      return { bytesPerSecond: l.rate_limit_bytes, burstBytes: Math.max(l.burst_size_bytes, l.rate_limit_bytes) };
+    },
+  });
+
+  // The API answers /ready with 503 while the WAL replays, so it starts first.
+  const services: Record<string, string> = { distributor: 'Starting', ingester: 'Starting', querier: 'Starting', compactor: 'Starting' };
+  const api = await startApiServer({
+    host: cfg.server.http_listen_address,
+    port: cfg.server.http_listen_port,
+    logger,
+    multitenancy: cfg.multitenancy_enabled,
+    isReady: () => ingester.ready(),
+    configYaml: () => renderConfig(cfg),
+    flush: () => ingester.flush(),
+    buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
+    services: () => services,
+    findTraceById: (tenant, traceId, range) => querier.findTraceById(tenant, traceId, range),
+  });
+  logger.info({ port: api.port }, 'HTTP API listening');
+
+  await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
+  services['querier'] = 'Running';
+  await ingester.start();
+  services['ingester'] = 'Running';
+
+  const protocols = cfg.distributor.receivers.otlp.protocols;
+  const multitenancy = cfg.multitenancy_enabled;
+  const grpc =
+    protocols.grpc === null
+      ? null
+      : await startGrpcReceiver({
+          endpoint: protocols.grpc.endpoint,
+          maxRecvBytes: protocols.grpc.max_recv_msg_size_mib * 1024 * 1024,
+          multitenancy,
+          pusher: distributor,
+          logger,
+        });
+  const http =
+    protocols.http === null
+      ? null
+      : await startHttpReceiver({
+          endpoint: protocols.http.endpoint,
+          maxBodyBytes: (protocols.grpc?.max_recv_msg_size_mib ?? 4) * 1024 * 1024,
+          multitenancy,
+          pusher: distributor,
+          logger,
+        });
+  services['distributor'] = 'Running';
+  logger.info({ otlpGrpc: grpc?.port ?? null, otlpHttp: http?.port ?? null }, 'OTLP receivers listening');
+
+  const compactor = startCompactor(backend, {
+    retentionMs: cfg.compactor.compaction.block_retention,
+    compactionWindowMs: cfg.compactor.compaction.compaction_window,
+    intervalMs: cfg.compactor.compaction.compaction_cycle,
+    logger,
+  });
+  services['compactor'] = 'Running';
+
+  let stopping: Promise<void> | null = null;
+  return {
+    ports: { http: api.port, otlpGrpc: grpc?.port ?? null, otlpHttp: http?.port ?? null },
+    stop() {
+      stopping ??= (async () => {
+        for (const k of Object.keys(services)) services[k] = 'Stopping';
+        await Promise.allSettled([grpc?.close(), http?.close()]);
+        await compactor.stop();
+        await ingester.stop();
+        blocklist.stop();
+        await api.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// rubato's built-in defaults. Mostly Tempo 2.10's, except where our users' deployment sets its own
+// value (HTTP port 3100, block retention 72h, storage under ./data instead of /var/tempo so rubato runs
+// without root). Durations are milliseconds and sizes bytes, as in the parsed config.
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+export const TARGETS = ['all', 'distributor', 'ingester', 'querier', 'query-frontend', 'compactor', 'metrics-generator'] as const;
+export type Target = (typeof TARGETS)[number];
+
+export const STORAGE_BACKENDS = ['local', 's3', 'gcs', 'azure'] as const;
+/** Backends rubato can run with today; the others are Tempo's and rejected with a clear error. */
+export const IMPLEMENTED_STORAGE_BACKENDS: readonly string[] = ['local'];
+
+export const DEFAULTS = {
+  target: 'all',
+  multitenancyEnabled: false,
+  server: {
+    httpListenAddress: '0.0.0.0',
+    httpListenPort: 3100,
+    grpcListenAddress: '',
+    grpcListenPort: 9095,
+    logLevel: 'info',
+    logFormat: 'logfmt',
+    httpServerReadTimeout: 30 * SECOND,
+    httpServerWriteTimeout: 30 * SECOND,
+    httpServerIdleTimeout: 2 * MINUTE,
+    gracefulShutdownTimeout: 30 * SECOND,
+    grpcServerMaxRecvMsgSize: 16 * MiB,
+    grpcServerMaxSendMsgSize: 16 * MiB,
+  },
+  distributor: {
+    otlpGrpcEndpoint: '0.0.0.0:4317',
+    otlpGrpcMaxRecvMsgSizeMib: 4,
+    otlpHttpEndpoint: '0.0.0.0:4318',
+    maxAttributeBytes: 2048,
+  },
+  ingester: {
+    traceIdlePeriod: 10 * SECOND,
+    traceLivePeriod: 30 * SECOND,
+    maxBlockDuration: 30 * MINUTE,
+    maxBlockBytes: 500 * MiB,
+    completeBlockTimeout: 15 * MINUTE,
+    flushCheckPeriod: 10 * SECOND,
+    flushOpTimeout: 5 * MINUTE,
+    concurrentFlushes: 4,
+    maxLiveTracesBytes: 64 * MiB,
+  },
+  querier: {
+    searchQueryTimeout: 30 * SECOND,
+    traceByIdQueryTimeout: 10 * SECOND,
+    maxConcurrentQueries: 20,
+  },
+  queryFrontend: {
+    maxOutstandingPerTenant: 2000,
+    maxRetries: 2,
+    searchConcurrentJobs: 1000,
+    searchTargetBytesPerJob: 100 * MiB,
+    searchDefaultResultLimit: 20,
+    searchMaxResultLimit: 0,
+    searchMaxDuration: 168 * HOUR,
+    searchQueryBackendAfter: 15 * MINUTE,
+    searchQueryIngestersUntil: 30 * MINUTE,
+    searchDefaultSpansPerSpanSet: 3,
+    searchMaxSpansPerSpanSet: 100,
+    traceByIdQueryShards: 50,
+    metricsMaxDuration: 24 * HOUR,
+    metricsQueryBackendAfter: 30 * MINUTE,
+    metricsInterval: 5 * MINUTE,
+    metricsMaxExemplars: 100,
+  },
+  compactor: {
+    blockRetention: 72 * HOUR,
+    compactedBlockRetention: 1 * HOUR,
+    compactionWindow: 1 * HOUR,
+    maxCompactionObjects: 6_000_000,
+    maxBlockBytes: 100 * GiB,
+    compactionCycle: 30 * SECOND,
+    retentionConcurrency: 10,
+    maxTimePerTenant: 5 * MINUTE,
+  },
+  storage: {
+    backend: 'local',
+    localPath: './data/traces',
+    walPath: './data/wal',
+    bloomFilterFalsePositive: 0.01,
+    parquetRowGroupSizeBytes: 100_000_000,
+    blocklistPoll: 5 * MINUTE,
+  },
+  overrides: {
+    rateStrategy: 'local',
+    rateLimitBytes: 15_000_000,
+    burstSizeBytes: 20_000_000,
+    maxTracesPerUser: 10_000,
+    maxGlobalTracesPerUser: 0,
+    maxBytesPerTrace: 5_000_000,
+    maxBytesPerTagValuesQuery: 1_000_000,
+    perTenantOverridePeriod: 10 * SECOND,
+  },
+} as const;

@@ -1,0 +1,37 @@
+import type { PushBatch } from '../model/batch.js';
+import { PushError, type Pusher } from './pusher.js';
+import { RateLimiter, type RateLimit } from './rate-limiter.js';
+import { bytesReceived, discardedSpans, spansReceived, tracesPerBatch } from './metrics.js';
+
+export interface DistributorOptions {
+  /** Where accepted batches go: the ingester, in-process in monolithic mode. */
+  readonly ingester: Pusher;
+  /** Per-tenant ingestion rate limit (Tempo's overrides `ingestion.rate_limit_bytes` / `burst_size_bytes`). */
+  readonly rateLimit: (tenant: string) => RateLimit;
+}
+
+/**
+ * The distributor: counts what arrives, enforces per-tenant ingestion limits, then hands the batch
+ * to the ingester. In monolithic mode this is one function call, so no span is re-encoded here.
+ */
+export function createDistributor(opts: DistributorOptions): Pusher {
+  const limiter = new RateLimiter(opts.rateLimit);
+  return {
+    async push(batch: PushBatch): Promise<void> {
+      const { tenant } = batch;
+      tracesPerBatch.inc({ tenant });
+      spansReceived.inc({ tenant }, batch.spans.length);
+      bytesReceived.inc({ tenant }, batch.byteSize);
+      if (batch.spans.length === 0) return;
+      if (!limiter.allow(tenant, batch.byteSize)) {
+        discardedSpans.inc({ reason: 'rate_limited', tenant }, batch.spans.length);
+        const limit = opts.rateLimit(tenant);
+        throw new PushError(
+          'rate_limited',
+          `RATE_LIMITED: batch size (${batch.byteSize} bytes) exceeded ingestion limit (local: ${limit.bytesPerSecond} bytes/s) while adding ${batch.spans.length} spans for user ${tenant}`,
+        );
+      }
+      await opts.ingester.push(batch);
+    },
+  };
+}

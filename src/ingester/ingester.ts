@@ -1,0 +1,355 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { PushBatch, SpanEntry } from '../model/batch.js';
+import { PushError, type Pusher } from '../distributor/pusher.js';
+import type { Backend } from '../backend/backend.js';
+import { openWal, type Wal } from '../wal/wal.js';
+import { writeBlock } from '../block/writer.js';
+import type { BlockMeta } from '../block/meta.js';
+import { decodeExportRequest } from '../otlp/decode-request.js';
+import { encodeTrace, mergeTraces } from '../otlp/trace-encode.js';
+import { discardedSpans } from '../distributor/metrics.js';
+import { HeadBlock } from './head-block.js';
+import { LiveTraces, type LiveTrace } from './live-traces.js';
+import * as m from './metrics.js';
+
+export interface IngesterLimits {
+  /** Tempo's `max_bytes_per_trace`; 0 = unlimited. */
+  readonly maxBytesPerTrace: number;
+  /** Tempo's `max_traces_per_user` (live traces); 0 = unlimited. */
+  readonly maxLiveTraces: number;
+}
+
+export interface IngesterOptions {
+  readonly walDir: string;
+  readonly backend: Backend;
+  /** A trace with no new spans for this long moves to the head block. Tempo's `trace_idle_period`. */
+  readonly traceIdlePeriodMs: number;
+  /** The head block is cut after this long. Tempo's `max_block_duration`. */
+  readonly maxBlockDurationMs: number;
+  /** The head block is cut at this size. Tempo's `max_block_bytes`. */
+  readonly maxBlockBytes: number;
+  /** Memory budget for live traces; past it the oldest move to the head block early. */
+  readonly maxLiveBytes: number;
+  readonly limits: (tenant: string) => IngesterLimits;
+  /** How often idle traces and head blocks are checked (default 1 s). */
+  readonly sweepPeriodMs?: number;
+  /** Turn fsync off (tests and benches of other parts only). Default true. */
+  readonly fsync?: boolean;
+  readonly logger: Logger;
+  /** Called after a block is in the backend, so readers can see it at once. */
+  readonly onBlockFlushed?: (tenant: string, meta: BlockMeta) => void;
+}
+
+/**
+ * The ingester: makes pushes durable (WAL, acknowledged after fsync), groups spans into live traces,
+ * moves idle traces to an on-disk head block, and writes head blocks to the backend as Parquet blocks.
+ * A WAL segment is removed only once nothing that is not yet in a block still needs it.
+ */
+export class Ingester implements Pusher {
+  private wal: Wal | null = null;
+  private readonly live = new Map<string, LiveTraces>();
+  private readonly heads = new Map<string, HeadBlock>();
+  /** Cut head blocks being written to the backend; still readable until done. */
+  private readonly flushing = new Set<HeadBlock>();
+  /** Segments of appends that are durable but not yet in live traces. */
+  private readonly pending = new Map<number, number>();
+  private readonly headDir: string;
+  private nextHeadId = 1;
+  private isReady = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | null = null;
+  private flushChain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: IngesterOptions) {
+    this.headDir = join(opts.walDir, 'head');
+  }
+
+  ready(): boolean {
+    return this.isReady;
+  }
+
+  /** Opens the WAL, replays it into live traces, then starts the sweep loop. */
+  async start(): Promise<void> {
+    const { logger } = this.opts;
+    // Head files are a cache of WAL data: after a restart the WAL replay rebuilds them.
+    rmSync(this.headDir, { recursive: true, force: true });
+    mkdirSync(this.headDir, { recursive: true });
+    const walDir = join(this.opts.walDir, 'segments');
+    mkdirSync(walDir, { recursive: true });
+    this.wal = await openWal({ dir: walDir, fsync: this.opts.fsync ?? true, logger });
+    const began = Date.now();
+    let records = 0;
+    let badRecords = 0;
+    const stats = await this.wal.replay((tenant, payload, segment) => {
+      records++;
+      try {
+        // Replay payloads are views into a reused read buffer: keep a copy.
+        const batch = decodeExportRequest(Buffer.from(payload), tenant);
+        this.addToLive(batch.tenant, batch.spans, segment, Date.now());
+      } catch (err) {
+        badRecords++;
+        logger.warn({ err, segment }, 'skipping undecodable WAL record');
+      }
+      // Keep memory inside the budget while a large WAL replays.
+      if (records % 256 === 0) this.enforceBudget();
+    });
+    m.walReplayed.inc(records);
+    m.walCorrupt.inc(stats.truncatedBytes);
+    logger.info(
+      { segments: stats.segments, records, bytes: stats.bytes, truncatedBytes: stats.truncatedBytes, badRecords, ms: Date.now() - began },
+      'WAL replay done',
+    );
+    this.isReady = true;
+    const period = this.opts.sweepPeriodMs ?? 1000;
+    this.timer = setInterval(() => this.sweep(Date.now()), period);
+    this.timer.unref();
+  }
+
+  async push(batch: PushBatch): Promise<void> {
+    if (!this.isReady || this.wal === null) throw new PushError('unavailable', 'ingester is not ready: the WAL is being replayed');
+    if (this.stopping) throw new PushError('unavailable', 'ingester is shutting down');
+    const { tenant } = batch;
+    const accepted = this.applyLimits(tenant, batch.spans);
+    if (accepted.length === 0) return;
+    const payload = accepted.length === batch.spans.length ? batch.payload : encodeTrace(accepted);
+    const wal = this.wal;
+    const segment = wal.stats().currentSegment;
+    this.pending.set(segment, (this.pending.get(segment) ?? 0) + 1);
+    try {
+      const landed = await wal.append(tenant, payload);
+      this.addToLive(tenant, accepted, landed, Date.now());
+    } finally {
+      const left = (this.pending.get(segment) ?? 1) - 1;
+      if (left === 0) this.pending.delete(segment);
+      else this.pending.set(segment, left);
+    }
+    m.bytesReceived.inc({ tenant, data_type: 'trace' }, payload.length);
+  }
+
+  /** Encoded parts of a trace held here (live and head blocks); empty when none. */
+  findTrace(tenant: string, traceId: string): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    for (const head of this.flushing) if (head.tenant === tenant && head.has(traceId)) parts.push(...head.read(traceId));
+    const head = this.heads.get(tenant);
+    if (head?.has(traceId)) parts.push(...head.read(traceId));
+    const live = this.live.get(tenant)?.get(traceId);
+    if (live !== undefined) parts.push(encodeTrace(live.spans));
+    return parts;
+  }
+
+  /** Moves every live trace to the head block and writes all head blocks to the backend. */
+  flush(): Promise<void> {
+    const now = Date.now();
+    for (const [tenant, live] of this.live) this.toHead(tenant, live.cutAll(), now);
+    for (const tenant of [...this.heads.keys()]) this.cutHead(tenant);
+    return this.whenFlushed();
+  }
+
+  /** Stops taking pushes, flushes everything to blocks and closes the WAL. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    if (this.wal === null) return;
+    await this.flush();
+    await this.wal.close();
+    this.wal = null;
+  }
+
+  /** Live trace count per tenant. */
+  liveTraceCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [tenant, live] of this.live) out.set(tenant, live.size);
+    return out;
+  }
+
+  private whenFlushed(): Promise<void> {
+    return this.flushChain;
+  }
+
+  private applyLimits(tenant: string, spans: SpanEntry[]): SpanEntry[] {
+    const { maxBytesPerTrace, maxLiveTraces } = this.opts.limits(tenant);
+    if (maxBytesPerTrace <= 0 && maxLiveTraces <= 0) return spans;
+    const live = this.liveFor(tenant);
+    let newTraces = live.size;
+    const added = new Map<string, number>();
+    const out: SpanEntry[] = [];
+    let tooLarge = 0;
+    let tooMany = 0;
+    for (const s of spans) {
+      const existing = live.get(s.traceId);
+      const before = added.get(s.traceId);
+      if (existing === undefined && before === undefined) {
+        if (maxLiveTraces > 0 && newTraces >= maxLiveTraces) {
+          tooMany++;
+          continue;
+        }
+        newTraces++;
+      }
+      const size = (existing?.bytes ?? 0) + (before ?? 0) + s.span.length;
+      if (maxBytesPerTrace > 0 && size > maxBytesPerTrace) {
+        tooLarge++;
+        continue;
+      }
+      added.set(s.traceId, (before ?? 0) + s.span.length);
+      out.push(s);
+    }
+    if (tooLarge > 0) discardedSpans.inc({ reason: 'trace_too_large', tenant }, tooLarge);
+    if (tooMany > 0) discardedSpans.inc({ reason: 'live_traces_exceeded', tenant }, tooMany);
+    if (out.length === 0 && spans.length > 0) {
+      if (tooMany > 0) {
+        throw new PushError('rate_limited', `LIVE_TRACES_EXCEEDED: max live traces per tenant exceeded: per-user traces limit (local: ${maxLiveTraces}) exceeded for tenant ${tenant}`);
+      }
+      throw new PushError('too_large', `TRACE_TOO_LARGE: max size of trace (${maxBytesPerTrace}) exceeded while adding spans for tenant ${tenant}`);
+    }
+    return out;
+  }
+
+  private liveFor(tenant: string): LiveTraces {
+    let live = this.live.get(tenant);
+    if (live === undefined) {
+      live = new LiveTraces();
+      this.live.set(tenant, live);
+    }
+    return live;
+  }
+
+  private addToLive(tenant: string, spans: readonly SpanEntry[], segment: number, nowMs: number): void {
+    const created = this.liveFor(tenant).add(spans, segment, nowMs);
+    if (created > 0) m.tracesCreated.inc({ tenant }, created);
+  }
+
+  private totalLiveBytes(): number {
+    let total = 0;
+    for (const live of this.live.values()) total += live.bytes;
+    return total;
+  }
+
+  private enforceBudget(): void {
+    const total = this.totalLiveBytes();
+    if (total <= this.opts.maxLiveBytes) return;
+    const now = Date.now();
+    // Cut each tenant down in proportion, oldest traces first, to 80 % of the budget.
+    const ratio = (this.opts.maxLiveBytes * 0.8) / total;
+    for (const [tenant, live] of this.live) {
+      const cut = live.cutOldest(Math.floor(live.bytes * ratio));
+      m.budgetCuts.inc(cut.length);
+      this.toHead(tenant, cut, now);
+    }
+  }
+
+  private sweep(nowMs: number): void {
+    try {
+      for (const [tenant, live] of this.live) this.toHead(tenant, live.cutIdle(nowMs - this.opts.traceIdlePeriodMs), nowMs);
+      this.enforceBudget();
+      for (const [tenant, head] of this.heads) {
+        if (head.bytes >= this.opts.maxBlockBytes || (head.traceCount > 0 && nowMs - head.createdMs >= this.opts.maxBlockDurationMs)) {
+          this.cutHead(tenant);
+        }
+      }
+      this.updateGauges();
+    } catch (err) {
+      this.opts.logger.error({ err }, 'ingester sweep failed');
+    }
+  }
+
+  private updateGauges(): void {
+    for (const [tenant, live] of this.live) m.liveTracesGauge.set({ tenant }, live.size);
+    m.liveTraceBytes.set(this.totalLiveBytes());
+    let head = 0;
+    for (const h of this.heads.values()) head += h.bytes;
+    for (const h of this.flushing) head += h.bytes;
+    m.headBlockBytes.set(head);
+    if (this.wal !== null) {
+      const s = this.wal.stats();
+      m.walBytes.set(s.bytes);
+      m.walSegments.set(s.segments);
+    }
+  }
+
+  private toHead(tenant: string, traces: LiveTrace[], nowMs: number): void {
+    if (traces.length === 0) return;
+    let head = this.heads.get(tenant);
+    if (head === undefined) {
+      const dir = join(this.headDir, tenant);
+      mkdirSync(dir, { recursive: true });
+      head = new HeadBlock(dir, tenant, this.nextHeadId++, nowMs);
+      this.heads.set(tenant, head);
+    }
+    for (const t of traces) {
+      let start = Infinity;
+      let end = 0;
+      for (const s of t.spans) {
+        if (s.startNs < start) start = s.startNs;
+        if (s.endNs > end) end = s.endNs;
+      }
+      head.append(t.traceId, encodeTrace(t.spans), t.minSegment, start, end);
+    }
+  }
+
+  /** Takes the tenant's head block out of service and queues it for writing to the backend. */
+  private cutHead(tenant: string): void {
+    const head = this.heads.get(tenant);
+    if (head === undefined) return;
+    this.heads.delete(tenant);
+    if (head.traceCount === 0) {
+      head.discard();
+      return;
+    }
+    this.flushing.add(head);
+    this.flushChain = this.flushChain.then(() => this.flushHead(head));
+  }
+
+  private async flushHead(head: HeadBlock): Promise<void> {
+    const { logger, backend } = this.opts;
+    const stopTimer = m.flushDuration.startTimer();
+    // Rotate the WAL so the segments this block covers can be removed once it is written.
+    await this.wal?.cut();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ids = head.sortedTraceIds();
+        const records = (function* () {
+          for (const traceId of ids) {
+            const parts = head.read(traceId);
+            yield { traceId, trace: parts.length === 1 ? parts[0]! : mergeTraces(parts) };
+          }
+        })();
+        const meta = await writeBlock(backend, head.tenant, records);
+        m.blocksFlushed.inc({ tenant: head.tenant });
+        m.flushedBytes.inc(meta.size);
+        logger.info({ tenant: head.tenant, block: meta.blockID, traces: meta.totalObjects, spans: meta.totalSpans, bytes: meta.size }, 'head block flushed');
+        this.opts.onBlockFlushed?.(head.tenant, meta);
+        break;
+      } catch (err) {
+        m.failedFlushes.inc({ tenant: head.tenant });
+        logger.error({ err, tenant: head.tenant, attempt }, 'head block flush failed; retrying');
+        if (this.stopping && attempt >= 3) {
+          // Keep the WAL: the data is replayed into a new block on the next start.
+          this.flushing.delete(head);
+          head.discard();
+          stopTimer();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+      }
+    }
+    this.flushing.delete(head);
+    head.discard();
+    stopTimer();
+    await this.removeFlushedWal();
+  }
+
+  /** Removes WAL segments that no live trace, head block or in-flight push still needs. */
+  private async removeFlushedWal(): Promise<void> {
+    const wal = this.wal;
+    if (wal === null) return;
+    let keepFrom = wal.stats().currentSegment;
+    for (const live of this.live.values()) keepFrom = Math.min(keepFrom, live.minSegment());
+    for (const h of this.heads.values()) keepFrom = Math.min(keepFrom, h.minSegment);
+    for (const h of this.flushing) keepFrom = Math.min(keepFrom, h.minSegment);
+    for (const seg of this.pending.keys()) keepFrom = Math.min(keepFrom, seg);
+    await wal.removeBefore(keepFrom);
+  }
+}

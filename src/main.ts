@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { loadConfig } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { createLogger } from './util/logger.js';
+import { packageVersion, startApp } from './app.js';
+
+/** rubato's command line: Tempo's flags (-config.file, -config.expand-env, -target). */
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`failed parsing config: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { config, warnings, args } = loaded;
+  if (args.version) {
+    process.stdout.write(`rubato, version ${packageVersion()} (node ${process.version})\n`);
+    process.exit(0);
+  }
+  const logger = createLogger(config.server.log_level, config.server.log_format);
+  for (const w of warnings) logger.warn(w);
+  if (config.target !== 'all') {
+    logger.error({ target: config.target }, `target ${config.target} needs shared object storage (s3), which is not implemented yet; run with -target=all`);
+    process.exit(1);
+  }
+  const app = await startApp(config, logger);
+  logger.info({ ports: app.ports }, 'rubato started');
+
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting without flushing (the WAL keeps the data)');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down: flushing live traces to blocks');
+    app.stop().then(
+      () => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`rubato: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import type { Backend } from '../backend/backend.js';
+import type { BlockMeta } from '../block/meta.js';
+import { listBlocks, listTenants, openBlock, type BlockReader } from '../block/reader.js';
+import { Gauge } from 'prom-client';
+import { registry } from '../metrics/registry.js';
+
+const blocklistLength = new Gauge({
+  name: 'tempodb_blocklist_length',
+  help: 'Total number of blocks per tenant.',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+});
+
+interface Entry {
+  readonly meta: BlockMeta;
+  reader: Promise<BlockReader> | null;
+}
+
+/**
+ * The querier's view of the blocks in the backend: polled periodically (other processes, the
+ * compactor) and told at once about blocks this process flushed. Readers are opened lazily and kept,
+ * so a block's bloom filter and index are read once.
+ */
+export class Blocklist {
+  private readonly tenants = new Map<string, Map<string, Entry>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(pollMs: number): Promise<void> {
+    await this.poll();
+    this.timer = setInterval(() => {
+      this.poll().catch((err: unknown) => this.logger.error({ err }, 'blocklist poll failed'));
+    }, pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Re-reads the block list of every tenant from the backend. */
+  async poll(): Promise<void> {
+    const seen = new Set<string>();
+    for (const tenant of await listTenants(this.backend)) {
+      seen.add(tenant);
+      const metas = await listBlocks(this.backend, tenant);
+      const old = this.tenants.get(tenant) ?? new Map<string, Entry>();
+      const next = new Map<string, Entry>();
+      for (const meta of metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, reader: null });
+      this.tenants.set(tenant, next);
+      blocklistLength.set({ tenant }, next.size);
+    }
+    for (const tenant of [...this.tenants.keys()]) if (!seen.has(tenant)) this.tenants.delete(tenant);
+  }
+
+  /** A block this process just wrote: visible to queries without waiting for the next poll. */
+  add(tenant: string, meta: BlockMeta): void {
+    let blocks = this.tenants.get(tenant);
+    if (blocks === undefined) {
+      blocks = new Map();
+      this.tenants.set(tenant, blocks);
+    }
+    if (!blocks.has(meta.blockID)) blocks.set(meta.blockID, { meta, reader: null });
+    blocklistLength.set({ tenant }, blocks.size);
+  }
+
+  metas(tenant: string): BlockMeta[] {
+    return [...(this.tenants.get(tenant)?.values() ?? [])].map((e) => e.meta);
+  }
+
+  /** Readers of the tenant's blocks overlapping [startMs, endMs] (either may be omitted). */
+  async readers(tenant: string, startMs?: number, endMs?: number): Promise<BlockReader[]> {
+    const out: Promise<BlockReader>[] = [];
+    for (const e of this.tenants.get(tenant)?.values() ?? []) {
+      if (startMs !== undefined && Date.parse(e.meta.endTime) < startMs) continue;
+      if (endMs !== undefined && Date.parse(e.meta.startTime) > endMs) continue;
+      if (e.reader === null) {
+        const p = openBlock(this.backend, tenant, e.meta);
+        // A block deleted by the compactor between poll and open: forget the failed reader.
+        p.catch(() => {
+          e.reader = null;
+        });
+        e.reader = p;
+      }
+      out.push(e.reader);
+    }
+    const settled = await Promise.allSettled(out);
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  }
+}
