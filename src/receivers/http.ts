@@ -79,6 +79,9 @@ function sendFailure(request: FastifyRequest, reply: FastifyReply, failure: Rece
   return reply.send(Buffer.from(encodeRpcStatus(failure.rpcCode, failure.message)));
 }
 
+/** Largest oversize body read to its end before answering 413; larger ones get the answer and a closed connection. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
 /** Starts the OTLP/HTTP trace receiver (POST /v1/traces, protobuf or JSON, optionally gzip/deflate). */
 export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<HttpReceiver> {
   const logger = opts.logger ?? consoleLogger;
@@ -108,6 +111,25 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
       );
     },
   );
+
+  // A body announced as too large is read and thrown away (up to DRAIN_LIMIT) before the 413, so the
+  // client sees the answer instead of a connection reset in the middle of its upload.
+  app.addHook('onRequest', async (request, reply) => {
+    const announced = Number(headerValue(request.headers['content-length']) ?? '0');
+    if (!(announced > opts.maxBodyBytes)) return;
+    const failure = classifyFailure(new BodyError(413, `request body of ${announced} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`));
+    if (announced <= DRAIN_LIMIT) {
+      request.raw.resume();
+      await new Promise<void>((resolve) => {
+        request.raw.once('end', resolve);
+        request.raw.once('error', () => resolve());
+        request.raw.once('close', resolve);
+      });
+    } else {
+      reply.header('connection', 'close');
+    }
+    return sendFailure(request, reply, failure);
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const failure = classifyFailure(asReceiveError(err));

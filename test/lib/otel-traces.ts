@@ -82,6 +82,28 @@ export async function sendTraces(exporter: SpanExporter, count: number, service 
   return spans;
 }
 
+/** Spans of `count` checkout traces, recorded but not sent anywhere. */
+export async function recordTraces(count: number, service = 'checkout'): Promise<ReadableSpan[]> {
+  return sendTraces(new InMemorySpanExporter(), count, service);
+}
+
+/** Spans grouped by trace ID, in first-seen order. */
+export function byTrace(spans: readonly ReadableSpan[]): ReadableSpan[][] {
+  const groups = new Map<string, ReadableSpan[]>();
+  for (const s of spans) {
+    const id = s.spanContext().traceId;
+    const g = groups.get(id) ?? [];
+    g.push(s);
+    groups.set(id, g);
+  }
+  return [...groups.values()];
+}
+
+/** Exports spans through the exporter; true when the server acknowledged them. */
+export function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Promise<boolean> {
+  return new Promise((resolve) => exporter.export(spans, (r) => resolve(r.code === 0)));
+}
+
 /** Trace IDs of the spans, unique, in first-seen order. */
 export function traceIdsOf(spans: readonly ReadableSpan[]): string[] {
   return [...new Set(spans.map((s) => s.spanContext().traceId))];
