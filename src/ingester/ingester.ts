@@ -11,7 +11,7 @@ import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace, mergeTraces } from '../otlp/trace-encode.js';
 import { discardedSpans } from '../distributor/metrics.js';
 import { HeadBlock } from './head-block.js';
-import { LiveTraces, type LiveTrace } from './live-traces.js';
+import { LiveTraces, liveTraceBytes, type LiveTrace } from './live-traces.js';
 import * as m from './metrics.js';
 
 export interface IngesterLimits {
@@ -85,8 +85,8 @@ export class Ingester implements Pusher {
     const stats = await this.wal.replay((tenant, payload, segment) => {
       records++;
       try {
-        // Replay payloads are views into a reused read buffer: keep a copy.
-        const batch = decodeExportRequest(Buffer.from(payload), tenant);
+        // The payload is a view into a reused read buffer; live traces copy what they keep.
+        const batch = decodeExportRequest(payload, tenant);
         this.addToLive(batch.tenant, batch.spans, segment, Date.now());
       } catch (err) {
         badRecords++;
@@ -135,7 +135,7 @@ export class Ingester implements Pusher {
     const head = this.heads.get(tenant);
     if (head?.has(traceId)) parts.push(...head.read(traceId));
     const live = this.live.get(tenant)?.get(traceId);
-    if (live !== undefined) parts.push(encodeTrace(live.spans));
+    if (live !== undefined) parts.push(liveTraceBytes(live));
     return parts;
   }
 
@@ -278,15 +278,7 @@ export class Ingester implements Pusher {
       head = new HeadBlock(dir, tenant, this.nextHeadId++, nowMs);
       this.heads.set(tenant, head);
     }
-    for (const t of traces) {
-      let start = Infinity;
-      let end = 0;
-      for (const s of t.spans) {
-        if (s.startNs < start) start = s.startNs;
-        if (s.endNs > end) end = s.endNs;
-      }
-      head.append(t.traceId, encodeTrace(t.spans), t.minSegment, start, end);
-    }
+    for (const t of traces) head.append(t.traceId, liveTraceBytes(t), t.minSegment, t.startNs, t.endNs);
   }
 
   /** Takes the tenant's head block out of service and queues it for writing to the backend. */
@@ -313,7 +305,8 @@ export class Ingester implements Pusher {
         const records = (function* () {
           for (const traceId of ids) {
             const parts = head.read(traceId);
-            yield { traceId, trace: parts.length === 1 ? parts[0]! : mergeTraces(parts) };
+            // Merging also drops spans a client sent twice (a retry of an acknowledged push).
+            yield { traceId, trace: mergeTraces(parts) };
           }
         })();
         const meta = await writeBlock(backend, head.tenant, records);

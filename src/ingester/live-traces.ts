@@ -1,17 +1,27 @@
 import type { SpanEntry } from '../model/batch.js';
+import { encodeTrace } from '../otlp/trace-encode.js';
 
-/** Spans of one trace still receiving data, kept encoded. */
+/**
+ * Spans of one trace still receiving data. Each push adds one part: that push's spans of this trace
+ * encoded as a tempopb.Trace. Parts are plain bytes, so a live trace holds no object per span and
+ * keeps no request buffer alive; and since Trace is one repeated field, the parts concatenated are
+ * themselves the encoded trace.
+ */
 export interface LiveTrace {
   readonly traceId: string;
-  readonly spans: SpanEntry[];
+  readonly parts: Uint8Array[];
   bytes: number;
   lastAppendMs: number;
   /** Oldest WAL segment holding any of its spans: that segment must stay until the trace is in a block. */
   minSegment: number;
+  startNs: number;
+  endNs: number;
 }
 
-/** Rough per-span overhead of the entry object and arrays, so the budget counts real memory. */
-const SPAN_OVERHEAD = 64;
+/** Memory of a part beyond its bytes (the Buffer object, array slot), so the budget counts real memory. */
+const PART_OVERHEAD = 96;
+/** Memory of a live trace beyond its parts (map entry, ID string, object). */
+const TRACE_OVERHEAD = 200;
 
 /** Live traces of one tenant, in insertion order (oldest first), with their total size. */
 export class LiveTraces {
@@ -30,22 +40,34 @@ export class LiveTraces {
     return this.traces.get(traceId);
   }
 
-  /** Adds spans; returns how many new traces were created. */
+  /** Adds one push's spans; returns how many new traces were created. */
   add(spans: readonly SpanEntry[], segment: number, nowMs: number): number {
-    let created = 0;
+    const groups = new Map<string, SpanEntry[]>();
     for (const s of spans) {
-      let t = this.traces.get(s.traceId);
+      const g = groups.get(s.traceId);
+      if (g === undefined) groups.set(s.traceId, [s]);
+      else g.push(s);
+    }
+    let created = 0;
+    for (const [traceId, group] of groups) {
+      let t = this.traces.get(traceId);
       if (t === undefined) {
-        t = { traceId: s.traceId, spans: [], bytes: 0, lastAppendMs: nowMs, minSegment: segment };
-        this.traces.set(s.traceId, t);
+        t = { traceId, parts: [], bytes: TRACE_OVERHEAD, lastAppendMs: nowMs, minSegment: segment, startNs: Infinity, endNs: 0 };
+        this.traces.set(traceId, t);
+        this.totalBytes += TRACE_OVERHEAD;
         created++;
       }
-      t.spans.push(s);
-      const b = s.span.length + SPAN_OVERHEAD;
+      const part = encodeTrace(group);
+      t.parts.push(part);
+      const b = part.length + PART_OVERHEAD;
       t.bytes += b;
       this.totalBytes += b;
       t.lastAppendMs = nowMs;
       if (segment < t.minSegment) t.minSegment = segment;
+      for (const s of group) {
+        if (s.startNs < t.startNs) t.startNs = s.startNs;
+        if (s.endNs > t.endNs) t.endNs = s.endNs;
+      }
     }
     return created;
   }
@@ -94,4 +116,9 @@ export class LiveTraces {
     this.traces.delete(t.traceId);
     this.totalBytes -= t.bytes;
   }
+}
+
+/** The whole encoded trace of a live trace. */
+export function liveTraceBytes(t: LiveTrace): Uint8Array {
+  return t.parts.length === 1 ? t.parts[0]! : Buffer.concat(t.parts);
 }

@@ -48,6 +48,6 @@ export class Querier {
     );
     for (const f of found) if (f !== null) parts.push(f);
     if (parts.length === 0) return null;
-    return parts.length === 1 ? parts[0]! : mergeTraces(parts);
+    return mergeTraces(parts);
   }
 }
