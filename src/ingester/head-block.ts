@@ -2,15 +2,26 @@ import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * The head block: traces that stopped receiving spans, appended to a local file until the block is
- * cut and written to the backend as Parquet. Keeping them on disk (not in memory) is what lets the
- * ingester stay inside its memory budget; the WAL still holds the same data, so this file needs no fsync
- * and is thrown away on restart (replay rebuilds it).
+ * The head block: every push's spans, grouped per trace, appended to a local file until the block is
+ * cut and written to the backend as Parquet. Span data lives in this file (the page cache), not in the
+ * JS heap: memory holds only an index entry per trace, which is what keeps the ingester's memory flat
+ * whatever the ingest rate. The WAL holds the same data durably, so this file needs no fsync and is
+ * thrown away on restart (replay rebuilds it).
  *
  * Record: u32 length of the rest | 16-byte trace ID | f64 offset of this trace's previous record (-1) |
- * encoded tempopb.Trace. A trace cut more than once (it came back after going idle) forms a chain.
+ * encoded tempopb.Trace. The records of one trace form a chain, newest first.
  */
 const HEADER = 4 + 16 + 8;
+const INDEX_ENTRY_BYTES = 120;
+
+/** One trace's spans from one push. */
+export interface HeadRecord {
+  readonly traceId: string;
+  /** Encoded tempopb.Trace. */
+  readonly trace: Uint8Array;
+  readonly startNs: number;
+  readonly endNs: number;
+}
 
 export interface HeadBlockInfo {
   readonly tenant: string;
@@ -46,6 +57,11 @@ export class HeadBlock {
     return this.size;
   }
 
+  /** Rough memory held by the index (Map entry, key string, number). */
+  get indexBytes(): number {
+    return this.index.size * INDEX_ENTRY_BYTES;
+  }
+
   get traceCount(): number {
     return this.index.size;
   }
@@ -58,19 +74,27 @@ export class HeadBlock {
     return { tenant: this.tenant, id: this.id, createdMs: this.createdMs, bytes: this.size, traces: this.index.size, minSegment: this.minSeg };
   }
 
-  append(traceId: string, trace: Uint8Array, minSegment: number, startNs: number, endNs: number): void {
-    const header = Buffer.allocUnsafe(HEADER);
-    header.writeUInt32LE(HEADER - 4 + trace.length, 0);
-    header.write(traceId, 4, 16, 'hex');
-    header.writeDoubleLE(this.index.get(traceId) ?? -1, 20);
-    const offset = this.size;
-    writeSync(this.fd, header, 0, HEADER, offset);
-    writeSync(this.fd, trace, 0, trace.length, offset + HEADER);
-    this.size += HEADER + trace.length;
-    this.index.set(traceId, offset);
-    if (minSegment < this.minSeg) this.minSeg = minSegment;
-    if (startNs < this.startNs) this.startNs = startNs;
-    if (endNs > this.endNs) this.endNs = endNs;
+  /** Appends one record per trace with a single write; `segment` is the WAL segment holding them. */
+  appendMany(records: readonly HeadRecord[], segment: number): void {
+    if (records.length === 0) return;
+    let total = 0;
+    for (const r of records) total += HEADER + r.trace.length;
+    const buf = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const r of records) {
+      const offset = this.size + at;
+      buf.writeUInt32LE(HEADER - 4 + r.trace.length, at);
+      buf.write(r.traceId, at + 4, 16, 'hex');
+      buf.writeDoubleLE(this.index.get(r.traceId) ?? -1, at + 20);
+      buf.set(r.trace, at + HEADER);
+      at += HEADER + r.trace.length;
+      this.index.set(r.traceId, offset);
+      if (r.startNs < this.startNs) this.startNs = r.startNs;
+      if (r.endNs > this.endNs) this.endNs = r.endNs;
+    }
+    writeSync(this.fd, buf, 0, total, this.size);
+    this.size += total;
+    if (segment < this.minSeg) this.minSeg = segment;
   }
 
   has(traceId: string): boolean {

@@ -10,9 +10,16 @@ import type { BlockMeta } from '../block/meta.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace, mergeTraces } from '../otlp/trace-encode.js';
 import { discardedSpans } from '../distributor/metrics.js';
-import { HeadBlock } from './head-block.js';
-import { LiveTraces, liveTraceBytes, type LiveTrace } from './live-traces.js';
+import { HeadBlock, type HeadRecord } from './head-block.js';
+import { LiveTraces } from './live-traces.js';
 import * as m from './metrics.js';
+
+/** One trace of recent data. */
+export interface RecentTrace {
+  readonly traceId: string;
+  /** Encoded tempopb.Trace. */
+  readonly trace: Uint8Array;
+}
 
 export interface IngesterLimits {
   /** Tempo's `max_bytes_per_trace`; 0 = unlimited. */
@@ -24,13 +31,16 @@ export interface IngesterLimits {
 export interface IngesterOptions {
   readonly walDir: string;
   readonly backend: Backend;
-  /** A trace with no new spans for this long moves to the head block. Tempo's `trace_idle_period`. */
+  /** A trace with no new spans for this long is complete. Tempo's `trace_idle_period`. */
   readonly traceIdlePeriodMs: number;
   /** The head block is cut after this long. Tempo's `max_block_duration`. */
   readonly maxBlockDurationMs: number;
   /** The head block is cut at this size. Tempo's `max_block_bytes`. */
   readonly maxBlockBytes: number;
-  /** Memory budget for live traces; past it the oldest move to the head block early. */
+  /**
+   * Memory budget for per-trace bookkeeping (the head block's index); past it the head block is cut
+   * early. rubato's `ingester.max_live_traces_bytes`.
+   */
   readonly maxLiveBytes: number;
   readonly limits: (tenant: string) => IngesterLimits;
   /** How often idle traces and head blocks are checked (default 1 s). */
@@ -43,9 +53,10 @@ export interface IngesterOptions {
 }
 
 /**
- * The ingester: makes pushes durable (WAL, acknowledged after fsync), groups spans into live traces,
- * moves idle traces to an on-disk head block, and writes head blocks to the backend as Parquet blocks.
- * A WAL segment is removed only once nothing that is not yet in a block still needs it.
+ * The ingester: makes pushes durable (WAL, acknowledged after fsync), appends each push's spans,
+ * grouped per trace, to the tenant's head block file, tracks which traces are live, and writes head
+ * blocks to the backend as Parquet blocks. A WAL segment is removed only once every head block holding
+ * its data is in the backend.
  */
 export class Ingester implements Pusher {
   private wal: Wal | null = null;
@@ -53,7 +64,7 @@ export class Ingester implements Pusher {
   private readonly heads = new Map<string, HeadBlock>();
   /** Cut head blocks being written to the backend; still readable until done. */
   private readonly flushing = new Set<HeadBlock>();
-  /** Segments of appends that are durable but not yet in live traces. */
+  /** Segments of appends that are durable but not yet in a head block. */
   private readonly pending = new Map<number, number>();
   private readonly headDir: string;
   private nextHeadId = 1;
@@ -70,7 +81,7 @@ export class Ingester implements Pusher {
     return this.isReady;
   }
 
-  /** Opens the WAL, replays it into live traces, then starts the sweep loop. */
+  /** Opens the WAL, replays it into head blocks, then starts the sweep loop. */
   async start(): Promise<void> {
     const { logger } = this.opts;
     // Head files are a cache of WAL data: after a restart the WAL replay rebuilds them.
@@ -85,15 +96,13 @@ export class Ingester implements Pusher {
     const stats = await this.wal.replay((tenant, payload, segment) => {
       records++;
       try {
-        // The payload is a view into a reused read buffer; live traces copy what they keep.
+        // The payload is a view into a reused read buffer; the head block copies what it keeps.
         const batch = decodeExportRequest(payload, tenant);
-        this.addToLive(batch.tenant, batch.spans, segment, Date.now());
+        this.append(tenant, batch.spans, segment, Date.now());
       } catch (err) {
         badRecords++;
         logger.warn({ err, segment }, 'skipping undecodable WAL record');
       }
-      // Keep memory inside the budget while a large WAL replays.
-      if (records % 256 === 0) this.enforceBudget();
     });
     m.walReplayed.inc(records);
     m.walCorrupt.inc(stats.truncatedBytes);
@@ -119,7 +128,7 @@ export class Ingester implements Pusher {
     this.pending.set(segment, (this.pending.get(segment) ?? 0) + 1);
     try {
       const landed = await wal.append(tenant, payload);
-      this.addToLive(tenant, accepted, landed, Date.now());
+      this.append(tenant, accepted, landed, Date.now());
     } finally {
       const left = (this.pending.get(segment) ?? 1) - 1;
       if (left === 0) this.pending.delete(segment);
@@ -128,23 +137,35 @@ export class Ingester implements Pusher {
     m.bytesReceived.inc({ tenant, data_type: 'trace' }, payload.length);
   }
 
-  /** Encoded parts of a trace held here (live and head blocks); empty when none. */
+  /** Encoded parts of a trace held here (head blocks); empty when none. */
   findTrace(tenant: string, traceId: string): Uint8Array[] {
     const parts: Uint8Array[] = [];
-    for (const head of this.flushing) if (head.tenant === tenant && head.has(traceId)) parts.push(...head.read(traceId));
-    const head = this.heads.get(tenant);
-    if (head?.has(traceId)) parts.push(...head.read(traceId));
-    const live = this.live.get(tenant)?.get(traceId);
-    if (live !== undefined) parts.push(liveTraceBytes(live));
+    for (const head of this.headsOf(tenant)) if (head.has(traceId)) parts.push(...head.read(traceId));
     return parts;
   }
 
-  /** Moves every live trace to the head block and writes all head blocks to the backend. */
+  /**
+   * Every trace held here for a tenant (head blocks not yet in the backend), each as one encoded
+   * tempopb.Trace. Search and tag lookups read recent data through this. A trace in several head
+   * blocks is yielded once, merged.
+   */
+  *recentTraces(tenant: string): Generator<RecentTrace> {
+    const heads = this.headsOf(tenant);
+    const seen = new Set<string>();
+    for (const h of heads) {
+      for (const traceId of h.traceIds()) {
+        if (seen.has(traceId)) continue;
+        seen.add(traceId);
+        const parts = heads.flatMap((x) => (x.has(traceId) ? x.read(traceId) : []));
+        yield { traceId, trace: parts.length === 1 ? parts[0]! : mergeTraces(parts) };
+      }
+    }
+  }
+
+  /** Writes all head blocks to the backend now. */
   flush(): Promise<void> {
-    const now = Date.now();
-    for (const [tenant, live] of this.live) this.toHead(tenant, live.cutAll(), now);
     for (const tenant of [...this.heads.keys()]) this.cutHead(tenant);
-    return this.whenFlushed();
+    return this.flushChain;
   }
 
   /** Stops taking pushes, flushes everything to blocks and closes the WAL. */
@@ -165,15 +186,18 @@ export class Ingester implements Pusher {
     return out;
   }
 
-  private whenFlushed(): Promise<void> {
-    return this.flushChain;
+  private headsOf(tenant: string): HeadBlock[] {
+    const heads = [...this.flushing].filter((h) => h.tenant === tenant);
+    const head = this.heads.get(tenant);
+    if (head !== undefined) heads.push(head);
+    return heads;
   }
 
   private applyLimits(tenant: string, spans: SpanEntry[]): SpanEntry[] {
     const { maxBytesPerTrace, maxLiveTraces } = this.opts.limits(tenant);
     if (maxBytesPerTrace <= 0 && maxLiveTraces <= 0) return spans;
     const live = this.liveFor(tenant);
-    let newTraces = live.size;
+    let traces = live.size;
     const added = new Map<string, number>();
     const out: SpanEntry[] = [];
     let tooLarge = 0;
@@ -182,11 +206,11 @@ export class Ingester implements Pusher {
       const existing = live.get(s.traceId);
       const before = added.get(s.traceId);
       if (existing === undefined && before === undefined) {
-        if (maxLiveTraces > 0 && newTraces >= maxLiveTraces) {
+        if (maxLiveTraces > 0 && traces >= maxLiveTraces) {
           tooMany++;
           continue;
         }
-        newTraces++;
+        traces++;
       }
       const size = (existing?.bytes ?? 0) + (before ?? 0) + s.span.length;
       if (maxBytesPerTrace > 0 && size > maxBytesPerTrace) {
@@ -216,36 +240,56 @@ export class Ingester implements Pusher {
     return live;
   }
 
-  private addToLive(tenant: string, spans: readonly SpanEntry[], segment: number, nowMs: number): void {
-    const created = this.liveFor(tenant).add(spans, segment, nowMs);
-    if (created > 0) m.tracesCreated.inc({ tenant }, created);
-  }
-
-  private totalLiveBytes(): number {
-    let total = 0;
-    for (const live of this.live.values()) total += live.bytes;
-    return total;
-  }
-
-  private enforceBudget(): void {
-    const total = this.totalLiveBytes();
-    if (total <= this.opts.maxLiveBytes) return;
-    const now = Date.now();
-    // Cut each tenant down in proportion, oldest traces first, to 80 % of the budget.
-    const ratio = (this.opts.maxLiveBytes * 0.8) / total;
-    for (const [tenant, live] of this.live) {
-      const cut = live.cutOldest(Math.floor(live.bytes * ratio));
-      m.budgetCuts.inc(cut.length);
-      this.toHead(tenant, cut, now);
+  private headFor(tenant: string, nowMs: number): HeadBlock {
+    let head = this.heads.get(tenant);
+    if (head === undefined) {
+      const dir = join(this.headDir, tenant);
+      mkdirSync(dir, { recursive: true });
+      head = new HeadBlock(dir, tenant, this.nextHeadId++, nowMs);
+      this.heads.set(tenant, head);
     }
+    return head;
+  }
+
+  /** Groups a push's spans per trace and appends them to the head block with one write. */
+  private append(tenant: string, spans: readonly SpanEntry[], segment: number, nowMs: number): void {
+    const groups = new Map<string, SpanEntry[]>();
+    for (const s of spans) {
+      const g = groups.get(s.traceId);
+      if (g === undefined) groups.set(s.traceId, [s]);
+      else g.push(s);
+    }
+    const live = this.liveFor(tenant);
+    const records: HeadRecord[] = [];
+    let created = 0;
+    for (const [traceId, group] of groups) {
+      let startNs = Infinity;
+      let endNs = 0;
+      for (const s of group) {
+        if (s.startNs < startNs) startNs = s.startNs;
+        if (s.endNs > endNs) endNs = s.endNs;
+      }
+      const trace = encodeTrace(group);
+      records.push({ traceId, trace, startNs, endNs });
+      if (live.touch(traceId, trace.length, nowMs)) created++;
+    }
+    this.headFor(tenant, nowMs).appendMany(records, segment);
+    if (created > 0) m.tracesCreated.inc({ tenant }, created);
   }
 
   private sweep(nowMs: number): void {
     try {
-      for (const [tenant, live] of this.live) this.toHead(tenant, live.cutIdle(nowMs - this.opts.traceIdlePeriodMs), nowMs);
-      this.enforceBudget();
+      for (const live of this.live.values()) live.cutIdle(nowMs - this.opts.traceIdlePeriodMs);
+      let indexBytes = 0;
+      for (const h of this.heads.values()) indexBytes += h.indexBytes;
       for (const [tenant, head] of this.heads) {
-        if (head.bytes >= this.opts.maxBlockBytes || (head.traceCount > 0 && nowMs - head.createdMs >= this.opts.maxBlockDurationMs)) {
+        const full = head.bytes >= this.opts.maxBlockBytes;
+        const old = head.traceCount > 0 && nowMs - head.createdMs >= this.opts.maxBlockDurationMs;
+        // Past the memory budget the largest head block goes first.
+        const overBudget = indexBytes > this.opts.maxLiveBytes && head.indexBytes * this.heads.size >= indexBytes;
+        if (full || old || overBudget) {
+          if (overBudget) m.budgetCuts.inc();
+          indexBytes -= head.indexBytes;
           this.cutHead(tenant);
         }
       }
@@ -257,28 +301,19 @@ export class Ingester implements Pusher {
 
   private updateGauges(): void {
     for (const [tenant, live] of this.live) m.liveTracesGauge.set({ tenant }, live.size);
-    m.liveTraceBytes.set(this.totalLiveBytes());
     let head = 0;
-    for (const h of this.heads.values()) head += h.bytes;
-    for (const h of this.flushing) head += h.bytes;
+    let index = 0;
+    for (const h of [...this.heads.values(), ...this.flushing]) {
+      head += h.bytes;
+      index += h.indexBytes;
+    }
     m.headBlockBytes.set(head);
+    m.liveTraceBytes.set(index);
     if (this.wal !== null) {
       const s = this.wal.stats();
       m.walBytes.set(s.bytes);
       m.walSegments.set(s.segments);
     }
-  }
-
-  private toHead(tenant: string, traces: LiveTrace[], nowMs: number): void {
-    if (traces.length === 0) return;
-    let head = this.heads.get(tenant);
-    if (head === undefined) {
-      const dir = join(this.headDir, tenant);
-      mkdirSync(dir, { recursive: true });
-      head = new HeadBlock(dir, tenant, this.nextHeadId++, nowMs);
-      this.heads.set(tenant, head);
-    }
-    for (const t of traces) head.append(t.traceId, liveTraceBytes(t), t.minSegment, t.startNs, t.endNs);
   }
 
   /** Takes the tenant's head block out of service and queues it for writing to the backend. */
@@ -304,9 +339,8 @@ export class Ingester implements Pusher {
         const ids = head.sortedTraceIds();
         const records = (function* () {
           for (const traceId of ids) {
-            const parts = head.read(traceId);
             // Merging also drops spans a client sent twice (a retry of an acknowledged push).
-            yield { traceId, trace: mergeTraces(parts) };
+            yield { traceId, trace: mergeTraces(head.read(traceId)) };
           }
         })();
         const meta = await writeBlock(backend, head.tenant, records);
@@ -334,12 +368,11 @@ export class Ingester implements Pusher {
     await this.removeFlushedWal();
   }
 
-  /** Removes WAL segments that no live trace, head block or in-flight push still needs. */
+  /** Removes WAL segments that no head block or in-flight push still needs. */
   private async removeFlushedWal(): Promise<void> {
     const wal = this.wal;
     if (wal === null) return;
     let keepFrom = wal.stats().currentSegment;
-    for (const live of this.live.values()) keepFrom = Math.min(keepFrom, live.minSegment());
     for (const h of this.heads.values()) keepFrom = Math.min(keepFrom, h.minSegment);
     for (const h of this.flushing) keepFrom = Math.min(keepFrom, h.minSegment);
     for (const seg of this.pending.keys()) keepFrom = Math.min(keepFrom, seg);

@@ -43,8 +43,8 @@ export const liveTracesGauge = new Gauge({
 });
 
 export const liveTraceBytes = new Gauge({
-  name: 'tempo_ingester_live_trace_bytes',
-  help: 'Bytes of span data held in live traces (bounded by ingester.max_live_traces_bytes).',
+  name: 'tempo_ingester_trace_index_bytes',
+  help: 'Estimated memory of the per-trace index of head blocks (bounded by ingester.max_live_traces_bytes).',
   registers: [registry],
 });
 
@@ -86,7 +86,7 @@ export const walCorrupt = new Counter({
 });
 
 export const budgetCuts = new Counter({
-  name: 'tempo_ingester_live_traces_budget_cuts_total',
-  help: 'Live traces moved to the head block early because the live-trace memory budget was full.',
+  name: 'tempo_ingester_head_block_budget_cuts_total',
+  help: 'Head blocks cut early because the per-trace memory budget (ingester.max_live_traces_bytes) was full.',
   registers: [registry],
 });

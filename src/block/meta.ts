@@ -1,0 +1,61 @@
+/**
+ * A block's meta.json, in the spirit of Tempo's. It is the block's commit record: written last, so a
+ * folder without it is an incomplete block that readers skip and the compactor removes.
+ */
+
+export const BLOCK_FORMAT = 'rubato-parquet1';
+
+/** File names inside `<tenant>/<blockID>/`. */
+export const BLOCK_FILES = {
+  meta: 'meta.json',
+  data: 'data.parquet',
+  bloom: 'bloom',
+  index: 'index',
+} as const;
+
+export interface BlockMeta {
+  readonly format: typeof BLOCK_FORMAT;
+  /** uuid v4 */
+  readonly blockID: string;
+  readonly tenantID: string;
+  /** ISO 8601: earliest span start. */
+  readonly startTime: string;
+  /** ISO 8601: latest span end. */
+  readonly endTime: string;
+  /** Number of traces. */
+  readonly totalObjects: number;
+  readonly totalSpans: number;
+  /** Bytes of data.parquet. */
+  readonly size: number;
+  readonly compactionLevel: number;
+  /** Smallest and largest trace ID (32 hex). */
+  readonly minID: string;
+  readonly maxID: string;
+  /** Number of Parquet row groups. */
+  readonly totalRecords: number;
+  readonly bloomBytes: number;
+  readonly indexBytes: number;
+}
+
+export function blockPath(tenant: string, blockID: string, file?: string): string {
+  return file === undefined ? `${tenant}/${blockID}` : `${tenant}/${blockID}/${file}`;
+}
+
+/** Parses meta.json; returns null for anything that is not a block of our format. */
+export function parseBlockMeta(buf: Uint8Array): BlockMeta | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(buf).toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const m = v as Record<string, unknown>;
+  if (m['format'] !== BLOCK_FORMAT || typeof m['blockID'] !== 'string' || typeof m['tenantID'] !== 'string') return null;
+  if (typeof m['startTime'] !== 'string' || typeof m['endTime'] !== 'string') return null;
+  return v as BlockMeta;
+}
+
+export function serializeBlockMeta(meta: BlockMeta): Uint8Array {
+  return Buffer.from(JSON.stringify(meta, null, 2));
+}
