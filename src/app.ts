@@ -112,6 +112,9 @@ export async function startApp(cfg: RubatoConfig, logger: Logger): Promise<Runni
     compactionWindowMs: cfg.compactor.compaction.compaction_window,
     intervalMs: cfg.compactor.compaction.compaction_cycle,
     logger,
+    onChange: () => {
+      blocklist.poll().catch((err: unknown) => logger.error({ err }, 'blocklist poll failed'));
+    },
   });
   services['compactor'] = 'Running';
 

@@ -156,7 +156,11 @@ export interface CompactorHandle {
 /** Runs runCompaction every `intervalMs` (default 5 min), never two passes at once. */
 export function startCompactor(
   backend: Backend,
-  opts: Omit<CompactionOptions, 'now'> & { intervalMs?: number },
+  opts: Omit<CompactionOptions, 'now'> & {
+    intervalMs?: number;
+    /** Called after each pass that changed the block list, so readers can refresh theirs. */
+    onChange?: (result: CompactionResult) => void;
+  },
 ): CompactorHandle {
   const interval = opts.intervalMs ?? 5 * 60 * 1000;
   let stopped = false;
@@ -167,7 +171,9 @@ export function startCompactor(
     if (stopped) return;
     running = runCompaction(backend, opts)
       .then(
-        () => undefined,
+        (result) => {
+          if (result.blocksDeleted + result.blocksCompacted + result.blocksWritten > 0) opts.onChange?.(result);
+        },
         (err: unknown) => opts.logger?.warn({ err: String(err) }, 'compaction pass failed'),
       )
       .finally(() => {

@@ -53,6 +53,9 @@ export class Blocklist {
       const old = this.tenants.get(tenant) ?? new Map<string, Entry>();
       const next = new Map<string, Entry>();
       for (const meta of metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, reader: null });
+      for (const [id, e] of old) {
+        if (!next.has(id)) e.reader?.then((r) => r.close()).catch(() => undefined);
+      }
       this.tenants.set(tenant, next);
       blocklistLength.set({ tenant }, next.size);
     }
@@ -76,13 +79,20 @@ export class Blocklist {
 
   /** Readers of the tenant's blocks overlapping [startMs, endMs] (either may be omitted). */
   async readers(tenant: string, startMs?: number, endMs?: number): Promise<BlockReader[]> {
+    const first = await this.open(tenant, startMs, endMs);
+    if (first.ok) return first.readers;
+    // A block could not be opened: most likely compacted or deleted since the last poll.
+    await this.poll();
+    return (await this.open(tenant, startMs, endMs)).readers;
+  }
+
+  private async open(tenant: string, startMs?: number, endMs?: number): Promise<{ ok: boolean; readers: BlockReader[] }> {
     const out: Promise<BlockReader>[] = [];
     for (const e of this.tenants.get(tenant)?.values() ?? []) {
       if (startMs !== undefined && Date.parse(e.meta.endTime) < startMs) continue;
       if (endMs !== undefined && Date.parse(e.meta.startTime) > endMs) continue;
       if (e.reader === null) {
         const p = openBlock(this.backend, tenant, e.meta);
-        // A block deleted by the compactor between poll and open: forget the failed reader.
         p.catch(() => {
           e.reader = null;
         });
@@ -91,6 +101,9 @@ export class Blocklist {
       out.push(e.reader);
     }
     const settled = await Promise.allSettled(out);
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    return {
+      ok: settled.every((s) => s.status === 'fulfilled'),
+      readers: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])),
+    };
   }
 }

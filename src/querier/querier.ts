@@ -35,19 +35,34 @@ export class Querier {
 
   /** The encoded tempopb.Trace, or null when no part of it is found. */
   async findTraceById(tenant: string, traceId: string, range: TimeRange = {}): Promise<Uint8Array | null> {
+    let found = await this.lookup(tenant, traceId, range);
+    if (found === 'stale') {
+      // A block vanished under us (compacted or past retention): re-read the block list, once.
+      await this.blocks.poll();
+      found = await this.lookup(tenant, traceId, range);
+      if (found === 'stale') throw new Error('block list changed during lookup; try again');
+    }
+    return found.length === 0 ? null : mergeTraces(found);
+  }
+
+  private async lookup(tenant: string, traceId: string, range: TimeRange): Promise<Uint8Array[] | 'stale'> {
     const parts: Uint8Array[] = [];
     if (this.recent !== null) parts.push(...this.recent.findTrace(tenant, traceId));
     const readers = await this.blocks.readers(tenant, range.startMs, range.endMs);
+    let stale = false;
     const found = await Promise.all(
       readers.map((r) => {
         blocksInspected.inc({ op: 'bloom' });
         if (!r.mayContain(traceId)) return null;
         blocksInspected.inc({ op: 'index' });
-        return r.findTrace(traceId).catch(() => null);
+        return r.findTrace(traceId).catch(() => {
+          stale = true;
+          return null;
+        });
       }),
     );
+    if (stale) return 'stale';
     for (const f of found) if (f !== null) parts.push(f);
-    if (parts.length === 0) return null;
-    return mergeTraces(parts);
+    return parts;
   }
 }

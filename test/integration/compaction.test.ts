@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRubato } from '../lib/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
+import { assertTraceComplete } from '../lib/fetch-trace.js';
+
+const blocksIn = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((b) => existsSync(join(dir, b, 'meta.json'))) : []);
+
+async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('a trace split over two blocks is whole when read, and the compactor merges the blocks without duplicates', async () => {
+  const rubato = await startRubato({
+    extraYaml: ['compactor:', '  compaction:', '    compaction_cycle: 1s', '    compaction_window: 1h'].join('\n'),
+  });
+  try {
+    await rubato.waitReady();
+    const exporter = makeExporter('grpc', rubato);
+    const [trace] = byTrace(await recordTraces(1, 'compaction'));
+    const spans = trace!;
+    const half = Math.ceil(spans.length / 2);
+    // First half, flush, second half plus one span again (a client retry), flush: two blocks.
+    assert.ok(await exportSpans(exporter, spans.slice(0, half)));
+    await fetch(`${rubato.url}/flush`, { method: 'POST' });
+    assert.ok(await exportSpans(exporter, [...spans.slice(half), spans[0]!]));
+    await fetch(`${rubato.url}/flush`, { method: 'POST' });
+    await exporter.shutdown();
+    await assertTraceComplete(rubato, spans);
+
+    const tenantDir = join(rubato.dataDir, 'traces', 'single-tenant');
+    await until('the compactor to merge two blocks into one', () => blocksIn(tenantDir).length === 1);
+    await assertTraceComplete(rubato, spans);
+  } finally {
+    await rubato.stop();
+    rubato.cleanup();
+  }
+});
+
+test('blocks past block_retention are deleted', async () => {
+  const rubato = await startRubato({
+    extraYaml: ['compactor:', '  compaction:', '    compaction_cycle: 1s', '    block_retention: 1s'].join('\n'),
+  });
+  try {
+    await rubato.waitReady();
+    const exporter = makeExporter('grpc', rubato);
+    const [spans] = byTrace(await recordTraces(1, 'retention'));
+    assert.ok(await exportSpans(exporter, spans!));
+    await exporter.shutdown();
+    await fetch(`${rubato.url}/flush`, { method: 'POST' });
+    const tenantDir = join(rubato.dataDir, 'traces', 'single-tenant');
+    await until('retention to delete the block', () => blocksIn(tenantDir).length === 0);
+    const id = spans![0]!.spanContext().traceId;
+    assert.equal((await fetch(`${rubato.url}/api/traces/${id}`)).status, 404);
+  } finally {
+    await rubato.stop();
+    rubato.cleanup();
+  }
+});
