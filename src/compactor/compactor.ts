@@ -5,6 +5,7 @@ import type { TraceRecord } from '../block/span-rows.js';
 import { writeBlock } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { mergeSortedTraces } from './merge.js';
+import * as metrics from './metrics.js';
 
 export interface CompactorLogger {
   info(obj: object, msg: string): void;
@@ -169,13 +170,21 @@ export function startCompactor(
 
   const pass = (): void => {
     if (stopped) return;
+    const timer = metrics.compactionDuration.startTimer();
     running = runCompaction(backend, opts)
       .then(
         (result) => {
+          metrics.compactedBlocks.inc(result.blocksCompacted);
+          metrics.writtenBlocks.inc(result.blocksWritten);
+          metrics.retentionDeleted.inc(result.blocksDeleted);
           if (result.blocksDeleted + result.blocksCompacted + result.blocksWritten > 0) opts.onChange?.(result);
         },
-        (err: unknown) => opts.logger?.warn({ err: String(err) }, 'compaction pass failed'),
+        (err: unknown) => {
+          metrics.compactionErrors.inc();
+          opts.logger?.warn({ err: String(err) }, 'compaction pass failed');
+        },
       )
+      .finally(() => timer())
       .finally(() => {
         running = null;
         if (!stopped) schedule();

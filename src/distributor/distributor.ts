@@ -1,5 +1,5 @@
 import type { PushBatch } from '../model/batch.js';
-import { PushError, type Pusher } from './pusher.js';
+import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from './pusher.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { bytesReceived, discardedSpans, spansReceived, tracesPerBatch } from './metrics.js';
 
@@ -17,12 +17,12 @@ export interface DistributorOptions {
 export function createDistributor(opts: DistributorOptions): Pusher {
   const limiter = new RateLimiter(opts.rateLimit);
   return {
-    async push(batch: PushBatch): Promise<void> {
+    async push(batch: PushBatch): Promise<PushResult> {
       const { tenant } = batch;
       tracesPerBatch.inc({ tenant });
       spansReceived.inc({ tenant }, batch.spans.length);
       bytesReceived.inc({ tenant }, batch.byteSize);
-      if (batch.spans.length === 0) return;
+      if (batch.spans.length === 0) return ACCEPTED_ALL;
       if (!limiter.allow(tenant, batch.byteSize)) {
         discardedSpans.inc({ reason: 'rate_limited', tenant }, batch.spans.length);
         const limit = opts.rateLimit(tenant);
@@ -31,7 +31,7 @@ export function createDistributor(opts: DistributorOptions): Pusher {
           `RATE_LIMITED: batch size (${batch.byteSize} bytes) exceeded ingestion limit (local: ${limit.bytesPerSecond} bytes/s) while adding ${batch.spans.length} spans for user ${tenant}`,
         );
       }
-      await opts.ingester.push(batch);
+      return opts.ingester.push(batch);
     },
   };
 }

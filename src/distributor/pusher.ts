@@ -1,8 +1,20 @@
 import type { PushBatch } from '../model/batch.js';
 
-/** What receivers hand batches to. Resolves once the batch is durable (WAL fsync), rejects otherwise. */
+/** Spans of an accepted batch that were refused (OTLP partial success). */
+export interface PushResult {
+  readonly rejectedSpans: number;
+  /** Why, for the client; '' when nothing was refused. */
+  readonly message: string;
+}
+
+export const ACCEPTED_ALL: PushResult = { rejectedSpans: 0, message: '' };
+
+/**
+ * What receivers hand batches to. Resolves once the accepted spans are durable (WAL fsync), telling
+ * how many were refused; rejects when nothing was accepted.
+ */
 export interface Pusher {
-  push(batch: PushBatch): Promise<void>;
+  push(batch: PushBatch): Promise<PushResult>;
 }
 
 /** Rejection reasons a receiver maps onto HTTP / gRPC status codes. */

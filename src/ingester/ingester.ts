@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { PushBatch, SpanEntry } from '../model/batch.js';
-import { PushError, type Pusher } from '../distributor/pusher.js';
+import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../distributor/pusher.js';
 import type { Backend } from '../backend/backend.js';
 import { openWal, type Wal } from '../wal/wal.js';
 import { writeBlock } from '../block/writer.js';
@@ -116,12 +116,12 @@ export class Ingester implements Pusher {
     this.timer.unref();
   }
 
-  async push(batch: PushBatch): Promise<void> {
+  async push(batch: PushBatch): Promise<PushResult> {
     if (!this.isReady || this.wal === null) throw new PushError('unavailable', 'ingester is not ready: the WAL is being replayed');
     if (this.stopping) throw new PushError('unavailable', 'ingester is shutting down');
     const { tenant } = batch;
-    const accepted = this.applyLimits(tenant, batch.spans);
-    if (accepted.length === 0) return;
+    const { accepted, refused } = this.applyLimits(tenant, batch.spans);
+    if (accepted.length === 0) return ACCEPTED_ALL;
     const payload = accepted.length === batch.spans.length ? batch.payload : encodeTrace(accepted);
     const wal = this.wal;
     const segment = wal.stats().currentSegment;
@@ -135,6 +135,7 @@ export class Ingester implements Pusher {
       else this.pending.set(segment, left);
     }
     m.bytesReceived.inc({ tenant, data_type: 'trace' }, payload.length);
+    return refused;
   }
 
   /** Encoded parts of a trace held here (head blocks); empty when none. */
@@ -193,9 +194,10 @@ export class Ingester implements Pusher {
     return heads;
   }
 
-  private applyLimits(tenant: string, spans: SpanEntry[]): SpanEntry[] {
+  /** Splits a push into what the tenant's limits accept and a partial-success answer for the rest. */
+  private applyLimits(tenant: string, spans: SpanEntry[]): { accepted: SpanEntry[]; refused: PushResult } {
     const { maxBytesPerTrace, maxLiveTraces } = this.opts.limits(tenant);
-    if (maxBytesPerTrace <= 0 && maxLiveTraces <= 0) return spans;
+    if (maxBytesPerTrace <= 0 && maxLiveTraces <= 0) return { accepted: spans, refused: ACCEPTED_ALL };
     const live = this.liveFor(tenant);
     let traces = live.size;
     const added = new Map<string, number>();
@@ -228,7 +230,10 @@ export class Ingester implements Pusher {
       }
       throw new PushError('too_large', `TRACE_TOO_LARGE: max size of trace (${maxBytesPerTrace}) exceeded while adding spans for tenant ${tenant}`);
     }
-    return out;
+    const reasons: string[] = [];
+    if (tooLarge > 0) reasons.push(`${tooLarge} spans refused: TRACE_TOO_LARGE: max size of trace (${maxBytesPerTrace}) exceeded`);
+    if (tooMany > 0) reasons.push(`${tooMany} spans refused: LIVE_TRACES_EXCEEDED: per-user traces limit (local: ${maxLiveTraces}) exceeded`);
+    return { accepted: out, refused: { rejectedSpans: tooLarge + tooMany, message: reasons.join('; ') } };
   }
 
   private liveFor(tenant: string): LiveTraces {

@@ -75,10 +75,12 @@ export async function startGrpcReceiver(opts: GrpcReceiverOptions): Promise<Grpc
   const logger = opts.logger ?? consoleLogger;
   const okResponse = encodeExportResponse(0, '');
 
-  async function receive(request: Buffer, metadata: Metadata): Promise<void> {
+  async function receive(request: Buffer, metadata: Metadata): Promise<Uint8Array> {
     const tenant = resolveTenant(firstString(metadata, ORG_ID_HEADER), opts.multitenancy);
     const batch = decodeExportRequest(request, tenant);
-    if (batch.spans.length > 0) await opts.pusher.push(batch);
+    if (batch.spans.length === 0) return okResponse;
+    const result = await opts.pusher.push(batch);
+    return result.rejectedSpans === 0 ? okResponse : encodeExportResponse(result.rejectedSpans, result.message);
   }
 
   const server = new Server({
@@ -87,7 +89,7 @@ export async function startGrpcReceiver(opts: GrpcReceiverOptions): Promise<Grpc
   server.addService(traceServiceDefinition, {
     Export: (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>): void => {
       receive(call.request, call.metadata).then(
-        () => callback(null, okResponse),
+        (response) => callback(null, response),
         (err: unknown) => callback(toServiceError(err, logger)),
       );
     },

@@ -180,6 +180,22 @@ test('http: responses follow the request content type', async () => {
   }
 });
 
+test('http: spans refused by limits come back as an OTLP partial success', async () => {
+  const h = await start();
+  try {
+    h.pusher.result = { rejectedSpans: 3, message: '3 spans refused: TRACE_TOO_LARGE' };
+    const spans = await makeSpans(2, 2);
+    const proto = await post(h, encodeRequest(spans), { 'content-type': PROTO });
+    assert.equal(proto.status, 200);
+    assert.deepEqual(proto.body, Buffer.from(encodeExportResponse(3, '3 spans refused: TRACE_TOO_LARGE')));
+    const json = await post(h, JsonTraceSerializer.serializeRequest(spans)!, { 'content-type': 'application/json' });
+    assert.equal(json.status, 200);
+    assert.deepEqual(JSON.parse(json.body.toString('utf8')), { partialSuccess: { rejectedSpans: '3', errorMessage: '3 spans refused: TRACE_TOO_LARGE' } });
+  } finally {
+    await h.receiver.close();
+  }
+});
+
 test('http: deflate bodies (zlib and raw) are accepted', async () => {
   const h = await start();
   try {

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Pusher } from '../distributor/pusher.js';
+import { ACCEPTED_ALL, type Pusher } from '../distributor/pusher.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeExportResponse, encodeRpcStatus, exportResponseJson } from '../otlp/export-response.js';
 import { otlpJsonToProto } from '../otlp/json-request.js';
@@ -144,9 +144,15 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
     const tenant = resolveTenant(headerValue(request.headers[ORG_ID_HEADER]), opts.multitenancy);
     const proto = body.json ? otlpJsonToProto(body.bytes.toString('utf8')) : body.bytes;
     const batch = decodeExportRequest(proto, tenant);
-    if (batch.spans.length > 0) await opts.pusher.push(batch);
+    const result = batch.spans.length > 0 ? await opts.pusher.push(batch) : ACCEPTED_ALL;
     const format = replyFormat(request);
     reply.code(200).header('content-type', format.contentType);
+    if (result.rejectedSpans > 0) {
+      // OTLP partial success: 200, with how many spans were refused and why.
+      return format.json
+        ? JSON.stringify(exportResponseJson(result.rejectedSpans, result.message))
+        : Buffer.from(encodeExportResponse(result.rejectedSpans, result.message));
+    }
     return format.json ? okJson : okProto;
   });
 

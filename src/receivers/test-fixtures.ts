@@ -6,18 +6,20 @@ import { context, trace } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { Pusher } from '../distributor/pusher.js';
+import { ACCEPTED_ALL, type Pusher, type PushResult } from '../distributor/pusher.js';
 import type { PushBatch } from '../model/batch.js';
 
 /** Records every batch; rejects with `failure` while it is set. */
 export class RecordingPusher implements Pusher {
   readonly batches: PushBatch[] = [];
   failure: Error | undefined;
+  /** What push answers (partial success) once the batch is recorded. */
+  result: PushResult = ACCEPTED_ALL;
 
-  push(batch: PushBatch): Promise<void> {
+  push(batch: PushBatch): Promise<PushResult> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     this.batches.push(batch);
-    return Promise.resolve();
+    return Promise.resolve(this.result);
   }
 
   traceIds(): Set<string> {
