@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RubatoConfig } from './config/schema.js';
-import { renderConfig } from './config/render.js';
 import { enableProcessMetrics } from './metrics/registry.js';
 import { createLocalBackend } from './backend/local.js';
 import { Ingester } from './ingester/ingester.js';
@@ -11,6 +10,8 @@ import { startGrpcReceiver } from './receivers/grpc.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { Blocklist } from './querier/blocklist.js';
 import { Querier } from './querier/querier.js';
+import { Searcher } from './querier/search.js';
+import { TagService } from './querier/tags.js';
 import { startApiServer } from './api/server.js';
 import { startCompactor } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
@@ -32,7 +33,7 @@ export function packageVersion(): string {
 }
 
 /** Starts every module in one process (Tempo's `-target=all`), wired with in-process calls. */
-export async function startApp(cfg: RubatoConfig, logger: Logger): Promise<RunningApp> {
+export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
   enableProcessMetrics();
   const backend = createLocalBackend(resolve(cfg.storage.trace.local.path));
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
@@ -53,6 +54,8 @@ export async function startApp(cfg: RubatoConfig, logger: Logger): Promise<Runni
     onBlockFlushed: (tenant, meta) => blocklist.add(tenant, meta),
   });
   const querier = new Querier(blocklist, ingester);
+  const searcher = new Searcher(blocklist, ingester);
+  const tags = new TagService(blocklist, ingester);
   const distributor = createDistributor({
     ingester,
     rateLimit: (tenant) => {
@@ -69,11 +72,20 @@ export async function startApp(cfg: RubatoConfig, logger: Logger): Promise<Runni
     logger,
     multitenancy: cfg.multitenancy_enabled,
     isReady: () => ingester.ready(),
-    configYaml: () => renderConfig(cfg),
+    configYaml: () => configYaml,
     flush: () => ingester.flush(),
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
     services: () => services,
     findTraceById: (tenant, traceId, range) => querier.findTraceById(tenant, traceId, range),
+    searchLimits: {
+      defaultLimit: cfg.query_frontend.search.default_result_limit,
+      maxLimit: cfg.query_frontend.search.max_result_limit,
+      defaultSpss: cfg.query_frontend.search.default_spans_per_span_set,
+      maxSpss: cfg.query_frontend.search.max_spans_per_span_set,
+    },
+    search: (tenant, req) => searcher.search(tenant, req),
+    tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
+    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, req),
   });
   logger.info({ port: api.port }, 'HTTP API listening');
 

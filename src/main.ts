@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadConfig } from './config/load.js';
+import { loadConfigIsolated } from './config/load-isolated.js';
 import { ConfigError } from './config/errors.js';
 import { createLogger } from './util/logger.js';
 import { packageVersion, startApp } from './app.js';
@@ -8,7 +8,7 @@ import { packageVersion, startApp } from './app.js';
 async function main(): Promise<void> {
   let loaded;
   try {
-    loaded = loadConfig(process.argv.slice(2));
+    loaded = await loadConfigIsolated(process.argv.slice(2));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`failed parsing config: ${err.message}\n`);
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const { config, warnings, args } = loaded;
+  const { config, warnings, args, yaml } = loaded;
   if (args.version) {
     process.stdout.write(`rubato, version ${packageVersion()} (node ${process.version})\n`);
     process.exit(0);
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     logger.error({ target: config.target }, `target ${config.target} needs shared object storage (s3), which is not implemented yet; run with -target=all`);
     process.exit(1);
   }
-  const app = await startApp(config, logger);
+  const app = await startApp(config, yaml, logger);
   logger.info({ ports: app.ports }, 'rubato started');
 
   let signalled = false;

@@ -1,0 +1,105 @@
+/**
+ * Starting a real rubato for a benchmark: the same node flags as `npm start` (read from
+ * package.json, so benchmarks measure what users run), a config on loopback ports, and helpers to
+ * read the process's memory.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/lib/ports.js';
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
+
+/** The node flags of the `start` script: `node <flags> dist/src/main.js`. */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.findIndex((w) => w.endsWith('main.js')));
+}
+
+export interface BenchServer {
+  readonly proc: ChildProcess;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  ready(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Writes a config for `dir` and starts rubato on it, pinned to `core` when taskset exists. */
+export async function startServer(dir: string, opts: { core?: string; ingester?: string[] } = {}): Promise<BenchServer> {
+  const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
+  const cfg = join(dir, 'rubato.yaml');
+  writeFileSync(
+    cfg,
+    [
+      'server:',
+      '  http_listen_address: 127.0.0.1',
+      `  http_listen_port: ${httpPort}`,
+      '  log_level: warn',
+      'distributor:',
+      '  receivers:',
+      '    otlp:',
+      '      protocols:',
+      '        grpc:',
+      `          endpoint: 127.0.0.1:${grpcPort}`,
+      '          max_recv_msg_size_mib: 64',
+      '        http:',
+      `          endpoint: 127.0.0.1:${otlpHttpPort}`,
+      'ingester:',
+      ...(opts.ingester ?? ['trace_idle_period: 10s']).map((l) => `  ${l}`),
+      'storage:',
+      '  trace:',
+      '    backend: local',
+      '    local:',
+      `      path: ${join(dir, 'traces')}`,
+      '    wal:',
+      `      path: ${join(dir, 'wal')}`,
+      'overrides:',
+      '  defaults:',
+      '    ingestion:',
+      '      rate_limit_bytes: 0',
+      '      max_traces_per_user: 0',
+    ].join('\n'),
+  );
+  const argv = [...startFlags(), join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${cfg}`];
+  const [cmd, args] = hasTaskset && opts.core !== undefined ? ['taskset', ['-c', opts.core, process.execPath, ...argv]] : [process.execPath, argv];
+  const started = Date.now();
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  return {
+    proc,
+    httpPort,
+    grpcPort,
+    /** Resolves with the ms from spawn to the first 200 from /ready. */
+    async ready() {
+      for (;;) {
+        if (proc.exitCode !== null) throw new Error(`rubato exited with ${proc.exitCode}`);
+        try {
+          if ((await fetch(`http://127.0.0.1:${httpPort}/ready`)).status === 200) return Date.now() - started;
+        } catch {
+          /* starting */
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export const rssMiB = (pid: number): number => statusKiB(pid, 'VmRSS') / 1024;
+export const peakRssMiB = (pid: number): number => statusKiB(pid, 'VmHWM') / 1024;
+export const taskset = hasTaskset;
