@@ -37,7 +37,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   app.get('/flush', flush);
   app.post('/flush', flush);
   app.get('/api/echo', async (_req, reply) => reply.type('text/plain').send('echo'));
-  app.get('/status/buildinfo', async () => ({ ...deps.buildInfo, buildUser: '', goVersion: `node ${process.version}` }));
+  const buildInfo = async () => ({ ...deps.buildInfo, buildUser: '', goVersion: `node ${process.version}` });
+  app.get('/status/buildinfo', buildInfo);
+  // Grafana's Tempo data source asks here to learn which features the backend has.
+  app.get('/api/status/buildinfo', buildInfo);
   app.get('/status/config', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(deps.configYaml()));
   app.get('/status/services', async (_req, reply) => {
     const lines = Object.entries(deps.services()).map(([name, state]) => `${name}: ${state}`);

@@ -59,5 +59,6 @@ test('/ready, /status/config, /status/buildinfo, /api/echo', async () => {
   assert.match(cfg, /trace_idle_period: 1s/);
   const info = (await (await fetch(`${rubato.url}/status/buildinfo`)).json()) as { version: string };
   assert.ok(info.version.length > 0);
+  assert.deepEqual(await (await fetch(`${rubato.url}/api/status/buildinfo`)).json(), info);
   assert.equal(await (await fetch(`${rubato.url}/api/echo`)).text(), 'echo');
 });
