@@ -9,6 +9,7 @@ import { createDistributor } from './distributor/distributor.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { Blocklist } from './querier/blocklist.js';
+import { listTenants } from './block/reader.js';
 import { Querier } from './querier/querier.js';
 import { Searcher } from './querier/search.js';
 import { TagService } from './querier/tags.js';
@@ -39,6 +40,10 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
 
   const blocklist = new Blocklist(backend, logger);
+  // Tag lists of a block are read once and cached; reading them ahead keeps the first request fast.
+  const warmTags = (tenant: string): void => {
+    tags.warm(tenant).catch((err: unknown) => logger.warn({ err }, 'reading block tags failed'));
+  };
   const ingester = new Ingester({
     walDir: resolve(cfg.storage.trace.wal.path),
     backend,
@@ -51,7 +56,10 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       return { maxBytesPerTrace: l.global.max_bytes_per_trace, maxLiveTraces: l.ingestion.max_traces_per_user };
     },
     logger,
-    onBlockFlushed: (tenant, meta) => blocklist.add(tenant, meta),
+    onBlockFlushed: (tenant, meta) => {
+      blocklist.add(tenant, meta);
+      warmTags(tenant);
+    },
   });
   const querier = new Querier(blocklist, ingester);
   const searcher = new Searcher(blocklist, ingester);
@@ -90,6 +98,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   logger.info({ port: api.port }, 'HTTP API listening');
 
   await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
+  void listTenants(backend).then((ts) => ts.forEach(warmTags), () => undefined);
   services['querier'] = 'Running';
   await ingester.start();
   services['ingester'] = 'Running';

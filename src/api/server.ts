@@ -4,8 +4,9 @@ import { requestDuration } from '../metrics/request-duration.js';
 import { routeName } from './route-name.js';
 import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
+import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
 
-export interface ApiServerOptions extends OpsDeps, TraceDeps {
+export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
@@ -30,6 +31,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   });
   registerOpsRoutes(app, opts);
   registerTraceRoutes(app, opts);
+  registerSearchRoutes(app, opts);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;

@@ -1,0 +1,148 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalBackend } from '../backend/local.js';
+import { decodeTrace } from '../otlp/trace-decode.js';
+import { buildEvalTrace, evaluate, extractConditions, parse, type QueryConditions } from '../traceql/index.js';
+import { BLOCK_FILES, blockPath } from './meta.js';
+import { candidateSql, conditionSql, filterSql, searchBlock } from './search.js';
+import { blockKeys, blockTagValues, attributeSource } from './tags.js';
+import { syntheticTraces } from './synthetic.test-helper.js';
+import type { TraceRecord } from './span-rows.js';
+import { writeBlock } from './writer.js';
+
+const conds = (q: string): QueryConditions => extractConditions(parse(q));
+
+describe('TraceQL conditions as SQL', () => {
+  test('dedicated columns are used where they exist', () => {
+    assert.equal(filterSql({ conditions: conds('{ resource.service.name = "api" }') }), `service_name = 'api'`);
+    assert.equal(filterSql({ conditions: conds('{ span.http.status_code >= 500 }') }), 'http_status_code >= 500');
+    assert.equal(filterSql({ conditions: conds('{ span.http.method = "GET" }') }), `http_method = 'GET'`);
+    assert.equal(filterSql({ conditions: conds('{ span.http.route =~ "/api/.*" }') }), `regexp_full_match(http_route, '/api/.*')`);
+  });
+
+  test('intrinsics map to their columns', () => {
+    assert.equal(filterSql({ conditions: conds('{ duration > 900ms && duration < 1s }') }), '(duration_nano > 900000000) AND (duration_nano < 1000000000)');
+    assert.equal(filterSql({ conditions: conds('{ name =~ "GET.*" }') }), `regexp_full_match(name, 'GET.*')`);
+    assert.equal(filterSql({ conditions: conds('{ status = error }') }), 'status_code = 2');
+    assert.equal(filterSql({ conditions: conds('{ kind != server }') }), 'kind != 2');
+    assert.equal(filterSql({ conditions: conds('{ rootServiceName = "a" }') }), `coalesce(trace_root_service = 'a', TRUE)`);
+    assert.equal(filterSql({ conditions: conds('{ traceDuration > 1s }') }), 'trace_duration_nano > 1000000000');
+    // A negative literal cannot be cast to UBIGINT; it is decided up front.
+    assert.equal(filterSql({ conditions: conds('{ duration > -1 }') }), 'TRUE');
+  });
+
+  test('other attributes test the typed attribute lists; arrays stay candidates', () => {
+    const sql = filterSql({ conditions: conds('{ span.user.id = "u-1" }') });
+    assert.equal(sql, `len(list_filter(span_attrs, x -> x.key = 'user.id' AND (x.type IN ('array', 'kvlist') OR x.str = 'u-1'))) > 0`);
+    const num = conditionSql({ scope: 'resource', name: 'host.cores', op: '>', value: { type: 'int', value: 2 } });
+    assert.match(num ?? '', /resource_attrs.*x\.int > 2 OR x\.dbl > 2/);
+    assert.equal(conditionSql({ scope: 'span', name: 'a', op: 'exists' }), `len(list_filter(span_attrs, x -> x.key = 'a')) > 0`);
+  });
+
+  test('AND when every condition must hold, OR otherwise; nothing when a branch cannot be expressed', () => {
+    assert.equal(
+      filterSql({ conditions: conds('{ status = error && resource.service.name = "a" }') }),
+      `(status_code = 2) AND (service_name = 'a')`,
+    );
+    assert.equal(filterSql({ conditions: conds('{ status = error } && { name = "x" }') }), `((status_code = 2) OR (name = 'x'))`);
+    assert.equal(filterSql({ conditions: conds('{ status = error } || { event.a = "x" }') }), 'TRUE');
+    assert.equal(filterSql({ conditions: conds('{ }') }), 'TRUE');
+  });
+
+  test('known block keys decide unscoped and absent attributes without reading', () => {
+    const keys = { span: new Set(['http.route']), resource: new Set(['service.name']) };
+    assert.equal(filterSql({ conditions: conds('{ .service.name = "a" }'), keys }), `service_name = 'a'`);
+    assert.equal(filterSql({ conditions: conds('{ span.nope = "a" }'), keys }), 'FALSE');
+    assert.equal(candidateSql('/x.parquet', { conditions: conds('{ span.nope = "a" }'), keys }), null);
+  });
+
+  test('time range and trace duration are trace-level columns', () => {
+    assert.equal(
+      filterSql({ conditions: conds('{ }'), startNs: 10n, endNs: 20n, minTraceDurationNs: 5n }),
+      '(trace_end_unix_nano >= 10) AND (trace_start_unix_nano <= 20) AND (trace_duration_nano >= 5)',
+    );
+    assert.equal(candidateSql("/a'b.parquet", { conditions: conds('{ }') }), `SELECT trace_id FROM read_parquet('/a''b.parquet')`);
+  });
+});
+
+describe('searching a block agrees with evaluating every trace', () => {
+  let root: string;
+  let file: string;
+  let traces: TraceRecord[];
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rubato-block-search-'));
+    const backend = createLocalBackend(root);
+    traces = syntheticTraces({ traces: 300, spansPerTrace: 12, seed: 42 });
+    // Small row groups so statistics pruning and multi-row-group traces are exercised.
+    const meta = await writeBlock(backend, 't', traces, { rowGroupRows: 1024 });
+    file = backend.localPath(blockPath('t', meta.blockID, BLOCK_FILES.data))!;
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const queries = [
+    '{ resource.service.name = "payment" }',
+    '{ .service.name = "cart" && span.http.status_code = 500 }',
+    '{ span.http.method = "POST" && span.http.route = "/checkout" }',
+    '{ span.user.id =~ "u-1.*" && status = error }',
+    '{ span.retry.ratio > 0.95 }',
+    '{ span.cache.hit = true && kind = client }',
+    '{ span.tags = 7 }',
+    '{ span.db.name = "shop" } >> { status = error }',
+    '{ name = "GET /" } > { span.http.status_code = 500 }',
+    '{ span.http.status_code = 500 } | count() > 1',
+    '{ duration > 40ms && duration < 45ms }',
+    '{ rootServiceName = "frontend" && resource.k8s.pod.name =~ "cart.*" }',
+    '{ event:name = "exception" && span.http.method = "GET" }',
+    '{ traceDuration > 100ms } | count() > 11',
+    '{ statusMessage = "boom" }',
+    '{ span.http.route != "/health" && .nope = nil }',
+    '{ span.retry.ratio > 0.99 } || { resource.service.name = "shipping" && status = error }',
+  ];
+
+  for (const q of queries) {
+    test(q, async () => {
+      const root = parse(q);
+      const expected = traces.filter((t) => evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0).map((t) => t.traceId);
+      const c = extractConditions(root);
+      const threshold = q.includes('count() > 1') ? 2 : 1;
+      const keys = await blockKeys(file);
+      const got: string[] = [];
+      const stats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
+      for await (const batch of searchBlock(file, { conditions: c, keys, minMatchingSpans: threshold }, () => 16, stats)) {
+        for (const t of batch) if (evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0) got.push(t.traceId);
+      }
+      assert.deepEqual(got, expected);
+      // Selective queries must not fetch every trace.
+      if (expected.length * 4 < traces.length && !q.includes('nil') && !q.includes('tags')) {
+        assert.ok(stats.inspectedTraces < traces.length, `pre-filter narrowed (${stats.inspectedTraces})`);
+      }
+    });
+  }
+
+  test('stopping early ends the scan', async () => {
+    let batches = 0;
+    for await (const batch of searchBlock(file, { conditions: conds('{ }') }, () => 5)) {
+      assert.equal(batch.length, 5);
+      if (++batches === 2) break;
+    }
+    assert.equal(batches, 2);
+  });
+
+  test('tag keys and values of a block', async () => {
+    const keys = await blockKeys(file);
+    assert.ok(keys.span.has('user.id') && keys.span.has('tags'));
+    assert.ok(keys.resource.has('k8s.pod.name'));
+    const codes = await blockTagValues(file, attributeSource('span', 'http.status_code'));
+    assert.deepEqual(codes.map((v) => `${v.type}:${v.value}`).sort(), ['int:200', 'int:500']);
+    const services = await blockTagValues(file, attributeSource('resource', 'service.name'));
+    assert.equal(services.length, 5);
+    const filtered = await blockTagValues(file, attributeSource('span', 'http.status_code'), { conditions: conds('{ status = error && span.http.status_code = 500 }') });
+    assert.deepEqual(filtered, [{ type: 'int', value: '500' }]);
+  });
+});

@@ -1,0 +1,377 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Condition, QueryConditions, StaticValue } from '../traceql/index.js';
+import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
+import { blobBytes, duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
+import type { TraceRecord } from './span-rows.js';
+
+/**
+ * The block side of search: TraceQL conditions become a SQL pre-filter over data.parquet, the
+ * matching trace IDs stream out in file (trace ID) order, and only those traces' spans are fetched.
+ * Storage only narrows: every predicate here is a necessary condition for a span to match, never a
+ * sufficient one, so the evaluator always gets the final say.
+ */
+
+/** Attribute keys present in a block, per scope; lets unscoped and unknown attributes be decided up front. */
+export interface BlockKeys {
+  readonly span: ReadonlySet<string>;
+  readonly resource: ReadonlySet<string>;
+}
+
+export interface BlockSearchFilter {
+  readonly conditions: QueryConditions;
+  /** Unix ns; traces ending before it are skipped. */
+  readonly startNs?: bigint;
+  /** Unix ns; traces starting after it are skipped. */
+  readonly endNs?: bigint;
+  /** Trace duration bounds (ns), from minDuration / maxDuration. */
+  readonly minTraceDurationNs?: bigint;
+  readonly maxTraceDurationNs?: bigint;
+  /**
+   * A trace needs at least this many pre-filtered spans (from `{…} | count() > n`); the rows arrive
+   * grouped by trace, so this is counted while streaming instead of with a blocking GROUP BY.
+   */
+  readonly minMatchingSpans?: number;
+  /** Attribute keys of the block; when given, conditions on absent keys are decided without reading. */
+  readonly keys?: BlockKeys;
+}
+
+/** Dedicated span-level columns; several names map to one column (new and old semantic conventions). */
+const SPAN_STRING_COLUMNS: Record<string, string> = {
+  'http.request.method': 'http_method',
+  'http.method': 'http_method',
+  'http.route': 'http_route',
+  'url.full': 'http_url',
+  'http.url': 'http_url',
+  'db.system.name': 'db_system',
+  'db.system': 'db_system',
+  'db.namespace': 'db_name',
+  'db.name': 'db_name',
+};
+const SPAN_INT_COLUMNS: Record<string, string> = {
+  'http.response.status_code': 'http_status_code',
+  'http.status_code': 'http_status_code',
+};
+const RESOURCE_STRING_COLUMNS: Record<string, string> = {
+  'service.name': 'service_name',
+  'k8s.namespace.name': 'k8s_namespace_name',
+  'k8s.pod.name': 'k8s_pod_name',
+  'k8s.deployment.name': 'k8s_deployment_name',
+  'k8s.cluster.name': 'k8s_cluster_name',
+};
+
+const STATUS_CODES: Record<string, number> = { unset: 0, ok: 1, error: 2 };
+const KIND_CODES: Record<string, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
+
+const TRUE = 'TRUE';
+const FALSE = 'FALSE';
+
+/** SQL for one comparison; null when the operator/literal pair cannot be expressed (no pre-filter). */
+function compare(col: string, op: Condition['op'], v: StaticValue | undefined, kind: 'string' | 'number'): string | null {
+  if (op === 'exists') return `${col} IS NOT NULL`;
+  if (v === undefined) return null;
+  if (op === '=~' || op === '!~') {
+    if (kind !== 'string' || v.type !== 'string') return null;
+    const m = `regexp_full_match(${col}, ${sqlString(v.value)})`;
+    return op === '=~' ? m : `NOT ${m}`;
+  }
+  if (kind === 'string') {
+    if (v.type !== 'string') return null;
+    return `${col} ${op} ${sqlString(v.value)}`;
+  }
+  if (v.type !== 'int' && v.type !== 'float' && v.type !== 'duration') return null;
+  if (!Number.isFinite(v.value)) return null;
+  return `${col} ${op} ${numberLiteral(v.value)}`;
+}
+
+function numberLiteral(n: number): string {
+  return Number.isInteger(n) ? String(n) : `${n}::DOUBLE`;
+}
+
+/**
+ * Conditions on unsigned columns (durations) with negative literals: decided without reading, since
+ * DuckDB cannot cast the literal to UBIGINT.
+ */
+function unsignedCompare(col: string, op: Condition['op'], v: StaticValue | undefined): string | null {
+  if (v !== undefined && (v.type === 'int' || v.type === 'float' || v.type === 'duration') && v.value < 0) {
+    return op === '>' || op === '>=' || op === '!=' ? TRUE : op === 'exists' ? TRUE : FALSE;
+  }
+  return compare(col, op, v, 'number');
+}
+
+/** Predicate over one element `x` of an attribute list column; arrays and kvlists always stay candidates. */
+function listElementPredicate(key: string, op: Condition['op'], v: StaticValue | undefined): string | null {
+  const keyed = `x.key = ${sqlString(key)}`;
+  if (op === 'exists') return keyed;
+  if (v === undefined) return null;
+  const loose = `x.type IN ('array', 'kvlist')`;
+  let typed: string | null;
+  switch (v.type) {
+    case 'string':
+      typed = op === '=~' || op === '!~' ? compare('x.str', op, v, 'string') : `x.str ${op} ${sqlString(v.value)}`;
+      break;
+    case 'int':
+    case 'float':
+    case 'duration':
+      if (op === '=~' || op === '!~' || !Number.isFinite(v.value)) return null;
+      // Ints and doubles are both JS numbers to the evaluator, so 5 = 5.0.
+      typed = `(x.int ${op} ${numberLiteral(v.value)} OR x.dbl ${op} ${numberLiteral(v.value)})`;
+      break;
+    case 'bool':
+      if (op !== '=' && op !== '!=') return null;
+      typed = `x.bool ${op} ${v.value}`;
+      break;
+    default:
+      // nil, status and kind literals never equal an attribute.
+      return null;
+  }
+  if (typed === null) return null;
+  return `${keyed} AND (${loose} OR ${typed})`;
+}
+
+function listPredicate(column: 'span_attrs' | 'resource_attrs', key: string, op: Condition['op'], v: StaticValue | undefined): string | null {
+  const el = listElementPredicate(key, op, v);
+  if (el === null) return null;
+  return `len(list_filter(${column}, x -> ${el})) > 0`;
+}
+
+function attributePredicate(scope: 'span' | 'resource', c: Condition, keys: BlockKeys | undefined): string | null {
+  const known = keys === undefined ? undefined : scope === 'span' ? keys.span : keys.resource;
+  if (known !== undefined && !known.has(c.name)) return FALSE;
+  if (scope === 'span') {
+    const s = SPAN_STRING_COLUMNS[c.name];
+    if (s !== undefined && (c.value?.type === 'string' || c.op === 'exists')) return compare(s, c.op, c.value, 'string');
+    const i = SPAN_INT_COLUMNS[c.name];
+    if (i !== undefined && (c.value?.type === 'int' || c.op === 'exists')) return compare(i, c.op, c.value, 'number');
+  } else {
+    const r = RESOURCE_STRING_COLUMNS[c.name];
+    if (r !== undefined && (c.value?.type === 'string' || c.op === 'exists')) return compare(r, c.op, c.value, 'string');
+  }
+  return listPredicate(scope === 'span' ? 'span_attrs' : 'resource_attrs', c.name, c.op, c.value);
+}
+
+function intrinsicPredicate(c: Condition): string | null {
+  const v = c.value;
+  switch (c.name) {
+    case 'name':
+      return compare('name', c.op, v, 'string');
+    case 'statusMessage':
+      return compare(`coalesce(status_message, '')`, c.op, v, 'string');
+    case 'status':
+    case 'kind': {
+      if (v === undefined || (v.type !== 'status' && v.type !== 'kind') || (c.op !== '=' && c.op !== '!=')) return null;
+      const code = (c.name === 'status' ? STATUS_CODES : KIND_CODES)[v.value];
+      if (code === undefined || (c.name === 'status') !== (v.type === 'status')) return null;
+      return `${c.name === 'status' ? 'status_code' : 'kind'} ${c.op} ${code}`;
+    }
+    case 'duration':
+      return unsignedCompare('duration_nano', c.op, v);
+    case 'traceDuration':
+      return unsignedCompare('trace_duration_nano', c.op, v);
+    // A trace without a parentless span has no stored root, but the evaluator still picks one.
+    case 'rootName': {
+      const p = compare('trace_root_name', c.op, v, 'string');
+      return p === null ? null : `coalesce(${p}, TRUE)`;
+    }
+    case 'rootServiceName': {
+      const p = compare('trace_root_service', c.op, v, 'string');
+      return p === null ? null : `coalesce(${p}, TRUE)`;
+    }
+    case 'trace:id':
+      return compare('trace_id', c.op, v, 'string');
+    case 'span:id':
+      return compare('span_id', c.op, v, 'string');
+    case 'span:parentID':
+      return compare(`coalesce(parent_span_id, '')`, c.op, v, 'string');
+    case 'instrumentation:name':
+      return compare(`coalesce(scope_name, '')`, c.op, v, 'string');
+    case 'instrumentation:version':
+      return compare(`coalesce(scope_version, '')`, c.op, v, 'string');
+    case 'event:name':
+      if (c.op === '=' && v?.type === 'string') return `list_contains(event_names, ${sqlString(v.value)})`;
+      if (c.op === 'exists') return `len(event_names) > 0`;
+      return null;
+    default:
+      // Nested-set numbers are recomputed by the evaluator and links, event times, … are not columns.
+      return null;
+  }
+}
+
+/** SQL predicate a span row must satisfy for the condition to hold; null when no pre-filter is possible. */
+export function conditionSql(c: Condition, keys?: BlockKeys): string | null {
+  switch (c.scope) {
+    case 'intrinsic':
+      return intrinsicPredicate(c);
+    case 'span':
+    case 'resource':
+      return attributePredicate(c.scope, c, keys);
+    case 'none': {
+      // Unscoped: the span attribute, else the resource attribute of that name.
+      const s = attributePredicate('span', c, keys);
+      const r = attributePredicate('resource', c, keys);
+      if (s === null || r === null) return null;
+      return orSql([s, r]);
+    }
+    default:
+      // event., link. and instrumentation. attributes live only in the span payload.
+      return null;
+  }
+}
+
+function orSql(parts: readonly string[]): string {
+  if (parts.includes(TRUE)) return TRUE;
+  const rest = parts.filter((p) => p !== FALSE);
+  if (rest.length === 0) return FALSE;
+  return rest.length === 1 ? rest[0]! : `(${rest.map((p) => `(${p})`).join(' OR ')})`;
+}
+
+function andSql(parts: readonly string[]): string {
+  if (parts.includes(FALSE)) return FALSE;
+  const rest = parts.filter((p) => p !== TRUE);
+  if (rest.length === 0) return TRUE;
+  return rest.length === 1 ? rest[0]! : rest.map((p) => `(${p})`).join(' AND ');
+}
+
+/** The span-level WHERE clause for a block; 'TRUE' when nothing narrows, 'FALSE' when nothing can match. */
+export function filterSql(f: BlockSearchFilter): string {
+  const parts: string[] = [];
+  const conds = f.conditions.conditions;
+  if (conds.length > 0) {
+    const each = conds.map((c) => conditionSql(c, f.keys));
+    if (f.conditions.allConditions) {
+      parts.push(andSql(each.filter((p): p is string => p !== null)));
+    } else if (!each.includes(null)) {
+      parts.push(orSql(each as string[]));
+    }
+  }
+  // Time range and trace duration are trace-level columns, so every row of a trace carries them.
+  if (f.startNs !== undefined) parts.push(`trace_end_unix_nano >= ${f.startNs}`);
+  if (f.endNs !== undefined) parts.push(`trace_start_unix_nano <= ${f.endNs}`);
+  if (f.minTraceDurationNs !== undefined) parts.push(`trace_duration_nano >= ${f.minTraceDurationNs}`);
+  if (f.maxTraceDurationNs !== undefined) parts.push(`trace_duration_nano <= ${f.maxTraceDurationNs}`);
+  return andSql(parts);
+}
+
+/** The query streaming candidate rows (one per pre-filtered span, in trace ID order). */
+export function candidateSql(file: string, f: BlockSearchFilter): string | null {
+  const where = filterSql(f);
+  if (where === FALSE) return null;
+  return `SELECT trace_id FROM read_parquet(${sqlString(file)})${where === TRUE ? '' : ` WHERE ${where}`}`;
+}
+
+export interface BlockSearchStats {
+  /** Traces handed to the caller. */
+  inspectedTraces: number;
+  /** Encoded bytes of the spans fetched. */
+  inspectedBytes: number;
+  /** Span rows that passed the pre-filter. */
+  candidateRows: number;
+}
+
+/**
+ * Streams the block's candidate traces in batches: trace IDs from the pre-filter, then all spans of
+ * each batch (the evaluator needs whole traces for structure and trace-level values). `batchSize` is
+ * asked before every batch so the caller can shrink it as results fill up; stop by returning from the
+ * iteration, which ends the DuckDB scan.
+ */
+export async function* searchBlock(
+  file: string,
+  filter: BlockSearchFilter,
+  batchSize: () => number,
+  stats: BlockSearchStats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 },
+): AsyncGenerator<TraceRecord[]> {
+  const sql = candidateSql(file, filter);
+  if (sql === null) return;
+  const minRows = Math.max(1, filter.minMatchingSpans ?? 1);
+  const conn = streamIdle.pop() ?? (await duckdbConnect());
+  let finished = false;
+  try {
+    const res = await conn.stream(sql);
+    let pending: string[] = [];
+    let current = '';
+    let count = 0;
+    const flushCurrent = (): void => {
+      if (current !== '' && count >= minRows) pending.push(current);
+    };
+    for (;;) {
+      const chunk = await res.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const ids = chunk.getColumnValues(0);
+      stats.candidateRows += chunk.rowCount;
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const id = ids[i] as string;
+        if (id === current) {
+          count++;
+          continue;
+        }
+        flushCurrent();
+        current = id;
+        count = 1;
+      }
+      while (pending.length >= Math.max(1, batchSize())) {
+        const n = Math.max(1, batchSize());
+        const batch = pending.slice(0, n);
+        pending = pending.slice(n);
+        yield await fetchTraces(file, batch, stats);
+      }
+    }
+    flushCurrent();
+    while (pending.length > 0) {
+      const n = Math.max(1, batchSize());
+      const batch = pending.slice(0, n);
+      pending = pending.slice(n);
+      yield await fetchTraces(file, batch, stats);
+    }
+    finished = true;
+  } finally {
+    // A scan stopped early may leave a pending result behind: that connection is not reused.
+    if (finished && streamIdle.length < MAX_STREAM_IDLE) streamIdle.push(conn);
+    else conn.closeSync();
+  }
+}
+
+// Candidate scans hold their connection while batches are fetched on the shared pool, so they keep a
+// small pool of their own; a fresh connection per block was a visible share of a fast search.
+const streamIdle: DuckDBConnection[] = [];
+const MAX_STREAM_IDLE = 2;
+
+/** Whole traces by ID; trace_id is sorted, so row-group statistics keep the scan to where they sit. */
+export async function fetchTraces(file: string, traceIds: readonly string[], stats?: BlockSearchStats): Promise<TraceRecord[]> {
+  if (traceIds.length === 0) return [];
+  const list = traceIds.map(sqlString).join(', ');
+  const sql =
+    `SELECT trace_id, resource_proto, scope_proto, span_proto FROM read_parquet(${sqlString(file)}) ` +
+    `WHERE trace_id IN (${list})`;
+  const spans = await withDuckDB((conn) => readSpans(conn, sql));
+  const out: TraceRecord[] = [];
+  for (const id of traceIds) {
+    const s = spans.get(id);
+    if (s === undefined) continue;
+    const trace = encodeTrace(s);
+    if (stats !== undefined) {
+      stats.inspectedTraces++;
+      stats.inspectedBytes += trace.byteLength;
+    }
+    out.push({ traceId: id, trace });
+  }
+  return out;
+}
+
+async function readSpans(conn: DuckDBConnection, sql: string): Promise<Map<string, SpanBytes[]>> {
+  const res = await conn.run(sql);
+  const out = new Map<string, SpanBytes[]>();
+  for (;;) {
+    const chunk = await res.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    const ids = chunk.getColumnValues(0);
+    const r = chunk.getColumnValues(1);
+    const sc = chunk.getColumnValues(2);
+    const sp = chunk.getColumnValues(3);
+    for (let i = 0; i < chunk.rowCount; i++) {
+      const id = ids[i] as string;
+      let list = out.get(id);
+      if (list === undefined) out.set(id, (list = []));
+      list.push({ resource: blobBytes(r[i]), scope: blobBytes(sc[i]), span: blobBytes(sp[i]) });
+    }
+  }
+  return out;
+}
