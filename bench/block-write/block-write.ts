@@ -1,12 +1,13 @@
 /**
  * Block write benchmark: writeBlock throughput and memory on one core.
  *
- *   node --expose-gc dist/bench/block-write/block-write.js [--spans=1000000] [--spans-per-trace=10] [--runs=1]
+ *   node --expose-gc dist/bench/block-write/block-write.js [--spans=1000000] [--spans-per-trace=10] [--runs=1] [--timeline]
  *
  * The traces are generated with the ingest benchmark's generator and grouped into TraceRecords before
  * any timing; then each run writes one block to a temp local backend and prints spans/s, MB/s of
  * encoded input, the process's peak RSS (VmHWM) and how much the write added to RSS. VmHWM is reset
  * before each write through /proc/self/clear_refs so the generation phase does not hide the write's peak.
+ * DuckDB is loaded before the first write so its one-time load is not counted as write growth.
  * Env DUCKDB_MEMORY sets DuckDB's memory limit (default: the writer's own default).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalBackend } from '../../src/backend/local.js';
-import { configureDuckDB } from '../../src/block/duckdb.js';
+import { configureDuckDB, withDuckDB } from '../../src/block/duckdb.js';
 import type { TraceRecord } from '../../src/block/span-rows.js';
 import { writeBlock } from '../../src/block/writer.js';
 import { decodeExportRequest } from '../../src/otlp/decode-request.js';
@@ -84,6 +85,9 @@ async function main(): Promise<void> {
   console.log(
     `generated ${records.length} traces, ${(inputBytes / MB).toFixed(1)} MB encoded, in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
   );
+  // DuckDB's library and instance load on first use (tens of MB of RSS, once per process); load them
+  // before measuring so the growth below is the write's own.
+  await withDuckDB((c) => c.run('SELECT 1'));
   const root = await mkdtemp(join(tmpdir(), 'rubato-bench-block-write-'));
   try {
     const backend = createLocalBackend(root);
@@ -91,11 +95,16 @@ async function main(): Promise<void> {
       gc();
       const canReset = await resetPeak();
       const before = procStatus('VmRSS');
-      let sampledPeak = before;
-      const sampler = setInterval(() => {
-        sampledPeak = Math.max(sampledPeak, procStatus('VmRSS'));
-      }, 20);
       const t0 = performance.now();
+      let sampledPeak = before;
+      // Max RSS per second of the write, to see whether staging or the DuckDB COPY sets the peak.
+      const timeline: number[] = [];
+      const sampler = setInterval(() => {
+        const rss = procStatus('VmRSS');
+        sampledPeak = Math.max(sampledPeak, rss);
+        const sec = Math.floor((performance.now() - t0) / 1000);
+        timeline[sec] = Math.max(timeline[sec] ?? 0, rss);
+      }, 20);
       const meta = await writeBlock(backend, 'bench', records);
       const secs = (performance.now() - t0) / 1000;
       clearInterval(sampler);
@@ -111,6 +120,9 @@ async function main(): Promise<void> {
         `  RSS MB         before ${(before / MB).toFixed(0)}, peak ${(peak / MB).toFixed(0)} (VmHWM${canReset ? '' : ' not resettable; sampled'}), ` +
           `growth ${((peak - before) / MB).toFixed(0)}, after ${(procStatus('VmRSS') / MB).toFixed(0)}`,
       );
+      if (process.argv.includes('--timeline')) {
+        console.log(`  RSS growth MB by second: ${Array.from(timeline, (v) => (v === undefined ? '-' : ((v - before) / MB).toFixed(0))).join(' ')}`);
+      }
       await backend.delete(`bench/${meta.blockID}`);
     }
   } finally {

@@ -9,6 +9,12 @@ export interface Backend {
   readRange(path: string, offset: number, length: number): Promise<Buffer>;
   /** Writes atomically: readers see the old object or the whole new one, never a part. */
   write(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Stores the local file `localFile` as the object, atomically like `write`, without reading it into
+   * memory. The local file is consumed: it is moved (a rename when it is on the backend's filesystem)
+   * or uploaded and then removed; on failure it may or may not still exist.
+   */
+  writeFile(path: string, localFile: string): Promise<void>;
   /** Names of the immediate children (objects and "folders") under a prefix ('' for the root). */
   list(prefix: string): Promise<string[]>;
   /** Deletes an object, or a whole "folder" when the path is a prefix. Missing paths are not an error. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalBackend } from './local.js';
@@ -44,4 +44,29 @@ test('keys cannot escape the root', () =>
     const b = createLocalBackend(root);
     await assert.rejects(b.write('../evil', Buffer.from('x')));
     assert.throws(() => b.localPath('a/../../b'));
+  }));
+
+test('writeFile moves a local file into place atomically', () =>
+  withRoot(async (root) => {
+    const b = createLocalBackend(root);
+    const src = join(root, 't', '.tmp-work', 'data');
+    await b.write('t/.tmp-work/keep', Buffer.from('x'));
+    await writeFile(src, 'parquet bytes');
+    await b.writeFile('t/blk/data.parquet', src);
+    assert.equal((await b.read('t/blk/data.parquet'))?.toString(), 'parquet bytes');
+    await assert.rejects(stat(src));
+    // Work folders are not listed.
+    assert.deepEqual(await b.list('t'), ['blk']);
+    // Overwrite, and from another folder outside the root (a rename or a copy, same result).
+    const outside = await mkdtemp(join(tmpdir(), 'rubato-local-src-'));
+    try {
+      await writeFile(join(outside, 'f'), 'second');
+      await b.writeFile('t/blk/data.parquet', join(outside, 'f'));
+      assert.equal((await b.read('t/blk/data.parquet'))?.toString(), 'second');
+      assert.deepEqual(await readdir(outside), []);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+    assert.deepEqual(await readdir(join(root, 't', 'blk')), ['data.parquet']);
+    await assert.rejects(b.writeFile('../evil', src));
   }));

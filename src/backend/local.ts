@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Backend } from './backend.js';
 
@@ -62,6 +62,31 @@ export function createLocalBackend(root: string): Backend {
       await syncDir(dir);
     },
 
+    async writeFile(key, localFile) {
+      const target = pathFor(key);
+      const dir = dirname(target);
+      await mkdir(dir, { recursive: true });
+      // The data must be on disk before the name is: meta.json, written after, commits the block.
+      await syncFile(localFile);
+      try {
+        await rename(localFile, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException | null)?.code !== 'EXDEV') throw err;
+        // Another filesystem: copy beside the target, make it durable, then rename into place.
+        const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+        try {
+          await copyFile(localFile, tmp);
+          await syncFile(tmp);
+          await rename(tmp, target);
+        } catch (copyErr) {
+          await rm(tmp, { force: true });
+          throw copyErr;
+        }
+        await rm(localFile, { force: true });
+      }
+      await syncDir(dir);
+    },
+
     async list(prefix) {
       try {
         const names = await readdir(pathFor(prefix));
@@ -80,6 +105,15 @@ export function createLocalBackend(root: string): Backend {
       return pathFor(key);
     },
   };
+}
+
+async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -49,6 +49,10 @@ function shared(): Promise<{ api: DuckDBApi; db: DuckDBInstance }> {
       enable_external_access: 'true',
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
+      // DuckDB otherwise keeps the bytes of every file it reads in its buffer pool, up to the memory
+      // limit: +70MB RSS for one block write (the staging file) and again for readers. Blocks are local
+      // files, so the OS page cache already holds them.
+      enable_external_file_cache: 'false',
     });
     const conn = await db.connect();
     try {

@@ -136,7 +136,7 @@ async function* streamTraces(dataFile: () => Promise<string>): AsyncGenerator<Tr
 
 /** Complete blocks of a tenant (folders with a valid meta.json), oldest start first. */
 export async function listBlocks(backend: Backend, tenant: string): Promise<BlockMeta[]> {
-  const ids = await backend.list(tenant);
+  const ids = blockFolders(await backend.list(tenant));
   const metas = await Promise.all(
     ids.map(async (id) => {
       const buf = await backend.read(blockPath(tenant, id, BLOCK_FILES.meta)).catch(() => null);
@@ -151,13 +151,18 @@ export async function listBlocks(backend: Backend, tenant: string): Promise<Bloc
 
 /** Block folders of a tenant that have no meta.json (being written, or left by a crash). */
 export async function listIncompleteBlocks(backend: Backend, tenant: string): Promise<string[]> {
-  const ids = await backend.list(tenant);
+  const ids = blockFolders(await backend.list(tenant));
   const out: string[] = [];
   for (const id of ids) {
     const children = await backend.list(blockPath(tenant, id));
     if (children.length > 0 && !children.includes(BLOCK_FILES.meta)) out.push(id);
   }
   return out;
+}
+
+/** Drops dot-folders: the writer's `.tmp-*` work folders are neither blocks nor incomplete blocks. */
+function blockFolders(names: string[]): string[] {
+  return names.filter((n) => !n.startsWith('.'));
 }
 
 /** Tenants that have anything stored. */

@@ -1,12 +1,9 @@
-import type { DuckDBAppender } from '@duckdb/node-api';
-
 /**
- * The block's Parquet schema: one row per span. Rows are first appended to a DuckDB staging table whose
- * attribute lists are JSON text (one appender call per row instead of one per list element), and the
- * COPY that writes data.parquet turns them into typed LIST<STRUCT> columns natively.
+ * The block's Parquet schema: one row per span. The writer stages rows in an uncompressed Parquet file
+ * of the same columns (parquet-stage.ts, span-extract.ts) and DuckDB copies it into data.parquet.
  */
 
-/** One span row as the writer produces it. Optional strings are null when absent. */
+/** One span row as the reference implementation (span-rows.ts) produces it. Optional strings are null when absent. */
 export interface SpanRow {
   traceId: string;
   spanId: string;
@@ -52,8 +49,6 @@ export interface SpanRow {
 
 /** Element type of span_attrs / resource_attrs. `type` is string|int|double|bool|array|kvlist|bytes|empty. */
 export const ATTR_STRUCT = 'STRUCT(key VARCHAR, type VARCHAR, str VARCHAR, int BIGINT, dbl DOUBLE, bool BOOLEAN)';
-const ATTR_JSON_SHAPE = `'[{"key":"VARCHAR","type":"VARCHAR","str":"VARCHAR","int":"BIGINT","dbl":"DOUBLE","bool":"BOOLEAN"}]'`;
-
 /** Columns of data.parquet in order, with their DuckDB types. */
 export const SPAN_COLUMNS: readonly (readonly [name: string, type: string])[] = [
   ['trace_id', 'VARCHAR'],
@@ -96,69 +91,7 @@ export const SPAN_COLUMNS: readonly (readonly [name: string, type: string])[] = 
   ['span_proto', 'BLOB'],
 ];
 
-const JSON_STAGED = new Set(['span_attrs', 'resource_attrs', 'event_names']);
-
-/** CREATE TABLE statement for the staging table. */
-export function stagingTableSql(table: string): string {
-  const cols = SPAN_COLUMNS.map(([n, t]) => (JSON_STAGED.has(n) ? `${n} VARCHAR` : `${n} ${t}`));
-  return `CREATE TABLE ${table} (${cols.join(', ')})`;
-}
-
-/** SELECT list that turns the staging table into the Parquet columns. */
-export function parquetSelectSql(table: string): string {
-  const cols = SPAN_COLUMNS.map(([n, t]) => {
-    if (n === 'event_names') return `CAST(from_json(${n}, '["VARCHAR"]') AS ${t}) AS ${n}`;
-    if (JSON_STAGED.has(n)) return `CAST(from_json(${n}, ${ATTR_JSON_SHAPE}) AS ${t}) AS ${n}`;
-    return n;
-  });
-  return `SELECT ${cols.join(', ')} FROM ${table}`;
-}
-
-function appendOptVarchar(a: DuckDBAppender, v: string | null): void {
-  if (v === null) a.appendNull();
-  else a.appendVarchar(v);
-}
-
-/** Appends one row in SPAN_COLUMNS order. */
-export function appendSpanRow(a: DuckDBAppender, r: SpanRow): void {
-  a.appendVarchar(r.traceId);
-  a.appendVarchar(r.spanId);
-  appendOptVarchar(a, r.parentSpanId);
-  a.appendVarchar(r.name);
-  a.appendUTinyInt(r.kind);
-  a.appendUTinyInt(r.statusCode);
-  appendOptVarchar(a, r.statusMessage);
-  a.appendUBigInt(r.startUnixNano);
-  a.appendUBigInt(r.endUnixNano);
-  a.appendUBigInt(r.durationNano);
-  appendOptVarchar(a, r.serviceName);
-  appendOptVarchar(a, r.httpMethod);
-  appendOptVarchar(a, r.httpRoute);
-  appendOptVarchar(a, r.httpUrl);
-  if (r.httpStatusCode === null) a.appendNull();
-  else a.appendInteger(r.httpStatusCode);
-  appendOptVarchar(a, r.dbSystem);
-  appendOptVarchar(a, r.dbName);
-  appendOptVarchar(a, r.k8sNamespaceName);
-  appendOptVarchar(a, r.k8sPodName);
-  appendOptVarchar(a, r.k8sDeploymentName);
-  appendOptVarchar(a, r.k8sClusterName);
-  a.appendVarchar(r.spanAttrsJson);
-  a.appendVarchar(r.resourceAttrsJson);
-  appendOptVarchar(a, r.scopeName);
-  appendOptVarchar(a, r.scopeVersion);
-  a.appendVarchar(r.eventNamesJson);
-  a.appendInteger(r.linkCount);
-  appendOptVarchar(a, r.traceRootService);
-  appendOptVarchar(a, r.traceRootName);
-  a.appendUBigInt(r.traceStartUnixNano);
-  a.appendUBigInt(r.traceEndUnixNano);
-  a.appendUBigInt(r.traceDurationNano);
-  a.appendInteger(r.nestedLeft);
-  a.appendInteger(r.nestedRight);
-  a.appendInteger(r.nestedParent);
-  a.appendBlob(r.resourceProto);
-  a.appendBlob(r.scopeProto);
-  a.appendBlob(r.spanProto);
-  a.endRow();
+/** SELECT list over the staged rows (any table expression) with every column cast to its block type. */
+export function parquetSelectSql(source: string): string {
+  return `SELECT ${SPAN_COLUMNS.map(([n, t]) => `CAST(${n} AS ${t}) AS ${n}`).join(', ')} FROM ${source}`;
 }

@@ -25,6 +25,9 @@ interface DecodedSpan {
 }
 
 /**
+ * The readable reference for the block's row semantics: writeBlock uses the faster column-wise
+ * SpanExtractor (span-extract.ts), and writer.test.ts checks the two agree on every column.
+ *
  * Turns one encoded trace into its span rows, sorted by start time, with trace-level and nested-set
  * columns filled in. The payload columns come from the request scanner so a later encodeTrace over
  * them is byte-exact; the typed columns come from the full decode of the same bytes, in the same order.

@@ -1,13 +1,16 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBloomFilter } from './bloom.js';
 import { duckdbConnect, sqlString } from './duckdb.js';
 import { BLOCK_FILES, BLOCK_FORMAT, blockPath, serializeBlockMeta, type BlockMeta } from './meta.js';
-import { appendSpanRow, parquetSelectSql, stagingTableSql } from './schema.js';
-import { traceToRows, type TraceRecord } from './span-rows.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { StageFileWriter } from './parquet-stage.js';
+import { parquetSelectSql } from './schema.js';
+import { SpanExtractor, stageColumns } from './span-extract.js';
+import type { TraceRecord } from './span-rows.js';
 import { createTraceIndexBuilder } from './trace-index.js';
 
 // Re-exported because callers of writeBlock (bench/search) import it from here.
@@ -23,7 +26,11 @@ export interface WriteBlockOptions {
    * trace-by-ID read more per lookup.
    */
   rowGroupRows?: number;
-  /** Local folder for the staging files; default the OS temp folder. */
+  /**
+   * Local folder for the staging files. Default: a `.tmp-<uuid>` folder under the tenant's folder in
+   * the backend's root when it has one (so data.parquet is moved into place by a rename), else the OS
+   * temp folder.
+   */
   tmpDir?: string;
   /** Block ID to use; default a fresh uuid v4. */
   blockID?: string;
@@ -32,8 +39,10 @@ export interface WriteBlockOptions {
 export const DEFAULT_ROW_GROUP_ROWS = 10_240;
 
 /**
- * Writes one block from traces sorted by trace ID (ascending, each ID once). The files are built in a
- * local temp folder, then handed to the backend; meta.json goes last and commits the block.
+ * Writes one block from traces sorted by trace ID (ascending, each ID once). Rows are extracted from
+ * the protobuf bytes column by column into an uncompressed staging Parquet file (8192 rows in memory
+ * at a time), which one DuckDB COPY turns into the zstd data.parquet; the files are built in a local
+ * work folder, then handed to the backend; meta.json goes last and commits the block.
  * Throws when the input is empty or out of order.
  */
 export async function writeBlock(
@@ -43,50 +52,53 @@ export async function writeBlock(
   opts: WriteBlockOptions = {},
 ): Promise<BlockMeta> {
   const blockID = opts.blockID ?? randomUUID();
-  const conn = await duckdbConnect();
-  const work = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'rubato-block-')).catch((err: unknown) => {
-    conn.closeSync();
-    throw err;
-  });
-  // The staging table lives in its own database file in the temp folder, so a large block pages out
-  // to disk under DuckDB's memory limit instead of growing the heap.
-  const stage = `stage_${randomBytes(6).toString('hex')}`;
-  let attached = false;
+  // Inside the backend's root when it has one, so data.parquet reaches its place with a rename.
+  const work = await makeWorkDir(backend, tenant, opts.tmpDir);
+  let conn: DuckDBConnection | null = null;
   try {
-    await conn.run(`ATTACH ${sqlString(join(work, 'stage.duckdb'))} AS ${stage}`);
-    attached = true;
-    await conn.run(stagingTableSql(`${stage}.main.spans`));
-    const appender = await conn.createAppender('spans', 'main', stage);
-
+    const stageFile = join(work, 'stage.parquet');
+    const columns = stageColumns();
+    const extractor = new SpanExtractor(columns);
     const index = createTraceIndexBuilder();
     let rows = 0;
-    let minStart = -1n;
-    let maxEnd = 0n;
+    let pending = 0;
+    let minStartMs = -1;
+    let maxEndMs = 0;
+    const fh = await open(stageFile, 'w');
     try {
+      const stage = new StageFileWriter(fh, columns);
+      await stage.start();
       for await (const rec of traces) {
-        const spanRows = traceToRows(rec);
-        if (spanRows.length === 0) continue;
-        index.add(rec.traceId, rows, spanRows.length);
-        for (const r of spanRows) appendSpanRow(appender, r);
-        rows += spanRows.length;
-        const first = spanRows[0]!;
-        if (minStart < 0n || first.traceStartUnixNano < minStart) minStart = first.traceStartUnixNano;
-        if (first.traceEndUnixNano > maxEnd) maxEnd = first.traceEndUnixNano;
+        const sum = extractor.addTrace(rec);
+        if (sum === null) continue;
+        // Throws on out-of-order IDs; the staged rows are then thrown away with the work folder.
+        index.add(rec.traceId, rows, sum.spans);
+        rows += sum.spans;
+        pending += sum.spans;
+        if (minStartMs < 0 || sum.startMs < minStartMs) minStartMs = sum.startMs;
+        if (sum.endMs > maxEndMs) maxEndMs = sum.endMs;
+        if (pending >= STAGE_ROW_GROUP_ROWS) {
+          await stage.flush(pending);
+          pending = 0;
+        }
       }
+      if (index.count === 0) throw new Error('writeBlock: no spans to write');
+      await stage.flush(pending);
+      await stage.finish();
     } finally {
-      appender.closeSync();
+      await fh.close();
     }
-    if (index.count === 0) throw new Error('writeBlock: no spans to write');
 
+    conn = await duckdbConnect();
     const dataFile = join(work, BLOCK_FILES.data);
     const rowGroup = Math.max(1, Math.floor(opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS));
-    await step('copy to parquet', () => conn.run(
-      `COPY (${parquetSelectSql(`${stage}.main.spans`)}) TO ${sqlString(dataFile)} ` +
-        `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup})`,
+    // The dictionary cap: with DuckDB's default (1MB per string column) the COPY used the whole
+    // 128MB memory limit and crawled at 64MB; at 64KB the file is the same size (zstd makes up for it).
+    await step('copy to parquet', () => conn!.run(
+      `COPY (${parquetSelectSql(`read_parquet(${sqlString(stageFile)})`)}) TO ${sqlString(dataFile)} ` +
+        `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)`,
     ));
-    await conn.run(`DETACH ${stage}`);
-    attached = false;
-    await rm(join(work, 'stage.duckdb'), { force: true });
+    await rm(stageFile, { force: true });
     const rg = await conn.runAndReadAll(
       `SELECT count(DISTINCT row_group_id)::INTEGER FROM parquet_metadata(${sqlString(dataFile)})`,
     );
@@ -108,8 +120,8 @@ export async function writeBlock(
       format: BLOCK_FORMAT,
       blockID,
       tenantID: tenant,
-      startTime: nanosToIso(minStart < 0n ? 0n : minStart),
-      endTime: nanosToIso(maxEnd),
+      startTime: new Date(Math.max(0, minStartMs)).toISOString(),
+      endTime: new Date(maxEndMs).toISOString(),
       totalObjects: index.count,
       totalSpans: rows,
       size,
@@ -120,16 +132,57 @@ export async function writeBlock(
       bloomBytes: bloomBytes.byteLength,
       indexBytes: indexBytes.byteLength,
     };
-    await backend.write(blockPath(tenant, blockID, BLOCK_FILES.data), await readFile(dataFile));
+    await backend.writeFile(blockPath(tenant, blockID, BLOCK_FILES.data), dataFile);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.bloom), bloomBytes);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.index), indexBytes);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.meta), serializeBlockMeta(meta));
     return meta;
   } finally {
-    if (attached) await conn.run(`DETACH ${stage}`).catch(() => undefined);
-    conn.closeSync();
+    conn?.closeSync();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Rows per staging row group: bounds the JS column buffers (about 1.5 KB per row). */
+const STAGE_ROW_GROUP_ROWS = 8192;
+
+/** Name prefix of work folders inside a backend root; backends and block listings skip it. */
+export const WORK_DIR_PREFIX = '.tmp-';
+
+/**
+ * Removes work folders a crashed writeBlock left under the tenant's folder in the backend's root
+ * (staging files can be gigabytes). Only folders older than `olderThanMs` go, so a write in progress in
+ * this or another process is left alone. Returns how many were removed; 0 for backends without a root.
+ */
+export async function removeStaleWorkDirs(backend: Backend, tenant: string, olderThanMs = 60 * 60 * 1000, now = Date.now()): Promise<number> {
+  const dir = backend.localPath(tenant);
+  if (dir === null) return 0;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const n of names) {
+    if (!n.startsWith(WORK_DIR_PREFIX)) continue;
+    const st = await stat(join(dir, n)).catch(() => null);
+    if (st === null || now - st.mtimeMs < olderThanMs) continue;
+    await rm(join(dir, n), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+async function makeWorkDir(backend: Backend, tenant: string, tmpDir: string | undefined): Promise<string> {
+  if (tmpDir === undefined) {
+    const local = backend.localPath(`${tenant}/${WORK_DIR_PREFIX}${randomUUID()}`);
+    if (local !== null) {
+      await mkdir(local, { recursive: true });
+      return local;
+    }
+  }
+  return mkdtemp(join(tmpDir ?? tmpdir(), 'rubato-block-'));
 }
 
 /** Names the failing step in DuckDB errors (they do not say which statement failed). */
@@ -141,6 +194,3 @@ async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function nanosToIso(ns: bigint): string {
-  return new Date(Number(ns / 1_000_000n)).toISOString();
-}

@@ -2,7 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
 import { deleteBlock, listBlocks, listIncompleteBlocks, listTenants, openBlock } from '../block/reader.js';
 import type { TraceRecord } from '../block/span-rows.js';
-import { writeBlock } from '../block/writer.js';
+import { removeStaleWorkDirs, writeBlock } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { mergeSortedTraces } from './merge.js';
 import * as metrics from './metrics.js';
@@ -79,6 +79,8 @@ export async function runCompaction(backend: Backend, opts: CompactionOptions): 
     }
 
     result.incompleteDeleted += await cleanIncomplete(backend, tenant, now, opts);
+    // Work folders of block writes that crashed midway.
+    result.incompleteDeleted += await removeStaleWorkDirs(backend, tenant, opts.incompleteBlockTimeoutMs ?? INCOMPLETE_TIMEOUT_MS, now);
   }
   return result;
 }
