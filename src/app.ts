@@ -5,6 +5,7 @@ import type { RubatoConfig } from './config/schema.js';
 import { enableProcessMetrics } from './metrics/registry.js';
 import { createLocalBackend } from './backend/local.js';
 import { Ingester } from './ingester/ingester.js';
+import { childProcessBuilder } from './ingester/block-builder.js';
 import { createDistributor } from './distributor/distributor.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
 import { startHttpReceiver } from './receivers/http.js';
@@ -56,6 +57,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       return { maxBytesPerTrace: l.global.max_bytes_per_trace, maxLiveTraces: l.ingestion.max_traces_per_user };
     },
     logger,
+    blockBuilder: childProcessBuilder(resolve(cfg.storage.trace.local.path)),
     onBlockFlushed: (tenant, meta) => {
       blocklist.add(tenant, meta);
       warmTags(tenant);

@@ -11,7 +11,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 export type DuckDBApi = typeof import('@duckdb/node-api');
 
 export interface DuckDBOptions {
-  /** DuckDB buffer pool limit; default '128MB'. */
+  /** DuckDB buffer pool limit; default '64MB' (the block COPY needs about that; 32MB fails). */
   memoryLimit?: string;
   /** Worker threads; default 1: the order-preserving Parquet COPY needs about a row group of memory per thread, and with 2 it ran out of a 128MB limit and was slower. */
   threads?: number;
@@ -43,7 +43,7 @@ function shared(): Promise<{ api: DuckDBApi; db: DuckDBInstance }> {
     // DuckDB creates the spill folder on first use and leaves it behind; ours goes with the process.
     if (options.tempDirectory === undefined) process.once('exit', () => rmSync(temp, { recursive: true, force: true }));
     const db = await api.DuckDBInstance.create(':memory:', {
-      memory_limit: options.memoryLimit ?? '128MB',
+      memory_limit: options.memoryLimit ?? '64MB',
       threads: String(options.threads ?? 1),
       temp_directory: temp,
       enable_external_access: 'true',

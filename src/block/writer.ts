@@ -96,7 +96,7 @@ export async function writeBlock(
     // 128MB memory limit and crawled at 64MB; at 64KB the file is the same size (zstd makes up for it).
     await step('copy to parquet', () => conn!.run(
       `COPY (${parquetSelectSql(`read_parquet(${sqlString(stageFile)})`)}) TO ${sqlString(dataFile)} ` +
-        `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)`,
+        `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE ${rowGroup}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)`,
     ));
     await rm(stageFile, { force: true });
     const rg = await conn.runAndReadAll(

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -103,18 +103,27 @@ export class HeadBlock {
 
   /** Every encoded part of a trace in this block, oldest first. */
   read(traceId: string): Uint8Array[] {
-    const parts: Uint8Array[] = [];
-    let offset = this.index.get(traceId) ?? -1;
-    const header = Buffer.allocUnsafe(HEADER);
-    while (offset >= 0) {
-      readSync(this.fd, header, 0, HEADER, offset);
-      const len = header.readUInt32LE(0) - (HEADER - 4);
-      const body = Buffer.allocUnsafe(len);
-      readSync(this.fd, body, 0, len, offset + HEADER);
-      parts.push(body);
-      offset = header.readDoubleLE(20);
-    }
-    return parts.reverse();
+    return readTraceChain(this.fd, this.index.get(traceId) ?? -1);
+  }
+
+  get filePath(): string {
+    return this.path;
+  }
+
+  /**
+   * Writes the index, sorted by trace ID, beside the head file (`<file>.idx`: 16-byte trace ID and
+   * f64 offset of its newest record per entry), so another process can read the block in order.
+   */
+  writeSortedIndex(): string {
+    const ids = this.sortedTraceIds();
+    const buf = Buffer.allocUnsafe(ids.length * SORTED_ENTRY);
+    ids.forEach((id, i) => {
+      buf.write(id, i * SORTED_ENTRY, 16, 'hex');
+      buf.writeDoubleLE(this.index.get(id)!, i * SORTED_ENTRY + 16);
+    });
+    const path = `${this.path}.idx`;
+    writeFileSync(path, buf);
+    return path;
   }
 
   /** Trace IDs in ascending order, as the block writer wants them. */
@@ -131,5 +140,25 @@ export class HeadBlock {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     rmSync(this.path, { force: true });
+    rmSync(`${this.path}.idx`, { force: true });
   }
+}
+
+/** Bytes of one entry of a sorted index file (see writeSortedIndex). */
+export const SORTED_ENTRY = 24;
+
+/** Every record of one trace's chain, starting at its newest record's offset; oldest first. */
+export function readTraceChain(fd: number, newest: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let offset = newest;
+  const header = Buffer.allocUnsafe(HEADER);
+  while (offset >= 0) {
+    readSync(fd, header, 0, HEADER, offset);
+    const len = header.readUInt32LE(0) - (HEADER - 4);
+    const body = Buffer.allocUnsafe(len);
+    readSync(fd, body, 0, len, offset + HEADER);
+    parts.push(body);
+    offset = header.readDoubleLE(20);
+  }
+  return parts.reverse();
 }

@@ -5,12 +5,12 @@ import type { PushBatch, SpanEntry } from '../model/batch.js';
 import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../distributor/pusher.js';
 import type { Backend } from '../backend/backend.js';
 import { openWal, type Wal } from '../wal/wal.js';
-import { writeBlock } from '../block/writer.js';
 import type { BlockMeta } from '../block/meta.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace, mergeTraces } from '../otlp/trace-encode.js';
 import { discardedSpans } from '../distributor/metrics.js';
 import { HeadBlock, type HeadRecord } from './head-block.js';
+import { inProcessBuilder, type BlockBuilder } from './block-builder.js';
 import { LiveTraces } from './live-traces.js';
 import * as m from './metrics.js';
 
@@ -50,6 +50,8 @@ export interface IngesterOptions {
   readonly logger: Logger;
   /** Called after a block is in the backend, so readers can see it at once. */
   readonly onBlockFlushed?: (tenant: string, meta: BlockMeta) => void;
+  /** How cut head blocks become backend blocks; default in this process (see block-builder.ts). */
+  readonly blockBuilder?: BlockBuilder;
 }
 
 /**
@@ -73,8 +75,11 @@ export class Ingester implements Pusher {
   private timer: NodeJS.Timeout | null = null;
   private flushChain: Promise<void> = Promise.resolve();
 
+  private readonly build: BlockBuilder;
+
   constructor(private readonly opts: IngesterOptions) {
     this.headDir = join(opts.walDir, 'head');
+    this.build = opts.blockBuilder ?? inProcessBuilder(opts.backend);
   }
 
   ready(): boolean {
@@ -335,20 +340,13 @@ export class Ingester implements Pusher {
   }
 
   private async flushHead(head: HeadBlock): Promise<void> {
-    const { logger, backend } = this.opts;
+    const { logger } = this.opts;
     const stopTimer = m.flushDuration.startTimer();
     // Rotate the WAL so the segments this block covers can be removed once it is written.
     await this.wal?.cut();
     for (let attempt = 1; ; attempt++) {
       try {
-        const ids = head.sortedTraceIds();
-        const records = (function* () {
-          for (const traceId of ids) {
-            // Merging also drops spans a client sent twice (a retry of an acknowledged push).
-            yield { traceId, trace: mergeTraces(head.read(traceId)) };
-          }
-        })();
-        const meta = await writeBlock(backend, head.tenant, records);
+        const meta = await this.build({ tenant: head.tenant, headPath: head.filePath, indexPath: head.writeSortedIndex() });
         m.blocksFlushed.inc({ tenant: head.tenant });
         m.flushedBytes.inc(meta.size);
         logger.info({ tenant: head.tenant, block: meta.blockID, traces: meta.totalObjects, spans: meta.totalSpans, bytes: meta.size }, 'head block flushed');
