@@ -3,7 +3,7 @@
  * to one core (taskset), then the same load against a decode-and-discard sink for the ratio.
  * Prints spans/s, MB/s, p50/p99 acknowledgement latency and the server's peak RSS.
  *
- *   npm run bench:ingest -- [--seconds 20] [--concurrency 16] [--spans-per-request 500] [--core 0]
+ *   npm run bench:ingest -- [--seconds 20] [--concurrency 16] [--spans-per-request 500] [--core 0] [--rate SPANS_PER_S]
  *   node dist/bench/ingest/ingest.js --load-only <grpc port> [--seconds N]   (load only, no servers started)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,6 +22,8 @@ const concurrency = Number(args.get('concurrency') ?? 16);
 const spansPerRequest = Number(args.get('spans-per-request') ?? 500);
 const spansPerTrace = Number(args.get('spans-per-trace') ?? 10);
 const core = args.get('core') ?? '0';
+/** Optional cap on the offered load, spans/s (0 = as fast as the server acknowledges). */
+const rate = Number(args.get('rate') ?? 0);
 
 async function waitFor(proc: ChildProcess, pattern: RegExp, what: string): Promise<void> {
   let out = '';
@@ -62,9 +64,16 @@ async function drive(port: number, t: RequestTemplate, durationS: number): Promi
       );
     });
   const began = Date.now();
+  // With a rate cap, request i of the whole run is not sent before began + i * gap.
+  const gapMs = rate > 0 ? (t.spans / rate) * 1000 : 0;
+  let sent = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < deadline) {
+        if (gapMs > 0) {
+          const due = began + sent++ * gapMs;
+          if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+        }
         const req = freshRequest(t);
         const t0 = process.hrtime.bigint();
         const ok = await send(req);
