@@ -4,10 +4,11 @@
  * read the process's memory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/lib/ports.js';
+import { writeRubatoConfig } from '../../test/lib/rubato-process.js';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
@@ -30,39 +31,13 @@ export interface BenchServer {
 /** Writes a config for `dir` and starts rubato on it, pinned to `core` when taskset exists. */
 export async function startServer(dir: string, opts: { core?: string; ingester?: string[] } = {}): Promise<BenchServer> {
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
-  const cfg = join(dir, 'rubato.yaml');
-  writeFileSync(
-    cfg,
-    [
-      'server:',
-      '  http_listen_address: 127.0.0.1',
-      `  http_listen_port: ${httpPort}`,
-      '  log_level: warn',
-      'distributor:',
-      '  receivers:',
-      '    otlp:',
-      '      protocols:',
-      '        grpc:',
-      `          endpoint: 127.0.0.1:${grpcPort}`,
-      '          max_recv_msg_size_mib: 64',
-      '        http:',
-      `          endpoint: 127.0.0.1:${otlpHttpPort}`,
-      'ingester:',
-      ...(opts.ingester ?? ['trace_idle_period: 10s']).map((l) => `  ${l}`),
-      'storage:',
-      '  trace:',
-      '    backend: local',
-      '    local:',
-      `      path: ${join(dir, 'traces')}`,
-      '    wal:',
-      `      path: ${join(dir, 'wal')}`,
-      'overrides:',
-      '  defaults:',
-      '    ingestion:',
-      '      rate_limit_bytes: 0',
-      '      max_traces_per_user: 0',
-    ].join('\n'),
-  );
+  const cfg = writeRubatoConfig(dir, { httpPort, grpcPort, otlpHttpPort }, {
+    logLevel: 'warn',
+    grpcMaxRecvMib: 64,
+    ingester: opts.ingester ?? ['trace_idle_period: 10s'],
+    // Measure rubato, not its ingestion limits.
+    extraYaml: ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0'].join('\n'),
+  });
   const argv = [...startFlags(), join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${cfg}`];
   const [cmd, args] = hasTaskset && opts.core !== undefined ? ['taskset', ['-c', opts.core, process.execPath, ...argv]] : [process.execPath, argv];
   const started = Date.now();

@@ -102,6 +102,13 @@ test('write → read round trip, DuckDB sees the columns, lookups and misses', a
     assert.equal(cols.find((c) => c[0] === 'span_attrs')?.[1], 'STRUCT("key" VARCHAR, "type" VARCHAR, str VARCHAR, "int" BIGINT, dbl DOUBLE, bool BOOLEAN)[]');
     const count = await conn.runAndReadAll(`SELECT count(*)::INTEGER, count(DISTINCT trace_id)::INTEGER FROM read_parquet(${sqlString(path)})`);
     assert.deepEqual(count.getRows()[0], [7000, 1000]);
+    // keys.json lists exactly the attribute keys the data holds.
+    const keysFile = JSON.parse((await backend.read(`tenant-a/${meta.blockID}/keys.json`))!.toString('utf8')) as { span: string[]; resource: string[] };
+    for (const [scope, column] of [['span', 'span_attrs'], ['resource', 'resource_attrs']] as const) {
+      const r = await conn.runAndReadAll(`SELECT DISTINCT a.key FROM (SELECT unnest(${column}) AS a FROM read_parquet(${sqlString(path)})) ORDER BY 1`);
+      assert.deepEqual(keysFile[scope], r.getRows().map((row) => String(row[0])));
+      assert.ok(keysFile[scope].length > 0);
+    }
     // Sorted by trace ID, then start time.
     const sorted = await conn.runAndReadAll(
       `SELECT count(*)::INTEGER FROM (SELECT trace_id, start_unix_nano, lag(trace_id) OVER () AS pt, lag(start_unix_nano) OVER () AS ps

@@ -11,7 +11,15 @@ export const BLOCK_FILES = {
   data: 'data.parquet',
   bloom: 'bloom',
   index: 'index',
+  /** Attribute keys present in the block, per scope (`BlockAttributeKeys`): tag names without a scan. */
+  keys: 'keys.json',
 } as const;
+
+/** The contents of a block's keys.json. */
+export interface BlockAttributeKeys {
+  readonly span: string[];
+  readonly resource: string[];
+}
 
 export interface BlockMeta {
   readonly format: typeof BLOCK_FORMAT;

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { sqlString, withDuckDB } from './duckdb.js';
+import { BLOCK_FILES, type BlockAttributeKeys } from './meta.js';
 import { filterSql, type BlockKeys, type BlockSearchFilter } from './search.js';
 
 /**
@@ -44,9 +47,18 @@ function remember<T>(cache: Map<string, Promise<T>>, key: string, make: () => Pr
   return p;
 }
 
-/** Span and resource attribute keys present in the block (cached). */
+/**
+ * Span and resource attribute keys present in the block (cached): from the block's keys.json, written
+ * with the block; blocks written before it existed are scanned with DuckDB.
+ */
 export function blockKeys(file: string): Promise<BlockKeys> {
   return remember(keyCache, file, async () => {
+    const listed = await readKeysFile(file);
+    if (listed !== null) {
+      if (knownKeys.size >= MAX_CACHED) knownKeys.delete(knownKeys.keys().next().value as string);
+      knownKeys.set(file, listed);
+      return listed;
+    }
     const src = `read_parquet(${sqlString(file)})`;
     return withDuckDB(async (conn) => {
       const read = async (column: string): Promise<Set<string>> => {
@@ -59,6 +71,15 @@ export function blockKeys(file: string): Promise<BlockKeys> {
       return keys;
     });
   });
+}
+
+async function readKeysFile(dataFile: string): Promise<BlockKeys | null> {
+  try {
+    const keys = JSON.parse(await readFile(join(dirname(dataFile), BLOCK_FILES.keys), 'utf8')) as BlockAttributeKeys;
+    return { span: new Set(keys.span), resource: new Set(keys.resource) };
+  } catch {
+    return null;
+  }
 }
 
 /** The block's keys when already read, without reading them (search uses them only when free). */

@@ -217,7 +217,7 @@ test('the work folder lives in the backend root, is never listed and is removed'
   const meta = await writeBlock(backend, 'tmpdir-tenant', slow());
   assert.equal(seenWork.length, 1);
   assert.deepEqual((await readdir(join(root, 'tmpdir-tenant'))).sort(), [meta.blockID]);
-  assert.deepEqual((await readdir(join(root, 'tmpdir-tenant', meta.blockID))).sort(), ['bloom', 'data.parquet', 'index', 'meta.json']);
+  assert.deepEqual((await readdir(join(root, 'tmpdir-tenant', meta.blockID))).sort(), ['bloom', 'data.parquet', 'index', 'keys.json', 'meta.json']);
 });
 
 test('a failed write leaves nothing behind', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBloomFilter } from './bloom.js';
 import { duckdbConnect, sqlString } from './duckdb.js';
-import { BLOCK_FILES, BLOCK_FORMAT, blockPath, serializeBlockMeta, type BlockMeta } from './meta.js';
+import { BLOCK_FILES, BLOCK_FORMAT, blockPath, serializeBlockMeta, type BlockAttributeKeys, type BlockMeta } from './meta.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { StageFileWriter } from './parquet-stage.js';
 import { parquetSelectSql } from './schema.js';
@@ -104,6 +104,9 @@ export async function writeBlock(
     );
     const rowGroups = Number(rg.getRows()[0]?.[0] ?? 0);
 
+    // Tag names are asked often and a block never changes: list its attribute keys once, here.
+    const keys: BlockAttributeKeys = { span: await distinctKeys(conn, dataFile, 'span_attrs'), resource: await distinctKeys(conn, dataFile, 'resource_attrs') };
+
     const bloom = createBloomFilter(index.count);
     let minID = '';
     let maxID = '';
@@ -135,12 +138,21 @@ export async function writeBlock(
     await backend.writeFile(blockPath(tenant, blockID, BLOCK_FILES.data), dataFile);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.bloom), bloomBytes);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.index), indexBytes);
+    await backend.write(blockPath(tenant, blockID, BLOCK_FILES.keys), Buffer.from(JSON.stringify(keys)));
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.meta), serializeBlockMeta(meta));
     return meta;
   } finally {
     conn?.closeSync();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Distinct attribute keys of one attribute-list column of a Parquet file, sorted. */
+async function distinctKeys(conn: DuckDBConnection, file: string, column: 'span_attrs' | 'resource_attrs'): Promise<string[]> {
+  const r = await conn.runAndReadAll(
+    `SELECT DISTINCT a.key FROM (SELECT unnest(${column}) AS a FROM read_parquet(${sqlString(file)})) WHERE a.key IS NOT NULL ORDER BY 1`,
+  );
+  return r.getRows().map((row) => String(row[0]));
 }
 
 /** Rows per staging row group: bounds the JS column buffers (about 1.5 KB per row). */

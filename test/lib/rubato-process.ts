@@ -10,13 +10,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const projectRoot = resolve(here, '..', '..', '..');
 const mainJs = join(projectRoot, 'dist', 'src', 'main.js');
 
-export interface RubatoOptions {
+export interface RubatoOptions extends ConfigOptions {
   /** Reuse a data folder (restart tests); a fresh temp folder otherwise. */
   readonly dataDir?: string;
-  /** Extra YAML appended to the generated config (top-level keys not otherwise set). */
-  readonly extraYaml?: string;
-  /** ingester section body lines, e.g. ['trace_idle_period: 1s']. */
-  readonly ingester?: string[];
   readonly env?: Record<string, string>;
 }
 
@@ -38,36 +34,58 @@ export interface RubatoProcess {
   cleanup(): void;
 }
 
-export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProcess> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rubato-it-'));
-  mkdirSync(dataDir, { recursive: true });
-  const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
+export interface Ports {
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly otlpHttpPort: number;
+}
+
+export interface ConfigOptions {
+  /** ingester section body lines; default ['trace_idle_period: 1s']. */
+  readonly ingester?: string[];
+  /** Extra YAML appended (top-level keys not otherwise set). */
+  readonly extraYaml?: string;
+  readonly logLevel?: string;
+  readonly grpcMaxRecvMib?: number;
+}
+
+/** Writes `<dir>/rubato.yaml`: loopback ports, storage under `dir`; returns its path. */
+export function writeRubatoConfig(dir: string, ports: Ports, opts: ConfigOptions = {}): string {
   const config = [
     'server:',
     `  http_listen_address: 127.0.0.1`,
-    `  http_listen_port: ${httpPort}`,
-    '  log_level: info',
+    `  http_listen_port: ${ports.httpPort}`,
+    `  log_level: ${opts.logLevel ?? 'info'}`,
     'distributor:',
     '  receivers:',
     '    otlp:',
     '      protocols:',
     '        grpc:',
-    `          endpoint: 127.0.0.1:${grpcPort}`,
+    `          endpoint: 127.0.0.1:${ports.grpcPort}`,
+    ...(opts.grpcMaxRecvMib !== undefined ? [`          max_recv_msg_size_mib: ${opts.grpcMaxRecvMib}`] : []),
     '        http:',
-    `          endpoint: 127.0.0.1:${otlpHttpPort}`,
+    `          endpoint: 127.0.0.1:${ports.otlpHttpPort}`,
     'ingester:',
     ...(opts.ingester ?? ['trace_idle_period: 1s']).map((l) => `  ${l}`),
     'storage:',
     '  trace:',
     '    backend: local',
     '    local:',
-    `      path: ${join(dataDir, 'traces')}`,
+    `      path: ${join(dir, 'traces')}`,
     '    wal:',
-    `      path: ${join(dataDir, 'wal')}`,
+    `      path: ${join(dir, 'wal')}`,
     opts.extraYaml ?? '',
   ].join('\n');
-  const configPath = join(dataDir, 'rubato.yaml');
-  writeFileSync(configPath, config);
+  const path = join(dir, 'rubato.yaml');
+  writeFileSync(path, config);
+  return path;
+}
+
+export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rubato-it-'));
+  mkdirSync(dataDir, { recursive: true });
+  const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
+  const configPath = writeRubatoConfig(dataDir, { httpPort, grpcPort, otlpHttpPort }, opts);
   const proc = spawn(process.execPath, [mainJs, `-config.file=${configPath}`], {
     cwd: projectRoot,
     env: { ...process.env, ...opts.env },
