@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { TraceIdTable } from './trace-id-table.js';
 
 /**
  * The head block: every push's spans, grouped per trace, appended to a local file until the block is
@@ -12,7 +13,6 @@ import { join } from 'node:path';
  * encoded tempopb.Trace. The records of one trace form a chain, newest first.
  */
 const HEADER = 4 + 16 + 8;
-const INDEX_ENTRY_BYTES = 120;
 
 /** One trace's spans from one push. */
 export interface HeadRecord {
@@ -40,7 +40,7 @@ export class HeadBlock {
   private fd: number;
   private size = 0;
   /** trace ID → offset of its newest record */
-  private readonly index = new Map<string, number>();
+  private readonly index = new TraceIdTable();
   private minSeg = Infinity;
   startNs = Infinity;
   endNs = 0;
@@ -57,9 +57,9 @@ export class HeadBlock {
     return this.size;
   }
 
-  /** Rough memory held by the index (Map entry, key string, number). */
+  /** Memory held by the index. */
   get indexBytes(): number {
-    return this.index.size * INDEX_ENTRY_BYTES;
+    return this.index.bytes;
   }
 
   get traceCount(): number {
