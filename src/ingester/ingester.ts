@@ -103,7 +103,9 @@ export class Ingester implements Pusher {
       try {
         // The payload is a view into a reused read buffer; the head block copies what it keeps.
         const batch = decodeExportRequest(payload, tenant);
-        this.append(tenant, batch.spans, segment, Date.now());
+        // Replayed traces are not tracked as live: they were counted when first received, and
+        // tracking hundreds of thousands of them at once would cost memory for nothing.
+        this.append(tenant, batch.spans, segment, Date.now(), false);
       } catch (err) {
         badRecords++;
         logger.warn({ err, segment }, 'skipping undecodable WAL record');
@@ -262,7 +264,7 @@ export class Ingester implements Pusher {
   }
 
   /** Groups a push's spans per trace and appends them to the head block with one write. */
-  private append(tenant: string, spans: readonly SpanEntry[], segment: number, nowMs: number): void {
+  private append(tenant: string, spans: readonly SpanEntry[], segment: number, nowMs: number, trackLive = true): void {
     const groups = new Map<string, SpanEntry[]>();
     for (const s of spans) {
       const g = groups.get(s.traceId);
@@ -281,7 +283,7 @@ export class Ingester implements Pusher {
       }
       const trace = encodeTrace(group);
       records.push({ traceId, trace, startNs, endNs });
-      if (live.touch(traceId, trace.length, nowMs)) created++;
+      if (trackLive && live.touch(traceId, trace.length, nowMs)) created++;
     }
     this.headFor(tenant, nowMs).appendMany(records, segment);
     if (created > 0) m.tracesCreated.inc({ tenant }, created);

@@ -31,26 +31,17 @@ export class TraceIdTable {
 
   get(traceId: string): number | undefined {
     const slot = this.find(traceId);
-    return slot >= 0 && this.state[slot] === FULL ? this.values[slot] : undefined;
+    return this.state[slot] === FULL ? this.values[slot] : undefined;
   }
 
   has(traceId: string): boolean {
-    const slot = this.find(traceId);
-    return slot >= 0 && this.state[slot] === FULL;
+    return this.state[this.find(traceId)] === FULL;
   }
 
   set(traceId: string, value: number): void {
     if ((this.count + 1) * 4 > this.state.length * 3) this.grow();
     const slot = this.find(traceId);
-    if (this.state[slot] !== FULL) {
-      this.state[slot] = FULL;
-      const w = slot * 4;
-      this.words[w] = parseInt(traceId.slice(0, 8), 16);
-      this.words[w + 1] = parseInt(traceId.slice(8, 16), 16);
-      this.words[w + 2] = parseInt(traceId.slice(16, 24), 16);
-      this.words[w + 3] = parseInt(traceId.slice(24, 32), 16);
-      this.count++;
-    }
+    if (this.state[slot] !== FULL) this.occupy(slot);
     this.values[slot] = value;
   }
 
@@ -66,12 +57,23 @@ export class TraceIdTable {
     return s;
   }
 
+  // The words of the ID last passed to find(), so set() stores them without parsing again.
+  private a = 0;
+  private b = 0;
+  private c = 0;
+  private d = 0;
+
   /** The slot holding `traceId`, or the empty slot where it would go. */
   private find(traceId: string): number {
-    const a = parseInt(traceId.slice(0, 8), 16);
-    const b = parseInt(traceId.slice(8, 16), 16);
-    const c = parseInt(traceId.slice(16, 24), 16);
-    const d = parseInt(traceId.slice(24, 32), 16);
+    this.a = hexWord(traceId, 0);
+    this.b = hexWord(traceId, 8);
+    this.c = hexWord(traceId, 16);
+    this.d = hexWord(traceId, 24);
+    return this.probe();
+  }
+
+  private probe(): number {
+    const { a, b, c, d } = this;
     const mask = this.state.length - 1;
     // Trace IDs are random, but some SDKs leave the upper half zero: mix all four words.
     let slot = Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35), 0x27d4eb2f) >>> 0;
@@ -84,6 +86,17 @@ export class TraceIdTable {
     }
   }
 
+  /** Fills an empty slot with the words of the last find(). */
+  private occupy(slot: number): void {
+    this.state[slot] = FULL;
+    const w = slot * 4;
+    this.words[w] = this.a;
+    this.words[w + 1] = this.b;
+    this.words[w + 2] = this.c;
+    this.words[w + 3] = this.d;
+    this.count++;
+  }
+
   private grow(): void {
     const old = { words: this.words, values: this.values, state: this.state };
     const cap = this.state.length * 2;
@@ -94,9 +107,23 @@ export class TraceIdTable {
     for (let slot = 0; slot < old.state.length; slot++) {
       if (old.state[slot] !== FULL) continue;
       const w = slot * 4;
-      let id = '';
-      for (let i = 0; i < 4; i++) id += old.words[w + i]!.toString(16).padStart(8, '0');
-      this.set(id, old.values[slot]!);
+      this.a = old.words[w]!;
+      this.b = old.words[w + 1]!;
+      this.c = old.words[w + 2]!;
+      this.d = old.words[w + 3]!;
+      const at = this.probe();
+      this.occupy(at);
+      this.values[at] = old.values[slot]!;
     }
   }
+}
+
+/** Eight hex digits of `s` from `at` as an unsigned 32-bit number (input is lowercase hex). */
+function hexWord(s: string, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const ch = s.charCodeAt(i);
+    v = (v << 4) | (ch <= 57 ? ch - 48 : ch - 87);
+  }
+  return v >>> 0;
 }
