@@ -194,10 +194,11 @@ export class Ingester implements Pusher {
     return out;
   }
 
+  /** The tenant's head blocks, newest first: the current one, then those being flushed. */
   private headsOf(tenant: string): HeadBlock[] {
-    const heads = [...this.flushing].filter((h) => h.tenant === tenant);
+    const heads = [...this.flushing].filter((h) => h.tenant === tenant).reverse();
     const head = this.heads.get(tenant);
-    if (head !== undefined) heads.push(head);
+    if (head !== undefined) heads.unshift(head);
     return heads;
   }
 

@@ -66,9 +66,15 @@ export class Searcher {
     };
 
     if (this.recent !== null) {
+      let slice = performance.now();
       for (const rec of this.recent.recentTraces(tenant)) {
         consider(rec);
         if (enough()) break;
+        // A big head block takes a while to scan: let pushes be acknowledged meanwhile.
+        if (performance.now() - slice > 10) {
+          await new Promise((r) => setImmediate(r));
+          slice = performance.now();
+        }
       }
       metrics.completedJobs++;
     }

@@ -83,6 +83,11 @@ export interface TagRequest {
  * Tag names and values over recent data and blocks. Block answers come from DuckDB (cached per
  * block); recent traces are decoded and, with `q`, evaluated so only matching spans count.
  */
+/** Most encoded recent data one tag request decodes (about 90k spans). */
+const RECENT_SCAN_BYTES = 32 * 1024 * 1024;
+/** Longest stretch of scanning before other work gets a turn. */
+const YIELD_EVERY_MS = 10;
+
 export class TagService {
   constructor(
     private readonly blocks: Blocklist,
@@ -96,7 +101,7 @@ export class TagService {
     };
     const run = req.query === undefined ? null : compile(req.query);
 
-    for (const { trace, matched } of this.recentSpans(tenant, run)) {
+    for await (const { trace, matched } of this.recentSpans(tenant, run)) {
       for (const rs of trace.resourceSpans) {
         let any = false;
         for (const ss of rs.scopeSpans) {
@@ -147,7 +152,7 @@ export class TagService {
       out.set(`${v.type}\u0000${v.value}`, v);
     };
     const run = req.query === undefined ? null : compile(req.query);
-    for (const { trace, matched, rootName, rootServiceName } of this.recentSpans(tenant, run)) {
+    for await (const { trace, matched, rootName, rootServiceName } of this.recentSpans(tenant, run)) {
       recentValues(trace, matched, tag, rootName, rootServiceName, add);
     }
 
@@ -191,12 +196,25 @@ export class TagService {
     return { conditions: c };
   }
 
-  private *recentSpans(
+  /**
+   * Decoded recent traces (newest head block first) matching `run`, up to RECENT_SCAN_BYTES of them:
+   * tag lists are for autocomplete, and decoding a whole 500 MB head block per keystroke would not be.
+   * Yields the event loop every few ms so pushes keep flowing meanwhile.
+   */
+  private async *recentSpans(
     tenant: string,
     run: CompiledQuery | null,
-  ): Generator<{ trace: Trace; matched: Set<string> | null; rootName: string; rootServiceName: string }> {
+  ): AsyncGenerator<{ trace: Trace; matched: Set<string> | null; rootName: string; rootServiceName: string }> {
     if (this.recent === null) return;
+    let scanned = 0;
+    let slice = performance.now();
     for (const rec of this.recent.recentTraces(tenant)) {
+      scanned += rec.trace.byteLength;
+      if (scanned > RECENT_SCAN_BYTES) break;
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
       const trace = decodeTrace(rec.trace);
       const ev = buildEvalTrace(trace);
       let matched: Set<string> | null = null;
