@@ -99,7 +99,12 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ p50: number; last: T 
 async function main(): Promise<void> {
   const tmp = join('.bench', 'search', 'duckdb-tmp');
   mkdirSync(tmp, { recursive: true });
-  configureDuckDB({ tempDirectory: tmp, ...(process.env['DUCKDB_MEMORY'] !== undefined ? { memoryLimit: process.env['DUCKDB_MEMORY'] } : {}) });
+  configureDuckDB({
+    tempDirectory: tmp,
+    ...(process.env['DUCKDB_MEMORY'] !== undefined ? { memoryLimit: process.env['DUCKDB_MEMORY'] } : {}),
+    // As the server runs it (1); DUCKDB_THREADS=2 to see both sides with two.
+    threads: Number(process.env['DUCKDB_THREADS'] ?? 1),
+  });
 
   const t0 = performance.now();
   const data = await prepareDataset({ blocks: BLOCKS, spansPerBlock: SPANS_PER_BLOCK, spansPerTrace: SPANS_PER_TRACE, rebuild: process.env['REBUILD'] === '1' });
