@@ -54,6 +54,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`rubato: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+    process.stderr.write(`rubato: cannot listen on ${e.address ?? '?'}:${e.port ?? '?'}: ${e.code === 'EADDRINUSE' ? 'the port is in use (is another rubato or Tempo running?)' : e.message}\n`);
+  } else {
+    process.stderr.write(`rubato: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
   process.exit(1);
 });

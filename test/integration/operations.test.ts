@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
+import { projectRoot, startRubato, type RubatoProcess } from '../lib/rubato-process.js';
 import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
 
 let rubato: RubatoProcess;
@@ -61,4 +62,11 @@ test('/ready, /status/config, /status/buildinfo, /api/echo', async () => {
   assert.ok(info.version.length > 0);
   assert.deepEqual(await (await fetch(`${rubato.url}/api/status/buildinfo`)).json(), info);
   assert.equal(await (await fetch(`${rubato.url}/api/echo`)).text(), 'echo');
+});
+
+test('a second server on the same ports says so and exits 1, and the first keeps serving', async () => {
+  const second = spawnSync(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${join(rubato.dataDir, 'rubato.yaml')}`], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, /port is in use/);
+  assert.equal((await fetch(`${rubato.url}/ready`)).status, 200);
 });
