@@ -14,6 +14,9 @@ import { inProcessBuilder, type BlockBuilder } from './block-builder.js';
 import { LiveTraces } from './live-traces.js';
 import * as m from './metrics.js';
 
+/** Cut head blocks allowed to wait for the block builder before pushes are refused. */
+const MAX_QUEUED_BLOCKS = 3;
+
 /** One trace of recent data. */
 export interface RecentTrace {
   readonly traceId: string;
@@ -126,6 +129,12 @@ export class Ingester implements Pusher {
   async push(batch: PushBatch): Promise<PushResult> {
     if (!this.isReady || this.wal === null) throw new PushError('unavailable', 'ingester is not ready: the WAL is being replayed');
     if (this.stopping) throw new PushError('unavailable', 'ingester is shutting down');
+    if (this.flushing.size > MAX_QUEUED_BLOCKS) {
+      // Blocks are being built slower than data arrives: refuse (clients retry) rather than let head
+      // blocks and the WAL pile up on disk without bound.
+      m.backpressure.inc();
+      throw new PushError('rate_limited', `ingester is ${this.flushing.size} head blocks behind writing blocks; retry later`);
+    }
     const { tenant } = batch;
     const { accepted, refused } = this.applyLimits(tenant, batch.spans);
     if (accepted.length === 0) return ACCEPTED_ALL;

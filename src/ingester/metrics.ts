@@ -90,3 +90,9 @@ export const budgetCuts = new Counter({
   help: 'Head blocks cut early because the per-trace memory budget (ingester.max_live_traces_bytes) was full.',
   registers: [registry],
 });
+
+export const backpressure = new Counter({
+  name: 'tempo_ingester_push_backpressure_total',
+  help: 'Pushes refused because head blocks were waiting for the block builder.',
+  registers: [registry],
+});
