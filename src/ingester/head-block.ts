@@ -23,15 +23,6 @@ export interface HeadRecord {
   readonly endNs: number;
 }
 
-export interface HeadBlockInfo {
-  readonly tenant: string;
-  readonly id: number;
-  readonly createdMs: number;
-  readonly bytes: number;
-  readonly traces: number;
-  readonly minSegment: number;
-}
-
 export class HeadBlock {
   readonly tenant: string;
   readonly id: number;
@@ -68,10 +59,6 @@ export class HeadBlock {
 
   get minSegment(): number {
     return this.minSeg;
-  }
-
-  info(): HeadBlockInfo {
-    return { tenant: this.tenant, id: this.id, createdMs: this.createdMs, bytes: this.size, traces: this.index.size, minSegment: this.minSeg };
   }
 
   /** Appends one record per trace with a single write; `segment` is the WAL segment holding them. */

@@ -163,16 +163,21 @@ export class Ingester implements Pusher {
 
   /**
    * Every trace held here for a tenant (head blocks not yet in the backend), each as one encoded
-   * tempopb.Trace. Search and tag lookups read recent data through this. A trace in several head
-   * blocks is yielded once, merged.
+   * tempopb.Trace, newest head block first. Search and tag lookups read recent data through this.
+   * Head blocks holding no span in [startMs, endMs] are skipped. A trace in several head blocks is
+   * yielded once, merged.
    */
-  *recentTraces(tenant: string): Generator<RecentTrace> {
-    const heads = this.headsOf(tenant);
-    const seen = new Set<string>();
+  *recentTraces(tenant: string, range: { startMs?: number; endMs?: number } = {}): Generator<RecentTrace> {
+    const from = (range.startMs ?? -Infinity) * 1e6;
+    const to = (range.endMs ?? Infinity) * 1e6;
+    const heads = this.headsOf(tenant).filter((h) => h.endNs >= from && h.startNs <= to);
+    const seen = heads.length > 1 ? new Set<string>() : null;
     for (const h of heads) {
       for (const traceId of h.traceIds()) {
-        if (seen.has(traceId)) continue;
-        seen.add(traceId);
+        if (seen !== null) {
+          if (seen.has(traceId)) continue;
+          seen.add(traceId);
+        }
         const parts = heads.flatMap((x) => (x.has(traceId) ? x.read(traceId) : []));
         yield { traceId, trace: parts.length === 1 ? parts[0]! : mergeTraces(parts) };
       }
@@ -194,13 +199,6 @@ export class Ingester implements Pusher {
     await this.flush();
     await this.wal.close();
     this.wal = null;
-  }
-
-  /** Live trace count per tenant. */
-  liveTraceCounts(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [tenant, live] of this.live) out.set(tenant, live.size);
-    return out;
   }
 
   /** The tenant's head blocks, newest first: the current one, then those being flushed. */

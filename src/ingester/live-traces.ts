@@ -45,8 +45,4 @@ export class LiveTraces {
     }
     return n;
   }
-
-  clear(): void {
-    this.traces.clear();
-  }
 }

@@ -8,7 +8,8 @@ import { shownFields, toSearchTrace, type SearchMetrics, type SearchResult, type
 
 /** Recent traces of a tenant (live traces and head blocks): the ingester in monolithic mode. */
 export interface RecentTraceSource {
-  recentTraces(tenant: string): Iterable<TraceRecord>;
+  /** Recent traces, skipping data wholly outside [startMs, endMs] where it can tell cheaply. */
+  recentTraces(tenant: string, range?: { startMs?: number; endMs?: number }): Iterable<TraceRecord>;
 }
 
 export interface SearchRequest {
@@ -67,7 +68,7 @@ export class Searcher {
 
     if (this.recent !== null) {
       let slice = performance.now();
-      for (const rec of this.recent.recentTraces(tenant)) {
+      for (const rec of this.recent.recentTraces(tenant, { startMs: req.startMs, endMs: req.endMs })) {
         consider(rec);
         if (enough()) break;
         // A big head block takes a while to scan: let pushes be acknowledged meanwhile.

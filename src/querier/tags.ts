@@ -101,7 +101,7 @@ export class TagService {
     };
     const run = req.query === undefined ? null : compile(req.query);
 
-    for await (const { trace, matched } of this.recentSpans(tenant, run)) {
+    for await (const { trace, matched } of this.recentSpans(tenant, run, req)) {
       for (const rs of trace.resourceSpans) {
         let any = false;
         for (const ss of rs.scopeSpans) {
@@ -152,7 +152,7 @@ export class TagService {
       out.set(`${v.type}\u0000${v.value}`, v);
     };
     const run = req.query === undefined ? null : compile(req.query);
-    for await (const { trace, matched, rootName, rootServiceName } of this.recentSpans(tenant, run)) {
+    for await (const { trace, matched, rootName, rootServiceName } of this.recentSpans(tenant, run, req)) {
       recentValues(trace, matched, tag, rootName, rootServiceName, add);
     }
 
@@ -204,11 +204,12 @@ export class TagService {
   private async *recentSpans(
     tenant: string,
     run: CompiledQuery | null,
+    req: TagRequest,
   ): AsyncGenerator<{ trace: Trace; matched: Set<string> | null; rootName: string; rootServiceName: string }> {
     if (this.recent === null) return;
     let scanned = 0;
     let slice = performance.now();
-    for (const rec of this.recent.recentTraces(tenant)) {
+    for (const rec of this.recent.recentTraces(tenant, { startMs: req.startMs, endMs: req.endMs })) {
       scanned += rec.trace.byteLength;
       if (scanned > RECENT_SCAN_BYTES) break;
       if (performance.now() - slice > YIELD_EVERY_MS) {
