@@ -102,20 +102,9 @@ export class HeadBlock {
    * f64 offset of its newest record per entry), so another process can read the block in order.
    */
   writeSortedIndex(): string {
-    const ids = this.sortedTraceIds();
-    const buf = Buffer.allocUnsafe(ids.length * SORTED_ENTRY);
-    ids.forEach((id, i) => {
-      buf.write(id, i * SORTED_ENTRY, 16, 'hex');
-      buf.writeDoubleLE(this.index.get(id)!, i * SORTED_ENTRY + 16);
-    });
     const path = `${this.path}.idx`;
-    writeFileSync(path, buf);
+    writeFileSync(path, this.index.sortedEntries());
     return path;
-  }
-
-  /** Trace IDs in ascending order, as the block writer wants them. */
-  sortedTraceIds(): string[] {
-    return [...this.index.keys()].sort();
   }
 
   traceIds(): IterableIterator<string> {

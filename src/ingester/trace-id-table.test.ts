@@ -24,4 +24,12 @@ test('TraceIdTable stores, overwrites, grows and lists like a Map', () => {
   assert.equal(table.has('0'.repeat(31) + '1'), false);
   assert.deepEqual([...table.keys()].sort(), [...map.keys()].sort());
   assert.ok(table.bytes < map.size * 60);
+  // sortedEntries: 24 bytes an entry, IDs ascending, each with its value.
+  const sorted = table.sortedEntries();
+  const expected = [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  assert.equal(sorted.length, expected.length * 24);
+  expected.forEach(([id, v], i) => {
+    assert.equal(sorted.toString('hex', i * 24, i * 24 + 16), id);
+    assert.equal(sorted.readDoubleLE(i * 24 + 16), v);
+  });
 });

@@ -45,6 +45,31 @@ export class TraceIdTable {
     this.values[slot] = value;
   }
 
+  /**
+   * Every entry as 24 bytes — the 16-byte trace ID, then the value as a little-endian f64 — sorted by
+   * trace ID, built without a string per trace.
+   */
+  sortedEntries(): Buffer {
+    const slots = new Uint32Array(this.count);
+    let n = 0;
+    for (let slot = 0; slot < this.state.length; slot++) if (this.state[slot] === FULL) slots[n++] = slot;
+    const w = this.words;
+    slots.sort((x, y) => {
+      for (let i = 0; i < 4; i++) {
+        const d = w[x * 4 + i]! - w[y * 4 + i]!;
+        if (d !== 0) return d;
+      }
+      return 0;
+    });
+    const out = Buffer.allocUnsafe(n * 24);
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i]!;
+      for (let j = 0; j < 4; j++) out.writeUInt32BE(w[slot * 4 + j]!, i * 24 + j * 4);
+      out.writeDoubleLE(this.values[slot]!, i * 24 + 16);
+    }
+    return out;
+  }
+
   /** Every trace ID (32 lowercase hex digits), in table order. */
   *keys(): Generator<string> {
     for (let slot = 0; slot < this.state.length; slot++) if (this.state[slot] === FULL) yield this.idAt(slot);
