@@ -1,5 +1,5 @@
 import type { PushBatch, SpanEntry } from '../model/batch.js';
-import { hexAt, scanTraces } from './scan.js';
+import { scanTraces } from './scan.js';
 
 /**
  * Scans an encoded ExportTraceServiceRequest (or tempopb.Trace / TracesData: same wire shape) into a
@@ -8,9 +8,19 @@ import { hexAt, scanTraces } from './scan.js';
  */
 export function decodeExportRequest(buf: Uint8Array, tenant: string): PushBatch {
   const spans: SpanEntry[] = [];
+  // Spans of one trace usually sit together: reuse the previous ID string when the bytes match, and
+  // make new ones with Buffer's native hex (a flat string, not a 16-piece concatenation).
+  const hex = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let lastAt = -1;
+  let lastId = '';
   scanTraces(buf, (b, resource, scope, start, end, info) => {
+    const at = info.traceIdStart;
+    if (lastAt < 0 || hex.compare(hex, lastAt, lastAt + 16, at, at + 16) !== 0) {
+      lastId = hex.toString('hex', at, at + 16);
+      lastAt = at;
+    }
     spans.push({
-      traceId: hexAt(b, info.traceIdStart, 16),
+      traceId: lastId,
       span: b.subarray(start, end),
       resource,
       scope,
