@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import { parseBloomFilter, type BloomFilter } from './bloom.js';
-import { blobBytes, duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
+import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
+import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import { BLOCK_FILES, blockPath, parseBlockMeta, type BlockMeta } from './meta.js';
 import type { TraceRecord } from './span-rows.js';
 import { openTraceIndex, type TraceIndex } from './trace-index.js';
@@ -67,19 +68,14 @@ export async function openBlock(backend: Backend, tenant: string, meta: BlockMet
       // trace_id is sorted, so the min/max statistics prune to the one or two row groups holding it.
       const spans = await withDuckDB(async (conn) => {
         const res = await conn.run(
-          `SELECT resource_proto, scope_proto, span_proto FROM read_parquet(${sqlString(file)}) WHERE trace_id = $1`,
+          `SELECT ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)}) WHERE trace_id = $1`,
           [id],
         );
         const out: SpanBytes[] = [];
         for (;;) {
           const chunk = await res.fetchChunk();
           if (chunk === null || chunk.rowCount === 0) break;
-          const r = chunk.getColumnValues(0);
-          const sc = chunk.getColumnValues(1);
-          const sp = chunk.getColumnValues(2);
-          for (let i = 0; i < chunk.rowCount; i++) {
-            out.push({ resource: blobBytes(r[i]), scope: blobBytes(sc[i]), span: blobBytes(sp[i]) });
-          }
+          out.push(...payloadsOf(chunk, 0));
         }
         return out;
       });
@@ -107,7 +103,7 @@ async function* streamTraces(dataFile: () => Promise<string>): AsyncGenerator<Tr
   const conn = await duckdbConnect();
   try {
     const res = await conn.stream(
-      `SELECT trace_id, resource_proto, scope_proto, span_proto FROM read_parquet(${sqlString(file)})`,
+      `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)})`,
     );
     let current = '';
     let spans: SpanBytes[] = [];
@@ -115,9 +111,7 @@ async function* streamTraces(dataFile: () => Promise<string>): AsyncGenerator<Tr
       const chunk = await res.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
       const ids = chunk.getColumnValues(0);
-      const r = chunk.getColumnValues(1);
-      const sc = chunk.getColumnValues(2);
-      const sp = chunk.getColumnValues(3);
+      const payloads = payloadsOf(chunk, 1);
       for (let i = 0; i < chunk.rowCount; i++) {
         const id = String(ids[i]);
         if (id !== current) {
@@ -125,7 +119,7 @@ async function* streamTraces(dataFile: () => Promise<string>): AsyncGenerator<Tr
           current = id;
           spans = [];
         }
-        spans.push({ resource: blobBytes(r[i]), scope: blobBytes(sc[i]), span: blobBytes(sp[i]) });
+        spans.push(payloads[i]!);
       }
     }
     if (spans.length > 0) yield { traceId: current, trace: encodeTrace(spans) };

@@ -1,7 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Condition, QueryConditions, StaticValue } from '../traceql/index.js';
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
-import { blobBytes, duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
+import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
+import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import type { TraceRecord } from './span-rows.js';
 
 /**
@@ -339,7 +340,7 @@ export async function fetchTraces(file: string, traceIds: readonly string[], sta
   if (traceIds.length === 0) return [];
   const list = traceIds.map(sqlString).join(', ');
   const sql =
-    `SELECT trace_id, resource_proto, scope_proto, span_proto FROM read_parquet(${sqlString(file)}) ` +
+    `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)}) ` +
     `WHERE trace_id IN (${list})`;
   const spans = await withDuckDB((conn) => readSpans(conn, sql));
   const out: TraceRecord[] = [];
@@ -363,14 +364,12 @@ async function readSpans(conn: DuckDBConnection, sql: string): Promise<Map<strin
     const chunk = await res.fetchChunk();
     if (chunk === null || chunk.rowCount === 0) break;
     const ids = chunk.getColumnValues(0);
-    const r = chunk.getColumnValues(1);
-    const sc = chunk.getColumnValues(2);
-    const sp = chunk.getColumnValues(3);
+    const payloads = payloadsOf(chunk, 1);
     for (let i = 0; i < chunk.rowCount; i++) {
       const id = ids[i] as string;
       let list = out.get(id);
       if (list === undefined) out.set(id, (list = []));
-      list.push({ resource: blobBytes(r[i]), scope: blobBytes(sc[i]), span: blobBytes(sp[i]) });
+      list.push(payloads[i]!);
     }
   }
   return out;
