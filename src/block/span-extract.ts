@@ -119,27 +119,8 @@ let vhi = 0;
 
 /** Reads a varint into vlo/vhi (unsigned 32-bit halves). */
 function varint64(r: WireReader): void {
-  const buf = r.buf;
-  let pos = r.pos;
-  let lo = 0;
-  let hi = 0;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= r.end) throw new OtlpDecodeError(`truncated varint at offset ${r.pos}`);
-    const b = buf[pos++]!;
-    const bits = b & 0x7f;
-    if (i < 4) lo |= bits << (7 * i);
-    else if (i === 4) {
-      lo |= (bits & 0x0f) << 28;
-      hi = bits >>> 4;
-    } else hi |= bits << (7 * i - 32);
-    if (b < 0x80) {
-      r.pos = pos;
-      vlo = lo >>> 0;
-      vhi = hi >>> 0;
-      return;
-    }
-  }
-  throw new OtlpDecodeError(`varint longer than 10 bytes at offset ${r.pos}`);
+  vlo = r.varint64Halves();
+  vhi = r.lastHigh;
 }
 
 /** Parses the AnyValue message [r.pos, end) into v (the last set member wins, as in decoders). */

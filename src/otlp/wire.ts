@@ -111,8 +111,13 @@ export class WireReader {
     return lo !== 0 || this.hi !== 0;
   }
 
-  /** Reads a varint into two unsigned 32-bit halves: returns the low half, leaves the high half in `this.hi`. */
-  private varint64Halves(): number {
+  /** High 32 bits (unsigned) of the varint last read by varint64Halves(). */
+  get lastHigh(): number {
+    return this.hi >>> 0;
+  }
+
+  /** Reads a varint into two unsigned 32-bit halves: returns the low half; the high half is `lastHigh`. */
+  varint64Halves(): number {
     const buf = this.buf;
     let pos = this.pos;
     const end = this.end;
