@@ -1,5 +1,5 @@
 import { WIRE_LEN, WireReader } from '../otlp/wire.js';
-import { MAX_NESTING } from '../otlp/scan.js';
+import { copyWithout, MAX_NESTING } from '../otlp/scan.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { Leaf, flatColumn, stringListColumn, structListColumn, type LeafType, type StageColumn } from './parquet-stage.js';
 import { SPAN_COLUMNS } from './schema.js';
@@ -390,25 +390,6 @@ function u32At(b: Uint8Array, p: number): number {
 /** a < b for 64-bit values given as halves. */
 function lt(aHi: number, aLo: number, bHi: number, bLo: number): boolean {
   return aHi < bHi || (aHi === bHi && aLo < bLo);
-}
-
-/** Copies [start, end) except the given (sorted, disjoint) ranges, as scanTraces splits messages. */
-function copyWithout(buf: Uint8Array, start: number, end: number, cut: readonly number[]): Uint8Array {
-  let removed = 0;
-  for (let i = 0; i < cut.length; i += 2) removed += cut[i + 1]! - cut[i]!;
-  const out = new Uint8Array(end - start - removed);
-  let o = 0;
-  let from = start;
-  for (let i = 0; i < cut.length; i += 2) {
-    const a = cut[i]!;
-    if (a > from) {
-      out.set(buf.subarray(from, a), o);
-      o += a - from;
-    }
-    from = cut[i + 1]!;
-  }
-  if (end > from) out.set(buf.subarray(from, end), o);
-  return out;
 }
 
 export interface TraceSummary {

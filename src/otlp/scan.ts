@@ -139,7 +139,7 @@ function walkWithAttributes(r: WireReader, table: WireTable, attrField: number, 
 }
 
 /** Copies the fields of [start, end) except the given ranges (sorted, disjoint) into one new array. */
-function copyWithout(buf: Uint8Array, start: number, end: number, cut: number[]): Uint8Array {
+export function copyWithout(buf: Uint8Array, start: number, end: number, cut: readonly number[]): Uint8Array {
   let removed = 0;
   for (let i = 0; i < cut.length; i += 2) removed += cut[i + 1]! - cut[i]!;
   const out = new Uint8Array(end - start - removed);
