@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalBackend } from '../../src/backend/local.js';
 import { configureDuckDB, withDuckDB } from '../../src/block/duckdb.js';
-import type { TraceRecord } from '../../src/block/span-rows.js';
+import type { TraceRecord } from '../../src/model/trace-record.js';
 import { writeBlock } from '../../src/block/writer.js';
 import { decodeExportRequest } from '../../src/otlp/decode-request.js';
 import { encodeTrace, type SpanBytes } from '../../src/otlp/trace-encode.js';

@@ -8,7 +8,7 @@ import { createLocalBackend } from '../../src/backend/local.js';
 import type { Backend } from '../../src/backend/backend.js';
 import type { BlockMeta } from '../../src/block/meta.js';
 import { listBlocks } from '../../src/block/reader.js';
-import type { TraceRecord } from '../../src/block/span-rows.js';
+import type { TraceRecord } from '../../src/model/trace-record.js';
 import { writeBlock } from '../../src/block/writer.js';
 import { decodeExportRequest } from '../../src/otlp/decode-request.js';
 import { encodeTrace, type SpanBytes } from '../../src/otlp/trace-encode.js';

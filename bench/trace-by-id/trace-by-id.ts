@@ -14,7 +14,7 @@ import type { BlockMeta } from '../../src/block/meta.js';
 import { configureDuckDB } from '../../src/block/duckdb.js';
 import { listBlocks, openBlock, type BlockReader } from '../../src/block/reader.js';
 import { rng, syntheticTrace } from '../../src/block/synthetic.test-helper.js';
-import type { TraceRecord } from '../../src/block/span-rows.js';
+import type { TraceRecord } from '../../src/model/trace-record.js';
 import { writeBlock } from '../../src/block/writer.js';
 
 const env = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);

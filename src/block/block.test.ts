@@ -13,7 +13,7 @@ import { BLOCK_FILES, blockPath } from './meta.js';
 import { deleteBlock, listBlocks, listTenants, openBlock } from './reader.js';
 import { SPAN_COLUMNS } from './schema.js';
 import { syntheticTraces } from './synthetic.test-helper.js';
-import type { TraceRecord } from './span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from './writer.js';
 
 let root: string;

@@ -7,7 +7,7 @@ import { parseBloomFilter, type BloomFilter } from './bloom.js';
 import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import { BLOCK_FILES, blockPath, parseBlockMeta, type BlockMeta } from './meta.js';
-import type { TraceRecord } from './span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { openTraceIndex, type TraceIndex } from './trace-index.js';
 
 export interface BlockReader {

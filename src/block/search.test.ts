@@ -10,7 +10,7 @@ import { BLOCK_FILES, blockPath } from './meta.js';
 import { candidateSql, conditionSql, filterSql, searchBlock } from './search.js';
 import { blockKeys, blockTagValues, attributeSource } from './tags.js';
 import { syntheticTraces } from './synthetic.test-helper.js';
-import type { TraceRecord } from './span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from './writer.js';
 
 const conds = (q: string): QueryConditions => extractConditions(parse(q));

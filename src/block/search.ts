@@ -3,7 +3,7 @@ import type { Condition, QueryConditions, StaticValue } from '../traceql/index.j
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
-import type { TraceRecord } from './span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 
 /**
  * The block side of search: TraceQL conditions become a SQL pre-filter over data.parquet, the

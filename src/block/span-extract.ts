@@ -3,12 +3,12 @@ import { copyWithout, MAX_NESTING } from '../otlp/scan.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { Leaf, flatColumn, stringListColumn, structListColumn, type LeafType, type StageColumn } from './parquet-stage.js';
 import { SPAN_COLUMNS } from './schema.js';
-import type { TraceRecord } from './span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 
 /**
  * Turns encoded traces into block rows column by column, reading the protobuf bytes directly: strings
  * and timestamps are copied from the trace buffer into the staging columns without building a span
- * object or a JS string per value. Row semantics match `traceToRows` (span-rows.ts), which remains the
+ * object or a JS string per value. Row semantics match `traceToRows` (span-rows.test-helper.ts), which remains the
  * readable reference and is compared against this in the tests.
  */
 
@@ -300,7 +300,7 @@ function writeEmptyList(leaves: readonly Leaf[]): void {
   for (const l of leaves) l.level(0, 0);
 }
 
-/** A dedicated string column value: strAttr semantics of span-rows.ts. */
+/** A dedicated string column value: strAttr semantics of span-rows.test-helper.ts. */
 function dedicatedString(buf: Uint8Array, v: AnyVal): string | null {
   switch (v.kind) {
     case V_STRING:
@@ -316,7 +316,7 @@ function dedicatedString(buf: Uint8Array, v: AnyVal): string | null {
   }
 }
 
-/** intAttr semantics of span-rows.ts. */
+/** intAttr semantics of span-rows.test-helper.ts. */
 function dedicatedInt(buf: Uint8Array, v: AnyVal): number | null {
   let n: number;
   if (v.kind === V_INT) n = Number(int64Of(v.lo, v.hi));
@@ -426,7 +426,6 @@ class Cols {
 export class SpanExtractor {
   private readonly resources = new Map<string, ResourceInfo>();
   private readonly scopes = new Map<string, Uint8Array>();
-  private readonly c: Cols;
   private readonly traceId: Leaf;
   private readonly spanId: Leaf;
   private readonly parentSpanId: Leaf;
@@ -462,7 +461,7 @@ export class SpanExtractor {
   private readonly foundSet = new Uint8Array(SPAN_KEYS.length);
 
   constructor(columns: readonly StageColumn[]) {
-    const c = (this.c = new Cols(columns));
+    const c = new Cols(columns);
     this.traceId = c.leaf('trace_id');
     this.spanId = c.leaf('span_id');
     this.parentSpanId = c.leaf('parent_span_id');
@@ -947,7 +946,7 @@ function byStart(a: SpanRec, b: SpanRec): number {
   return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
 }
 
-/** Nested-set numbering; see assignNestedSet in span-rows.ts (same walk, same numbers). */
+/** Nested-set numbering; see assignNestedSet in span-rows.test-helper.ts (same walk, same numbers). */
 function assignNestedSet(spans: SpanRec[]): void {
   const byId = new Map<string, number>();
   spans.forEach((s, i) => {

@@ -10,7 +10,8 @@ import { WireWriter } from '../otlp/wire.js';
 import { duckdbConnect, sqlString } from './duckdb.js';
 import { listBlocks, listIncompleteBlocks, listTenants } from './reader.js';
 import { ATTR_STRUCT, SPAN_COLUMNS, type SpanRow } from './schema.js';
-import { traceToRows, type TraceRecord } from './span-rows.js';
+import { traceToRows } from './span-rows.test-helper.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { syntheticTraces } from './synthetic.test-helper.js';
 import { removeStaleWorkDirs, writeBlock } from './writer.js';
 

@@ -10,11 +10,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { StageFileWriter } from './parquet-stage.js';
 import { parquetSelectSql } from './schema.js';
 import { SpanExtractor, stageColumns } from './span-extract.js';
-import type { TraceRecord } from './span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { createTraceIndexBuilder } from './trace-index.js';
 
 // Re-exported because callers of writeBlock (bench/search) import it from here.
-export type { TraceRecord } from './span-rows.js';
+export type { TraceRecord } from '../model/trace-record.js';
 
 
 export interface WriteBlockOptions {

@@ -8,7 +8,7 @@ import { createLocalBackend } from '../backend/local.js';
 import { BLOCK_FILES, blockPath } from '../block/meta.js';
 import { listBlocks, openBlock } from '../block/reader.js';
 import { syntheticTraces } from '../block/synthetic.test-helper.js';
-import type { TraceRecord } from '../block/span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from '../block/writer.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace } from '../otlp/trace-encode.js';

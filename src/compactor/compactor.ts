@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
 import { deleteBlock, listBlocks, listIncompleteBlocks, listTenants, openBlock } from '../block/reader.js';
-import type { TraceRecord } from '../block/span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { removeStaleWorkDirs, writeBlock } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { mergeSortedTraces } from './merge.js';

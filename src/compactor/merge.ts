@@ -1,4 +1,4 @@
-import type { TraceRecord } from '../block/span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 
 /**
  * K-way merge of trace streams each sorted by trace ID. Records with the same ID (from different

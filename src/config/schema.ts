@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../util/logger.js';
 import { DEFAULTS as D, STORAGE_BACKENDS, TARGETS } from './defaults.js';
-import { bool, bytes, duration, int, num, oneOf, section, secret, str, strList } from './fields.js';
+import { bool, bytes, duration, int, num, oneOf, section, secret, str } from './fields.js';
 
 // rubato's configuration, in Tempo's YAML layout. Durations are written as Go strings ("10s") and
 // held as milliseconds; sizes are written as numbers or "500MB" and held as bytes. Each section lists

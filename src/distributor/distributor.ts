@@ -1,5 +1,5 @@
 import type { PushBatch } from '../model/batch.js';
-import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from './pusher.js';
+import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../model/pusher.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { bytesReceived, discardedSpans, spansReceived, tracesPerBatch } from './metrics.js';
 

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
-import type { TraceRecord } from '../block/span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { readTraceChain, SORTED_ENTRY } from './head-block.js';

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Ingester } from './ingester.js';
 import { createLocalBackend } from '../backend/local.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
-import { PushError } from '../distributor/pusher.js';
+import { PushError } from '../model/pusher.js';
 import { generateExportRequest } from '../../bench/lib/generate.js';
 import type { BlockMeta } from '../block/meta.js';
 

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { PushBatch, SpanEntry } from '../model/batch.js';
-import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../distributor/pusher.js';
+import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../model/pusher.js';
 import type { Backend } from '../backend/backend.js';
 import { openWal, type Wal } from '../wal/wal.js';
 import type { BlockMeta } from '../block/meta.js';

@@ -1,6 +1,6 @@
 import { blockKeys, cachedBlockKeys } from '../block/tags.js';
 import { searchBlock, type BlockSearchFilter, type BlockSearchStats } from '../block/search.js';
-import type { TraceRecord } from '../block/span-rows.js';
+import type { TraceRecord } from '../model/trace-record.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import { buildEvalTrace, compile, extractConditions, type CompiledQuery, type QueryConditions, type RootExpr } from '../traceql/index.js';
 import type { Blocklist } from './blocklist.js';

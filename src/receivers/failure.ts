@@ -1,4 +1,4 @@
-import { PushError } from '../distributor/pusher.js';
+import { PushError } from '../model/pusher.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { TenantError } from './tenant.js';
 

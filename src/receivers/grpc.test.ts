@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { credentials, makeGenericClientConstructor, Metadata, status } from '@grpc/grpc-js';
 import type { ChannelOptions, ServiceError } from '@grpc/grpc-js';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { PushError } from '../distributor/pusher.js';
+import { PushError } from '../model/pusher.js';
 import { SINGLE_TENANT } from '../model/tenant.js';
 import { encodeExportResponse } from '../otlp/export-response.js';
 import { startGrpcReceiver, TRACE_EXPORT_PATH } from './grpc.js';
 import type { GrpcReceiver } from './grpc.js';
-import type { ReceiverLogger } from './logger.js';
+import type { WarnLogger } from '../model/logger.js';
 import {
   encodeRequest,
   exportTraces,
@@ -31,7 +31,7 @@ interface Harness {
 async function start(opts: { multitenancy?: boolean; maxRecvBytes?: number } = {}): Promise<Harness> {
   const pusher = new RecordingPusher();
   const logged: string[] = [];
-  const logger: ReceiverLogger = { warn: (_o, m) => logged.push(m), error: (_o, m) => logged.push(m) };
+  const logger: WarnLogger = { warn: (_o, m) => logged.push(m), error: (_o, m) => logged.push(m) };
   const receiver = await startGrpcReceiver({
     endpoint: '127.0.0.1:0',
     maxRecvBytes: opts.maxRecvBytes ?? 4 << 20,

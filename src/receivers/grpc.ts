@@ -1,11 +1,11 @@
 import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
-import type { Pusher } from '../distributor/pusher.js';
+import type { Pusher } from '../model/pusher.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeExportResponse } from '../otlp/export-response.js';
 import { classifyFailure } from './failure.js';
 import { consoleLogger } from './logger.js';
-import type { ReceiverLogger } from './logger.js';
+import type { WarnLogger } from '../model/logger.js';
 import { grpcAddress, parseEndpoint } from './endpoint.js';
 import { encodeStatusWithRetryInfo } from './retry-status.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
@@ -21,7 +21,7 @@ export interface GrpcReceiverOptions {
   readonly multitenancy: boolean;
   readonly pusher: Pusher;
   /** Receives internal errors. Default: console. */
-  readonly logger?: ReceiverLogger;
+  readonly logger?: WarnLogger;
   /** How long close() lets in-flight calls finish before cutting them. Default 5000 ms. */
   readonly shutdownGraceMs?: number;
 }
@@ -56,7 +56,7 @@ function firstString(md: Metadata, key: string): string | undefined {
   return undefined;
 }
 
-function toServiceError(err: unknown, logger: ReceiverLogger): Partial<ServiceError> {
+function toServiceError(err: unknown, logger: WarnLogger): Partial<ServiceError> {
   const failure = classifyFailure(err);
   if (failure.internal) logger.error({ err }, 'otlp grpc receiver: push failed');
   const metadata = new Metadata();

@@ -6,12 +6,12 @@ import { OTLPTraceExporter as HttpJsonExporter } from '@opentelemetry/exporter-t
 import { OTLPTraceExporter as HttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { PushError } from '../distributor/pusher.js';
+import { PushError } from '../model/pusher.js';
 import { SINGLE_TENANT } from '../model/tenant.js';
 import { encodeExportResponse, exportResponseJson } from '../otlp/export-response.js';
 import { startHttpReceiver, TRACES_PATH } from './http.js';
 import type { HttpReceiver } from './http.js';
-import type { ReceiverLogger } from './logger.js';
+import type { WarnLogger } from '../model/logger.js';
 import {
   encodeRequest,
   exportTraces,
@@ -38,7 +38,7 @@ interface Harness {
 async function start(opts: { multitenancy?: boolean; maxBodyBytes?: number } = {}): Promise<Harness> {
   const pusher = new RecordingPusher();
   const logged: string[] = [];
-  const logger: ReceiverLogger = { warn: (_o, m) => logged.push(m), error: (_o, m) => logged.push(m) };
+  const logger: WarnLogger = { warn: (_o, m) => logged.push(m), error: (_o, m) => logged.push(m) };
   const receiver = await startHttpReceiver({
     endpoint: '127.0.0.1:0',
     maxBodyBytes: opts.maxBodyBytes ?? 4 << 20,

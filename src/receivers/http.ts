@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ACCEPTED_ALL, type Pusher } from '../distributor/pusher.js';
+import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeExportResponse, encodeRpcStatus, exportResponseJson } from '../otlp/export-response.js';
 import { otlpJsonToProto } from '../otlp/json-request.js';
@@ -9,7 +9,7 @@ import { BodyError, classifyFailure } from './failure.js';
 import type { ReceiveFailure } from './failure.js';
 import { decodeContentEncoding } from './http-body.js';
 import { consoleLogger } from './logger.js';
-import type { ReceiverLogger } from './logger.js';
+import type { WarnLogger } from '../model/logger.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
 
 export const TRACES_PATH = '/v1/traces';
@@ -26,7 +26,7 @@ export interface HttpReceiverOptions {
   readonly multitenancy: boolean;
   readonly pusher: Pusher;
   /** Receives internal errors. Default: console. */
-  readonly logger?: ReceiverLogger;
+  readonly logger?: WarnLogger;
   /** Time allowed to receive a whole request (headers and body), so slow clients cannot pin sockets. Default 60000 ms. */
   readonly requestTimeoutMs?: number;
 }

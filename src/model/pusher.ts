@@ -1,4 +1,8 @@
-import type { PushBatch } from '../model/batch.js';
+/**
+ * The hand-off between receivers, the distributor and the ingester: a batch goes in, a promise of
+ * durability (or a typed refusal the receivers map onto HTTP and gRPC codes) comes out.
+ */
+import type { PushBatch } from './batch.js';
 
 /** Spans of an accepted batch that were refused (OTLP partial success). */
 export interface PushResult {

@@ -3,13 +3,8 @@ import type { SpanEntry } from '../model/batch.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import type { SpanRow } from './schema.js';
+import type { TraceRecord } from '../model/trace-record.js';
 
-/** One trace as blocks hold it: its ID and the encoded tempopb.Trace. */
-export interface TraceRecord {
-  /** 32 lowercase hex characters. */
-  readonly traceId: string;
-  readonly trace: Uint8Array;
-}
 
 interface DecodedSpan {
   readonly span: Span;
