@@ -10,7 +10,7 @@ import { createDistributor } from './distributor/distributor.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { Blocklist } from './querier/blocklist.js';
-import { listTenants } from './block/reader.js';
+import { listTenants } from './block/listing.js';
 import { Querier } from './querier/querier.js';
 import { Searcher } from './querier/search.js';
 import { TagService } from './querier/tags.js';
@@ -63,9 +63,11 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       warmTags(tenant);
     },
   });
-  const querier = new Querier(blocklist, ingester);
-  const searcher = new Searcher(blocklist, ingester);
-  const tags = new TagService(blocklist, ingester);
+  // Recent data and stored blocks: the querier's two block sources.
+  const sources = [ingester, blocklist];
+  const querier = new Querier(sources);
+  const searcher = new Searcher(sources);
+  const tags = new TagService(sources);
   const distributor = createDistributor({
     ingester,
     rateLimit: (tenant) => {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { createLocalBackend } from '../../src/backend/local.js';
 import type { Backend } from '../../src/backend/backend.js';
 import type { BlockMeta } from '../../src/block/meta.js';
-import { listBlocks } from '../../src/block/reader.js';
+import { listBlocks } from '../../src/block/listing.js';
 import type { TraceRecord } from '../../src/model/trace-record.js';
 import { writeBlock } from '../../src/block/writer.js';
 import { decodeExportRequest } from '../../src/otlp/decode-request.js';

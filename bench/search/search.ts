@@ -118,8 +118,8 @@ async function main(): Promise<void> {
 
   const blocklist = new Blocklist(data.backend, pino({ level: 'silent' }));
   await blocklist.poll();
-  const searcher = new Searcher(blocklist, null);
-  const tags = new TagService(blocklist, null);
+  const searcher = new Searcher([blocklist]);
+  const tags = new TagService([blocklist]);
   // Newest block first, as the searcher reads them.
   const files = [...data.metas]
     .sort((a, b) => (a.endTime < b.endTime ? 1 : -1))

@@ -1,7 +1,7 @@
 /**
  * Trace-by-ID benchmark over blocks: builds (or reuses, under ./.bench/trace-by-id/) BLOCKS blocks of
- * SPANS_PER_BLOCK synthetic spans, then looks up LOOKUPS random existing trace IDs the way the querier
- * does (bloom check on every block, findTrace on the ones that may hold it) and prints latency
+ * SPANS_PER_BLOCK synthetic spans, then looks up LOOKUPS random existing trace IDs through the querier
+ * (every block checks its bloom filter and index, and reads only where they say yes) and prints latency
  * percentiles, lookups/s, write throughput and peak RSS.
  *
  * Env: BLOCKS (10), SPANS_PER_BLOCK (1_000_000), SPANS_PER_TRACE (10), LOOKUPS (1000), ROW_GROUP_ROWS
@@ -12,7 +12,10 @@ import { join, resolve } from 'node:path';
 import { createLocalBackend } from '../../src/backend/local.js';
 import type { BlockMeta } from '../../src/block/meta.js';
 import { configureDuckDB } from '../../src/block/duckdb.js';
-import { listBlocks, openBlock, type BlockReader } from '../../src/block/reader.js';
+import { listBlocks } from '../../src/block/listing.js';
+import { Blocklist } from '../../src/querier/blocklist.js';
+import { Querier } from '../../src/querier/querier.js';
+import { pino } from 'pino';
 import { rng, syntheticTrace } from '../../src/block/synthetic.test-helper.js';
 import type { TraceRecord } from '../../src/model/trace-record.js';
 import { writeBlock } from '../../src/block/writer.js';
@@ -89,24 +92,20 @@ async function main(): Promise<void> {
     await writeFile(idsFile, JSON.stringify(sample));
   }
 
-  const readers: BlockReader[] = await Promise.all(metas.map((m) => openBlock(backend, TENANT, m)));
+  const blocklist = new Blocklist(backend, pino({ level: 'silent' }));
+  await blocklist.poll();
+  const querier = new Querier([blocklist]);
   const r = rng(7);
   const ids = Array.from({ length: LOOKUPS }, () => sample[Math.floor(r() * sample.length)]!);
   // Warm-up: first query loads DuckDB and the Parquet footers.
-  for (const id of ids.slice(0, 20)) for (const rd of readers) if (rd.mayContain(id)) await rd.findTrace(id);
+  for (const id of ids.slice(0, 20)) await querier.findTraceById(TENANT, id);
 
   const lat: number[] = [];
   let found = 0;
-  let bloomHits = 0;
   const t0 = performance.now();
   for (const id of ids) {
     const s = performance.now();
-    let hit = false;
-    for (const rd of readers) {
-      if (!rd.mayContain(id)) continue;
-      bloomHits++;
-      if ((await rd.findTrace(id)) !== null) hit = true;
-    }
+    const hit = (await querier.findTraceById(TENANT, id)) !== null;
     lat.push(performance.now() - s);
     if (hit) found++;
   }
@@ -114,7 +113,7 @@ async function main(): Promise<void> {
   lat.sort((a, b) => a - b);
   const spans = metas.reduce((a, m) => a + m.totalSpans, 0);
   console.log(
-    `lookups: ${LOOKUPS} over ${metas.length} blocks / ${spans} spans, found ${found}, findTrace calls ${bloomHits}\n` +
+    `lookups: ${LOOKUPS} over ${metas.length} blocks / ${spans} spans, found ${found}\n` +
       `  p50 ${pct(lat, 50).toFixed(2)} ms  p99 ${pct(lat, 99).toFixed(2)} ms  max ${lat[lat.length - 1]!.toFixed(2)} ms  ` +
       `${Math.round(LOOKUPS / (total / 1000))} lookups/s\n` +
       `  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,

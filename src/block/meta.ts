@@ -22,7 +22,8 @@ export interface BlockAttributeKeys {
 }
 
 export interface BlockMeta {
-  readonly format: typeof BLOCK_FORMAT;
+  /** Encoding of the block's files (see encoding.ts); BLOCK_FORMAT for blocks this build writes. */
+  readonly format: string;
   /** uuid v4 */
   readonly blockID: string;
   readonly tenantID: string;
@@ -49,7 +50,7 @@ export function blockPath(tenant: string, blockID: string, file?: string): strin
   return file === undefined ? `${tenant}/${blockID}` : `${tenant}/${blockID}/${file}`;
 }
 
-/** Parses meta.json; returns null for anything that is not a block of our format. */
+/** Parses meta.json; returns null for anything that is not a block meta (encoding.ts decides whether it is readable). */
 export function parseBlockMeta(buf: Uint8Array): BlockMeta | null {
   let v: unknown;
   try {
@@ -59,7 +60,7 @@ export function parseBlockMeta(buf: Uint8Array): BlockMeta | null {
   }
   if (typeof v !== 'object' || v === null) return null;
   const m = v as Record<string, unknown>;
-  if (m['format'] !== BLOCK_FORMAT || typeof m['blockID'] !== 'string' || typeof m['tenantID'] !== 'string') return null;
+  if (typeof m['format'] !== 'string' || typeof m['blockID'] !== 'string' || typeof m['tenantID'] !== 'string') return null;
   if (typeof m['startTime'] !== 'string' || typeof m['endTime'] !== 'string') return null;
   return v as BlockMeta;
 }

@@ -1,3 +1,7 @@
+import { COLUMNS } from './columns.js';
+
+export { ATTR_STRUCT } from './columns.js';
+
 /**
  * The block's Parquet schema: one row per span. The writer stages rows in an uncompressed Parquet file
  * of the same columns (parquet-stage.ts, span-extract.ts) and DuckDB copies it into data.parquet.
@@ -47,49 +51,8 @@ export interface SpanRow {
   spanProto: Uint8Array;
 }
 
-/** Element type of span_attrs / resource_attrs. `type` is string|int|double|bool|array|kvlist|bytes|empty. */
-export const ATTR_STRUCT = 'STRUCT(key VARCHAR, type VARCHAR, str VARCHAR, int BIGINT, dbl DOUBLE, bool BOOLEAN)';
-/** Columns of data.parquet in order, with their DuckDB types. */
-export const SPAN_COLUMNS: readonly (readonly [name: string, type: string])[] = [
-  ['trace_id', 'VARCHAR'],
-  ['span_id', 'VARCHAR'],
-  ['parent_span_id', 'VARCHAR'],
-  ['name', 'VARCHAR'],
-  ['kind', 'UTINYINT'],
-  ['status_code', 'UTINYINT'],
-  ['status_message', 'VARCHAR'],
-  ['start_unix_nano', 'UBIGINT'],
-  ['end_unix_nano', 'UBIGINT'],
-  ['duration_nano', 'UBIGINT'],
-  ['service_name', 'VARCHAR'],
-  ['http_method', 'VARCHAR'],
-  ['http_route', 'VARCHAR'],
-  ['http_url', 'VARCHAR'],
-  ['http_status_code', 'INTEGER'],
-  ['db_system', 'VARCHAR'],
-  ['db_name', 'VARCHAR'],
-  ['k8s_namespace_name', 'VARCHAR'],
-  ['k8s_pod_name', 'VARCHAR'],
-  ['k8s_deployment_name', 'VARCHAR'],
-  ['k8s_cluster_name', 'VARCHAR'],
-  ['span_attrs', `${ATTR_STRUCT}[]`],
-  ['resource_attrs', `${ATTR_STRUCT}[]`],
-  ['scope_name', 'VARCHAR'],
-  ['scope_version', 'VARCHAR'],
-  ['event_names', 'VARCHAR[]'],
-  ['link_count', 'INTEGER'],
-  ['trace_root_service', 'VARCHAR'],
-  ['trace_root_name', 'VARCHAR'],
-  ['trace_start_unix_nano', 'UBIGINT'],
-  ['trace_end_unix_nano', 'UBIGINT'],
-  ['trace_duration_nano', 'UBIGINT'],
-  ['nested_left', 'INTEGER'],
-  ['nested_right', 'INTEGER'],
-  ['nested_parent', 'INTEGER'],
-  ['resource_proto', 'BLOB'],
-  ['scope_proto', 'BLOB'],
-  ['span_proto', 'BLOB'],
-];
+/** Columns of data.parquet in order, with their DuckDB types (from the column table). */
+export const SPAN_COLUMNS: readonly (readonly [name: string, type: string])[] = COLUMNS.map((c) => [c.name, c.type] as const);
 
 /** SELECT list over the staged rows (any table expression) with every column cast to its block type. */
 export function parquetSelectSql(source: string): string {

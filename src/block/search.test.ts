@@ -8,7 +8,8 @@ import { decodeTrace } from '../otlp/trace-decode.js';
 import { buildEvalTrace, evaluate, extractConditions, parse, type QueryConditions } from '../traceql/index.js';
 import { BLOCK_FILES, blockPath } from './meta.js';
 import { candidateSql, conditionSql, filterSql, searchBlock } from './search.js';
-import { blockKeys, blockTagValues, attributeSource } from './tags.js';
+import { ParquetBlock } from './parquet-block.js';
+import type { TagQuery } from './block.js';
 import { syntheticTraces } from './synthetic.test-helper.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from './writer.js';
@@ -18,9 +19,20 @@ const conds = (q: string): QueryConditions => extractConditions(parse(q));
 describe('TraceQL conditions as SQL', () => {
   test('dedicated columns are used where they exist', () => {
     assert.equal(filterSql({ conditions: conds('{ resource.service.name = "api" }') }), `service_name = 'api'`);
-    assert.equal(filterSql({ conditions: conds('{ span.http.status_code >= 500 }') }), 'http_status_code >= 500');
-    assert.equal(filterSql({ conditions: conds('{ span.http.method = "GET" }') }), `http_method = 'GET'`);
+    assert.equal(filterSql({ conditions: conds('{ span.http.response.status_code >= 500 }') }), 'http_status_code >= 500');
+    assert.equal(filterSql({ conditions: conds('{ span.http.request.method = "GET" }') }), `http_method = 'GET'`);
     assert.equal(filterSql({ conditions: conds('{ span.http.route =~ "/api/.*" }') }), `regexp_full_match(http_route, '/api/.*')`);
+  });
+
+  test('old and new semantic-convention names share a column only where that cannot miss a span', () => {
+    // The column holds http.request.method when a span has it, so http.method may use it only in a
+    // block where no span has http.request.method.
+    const oldOnly = { span: new Set(['http.method']), resource: new Set<string>() };
+    const both = { span: new Set(['http.method', 'http.request.method']), resource: new Set<string>() };
+    assert.equal(filterSql({ conditions: conds('{ span.http.method = "GET" }'), keys: oldOnly }), `http_method = 'GET'`);
+    assert.match(filterSql({ conditions: conds('{ span.http.method = "GET" }'), keys: both }), /^len\(list_filter\(span_attrs, x -> x.key = 'http.method'/);
+    assert.match(filterSql({ conditions: conds('{ span.http.method = "GET" }') }), /^len\(list_filter\(span_attrs/);
+    assert.equal(filterSql({ conditions: conds('{ span.http.request.method = "GET" }'), keys: both }), `http_method = 'GET'`);
   });
 
   test('intrinsics map to their columns', () => {
@@ -71,6 +83,7 @@ describe('TraceQL conditions as SQL', () => {
 describe('searching a block agrees with evaluating every trace', () => {
   let root: string;
   let file: string;
+  let block: ParquetBlock;
   let traces: TraceRecord[];
 
   before(async () => {
@@ -80,8 +93,10 @@ describe('searching a block agrees with evaluating every trace', () => {
     // Small row groups so statistics pruning and multi-row-group traces are exercised.
     const meta = await writeBlock(backend, 't', traces, { rowGroupRows: 1024 });
     file = backend.localPath(blockPath('t', meta.blockID, BLOCK_FILES.data))!;
+    block = await ParquetBlock.open(backend, meta);
   });
   after(async () => {
+    await block.close();
     await rm(root, { recursive: true, force: true });
   });
 
@@ -111,10 +126,9 @@ describe('searching a block agrees with evaluating every trace', () => {
       const expected = traces.filter((t) => evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0).map((t) => t.traceId);
       const c = extractConditions(root);
       const threshold = q.includes('count() > 1') ? 2 : 1;
-      const keys = await blockKeys(file);
       const got: string[] = [];
       const stats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
-      for await (const batch of searchBlock(file, { conditions: c, keys, minMatchingSpans: threshold }, () => 16, stats)) {
+      for await (const batch of block.search({ conditions: c, minMatchingSpans: threshold }, { batchSize: () => 16, stats })) {
         for (const t of batch) if (evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0) got.push(t.traceId);
       }
       assert.deepEqual(got, expected);
@@ -127,7 +141,7 @@ describe('searching a block agrees with evaluating every trace', () => {
 
   test('stopping early ends the scan', async () => {
     let batches = 0;
-    for await (const batch of searchBlock(file, { conditions: conds('{ }') }, () => 5)) {
+    for await (const batch of searchBlock(file, { conditions: conds('{ }') }, { batchSize: () => 5 })) {
       assert.equal(batch.length, 5);
       if (++batches === 2) break;
     }
@@ -135,14 +149,17 @@ describe('searching a block agrees with evaluating every trace', () => {
   });
 
   test('tag keys and values of a block', async () => {
-    const keys = await blockKeys(file);
-    assert.ok(keys.span.has('user.id') && keys.span.has('tags'));
-    assert.ok(keys.resource.has('k8s.pod.name'));
-    const codes = await blockTagValues(file, attributeSource('span', 'http.status_code'));
+    const all: TagQuery = { filter: { conditions: conds('{ }') }, run: null };
+    const keys = await block.tagNames(['span', 'resource'], all);
+    assert.ok(keys.get('span')?.has('user.id') && keys.get('span')?.has('tags'));
+    assert.ok(keys.get('resource')?.has('k8s.pod.name'));
+    const codes = await block.tagValues({ kind: 'attribute', scope: 'span', key: 'http.status_code' }, all);
     assert.deepEqual(codes.map((v) => `${v.type}:${v.value}`).sort(), ['int:200', 'int:500']);
-    const services = await blockTagValues(file, attributeSource('resource', 'service.name'));
+    const services = await block.tagValues({ kind: 'attribute', scope: 'resource', key: 'service.name' }, all);
     assert.equal(services.length, 5);
-    const filtered = await blockTagValues(file, attributeSource('span', 'http.status_code'), { conditions: conds('{ status = error && span.http.status_code = 500 }') });
-    assert.deepEqual(filtered, [{ type: 'int', value: '500' }]);
+    const q: TagQuery = { filter: { conditions: conds('{ status = error && span.http.status_code = 500 }') }, run: null };
+    assert.deepEqual(await block.tagValues({ kind: 'attribute', scope: 'span', key: 'http.status_code' }, q), [{ type: 'int', value: '500' }]);
+    const names = await block.tagValues({ kind: 'intrinsic', name: 'name' }, all);
+    assert.ok(names.length > 0 && names.every((v) => v.type === 'string'));
   });
 });

@@ -1,9 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Condition, QueryConditions, StaticValue } from '../traceql/index.js';
+import { INTRINSICS, type Condition, type IntrinsicName, type QueryConditions, type StaticValue } from '../traceql/index.js';
+import { attributeListColumn, intrinsicColumn, prefilterDedicatedColumn } from './columns.js';
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import type { TraceRecord } from '../model/trace-record.js';
+import type { SearchOptions } from './block.js';
 
 /**
  * The block side of search: TraceQL conditions become a SQL pre-filter over data.parquet, the
@@ -35,33 +37,6 @@ export interface BlockSearchFilter {
   /** Attribute keys of the block; when given, conditions on absent keys are decided without reading. */
   readonly keys?: BlockKeys;
 }
-
-/** Dedicated span-level columns; several names map to one column (new and old semantic conventions). */
-const SPAN_STRING_COLUMNS: Record<string, string> = {
-  'http.request.method': 'http_method',
-  'http.method': 'http_method',
-  'http.route': 'http_route',
-  'url.full': 'http_url',
-  'http.url': 'http_url',
-  'db.system.name': 'db_system',
-  'db.system': 'db_system',
-  'db.namespace': 'db_name',
-  'db.name': 'db_name',
-};
-const SPAN_INT_COLUMNS: Record<string, string> = {
-  'http.response.status_code': 'http_status_code',
-  'http.status_code': 'http_status_code',
-};
-const RESOURCE_STRING_COLUMNS: Record<string, string> = {
-  'service.name': 'service_name',
-  'k8s.namespace.name': 'k8s_namespace_name',
-  'k8s.pod.name': 'k8s_pod_name',
-  'k8s.deployment.name': 'k8s_deployment_name',
-  'k8s.cluster.name': 'k8s_cluster_name',
-};
-
-const STATUS_CODES: Record<string, number> = { unset: 0, ok: 1, error: 2 };
-const KIND_CODES: Record<string, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
 
 const TRUE = 'TRUE';
 const FALSE = 'FALSE';
@@ -129,7 +104,7 @@ function listElementPredicate(key: string, op: Condition['op'], v: StaticValue |
   return `${keyed} AND (${loose} OR ${typed})`;
 }
 
-function listPredicate(column: 'span_attrs' | 'resource_attrs', key: string, op: Condition['op'], v: StaticValue | undefined): string | null {
+function listPredicate(column: string, key: string, op: Condition['op'], v: StaticValue | undefined): string | null {
   const el = listElementPredicate(key, op, v);
   if (el === null) return null;
   return `len(list_filter(${column}, x -> ${el})) > 0`;
@@ -138,62 +113,39 @@ function listPredicate(column: 'span_attrs' | 'resource_attrs', key: string, op:
 function attributePredicate(scope: 'span' | 'resource', c: Condition, keys: BlockKeys | undefined): string | null {
   const known = keys === undefined ? undefined : scope === 'span' ? keys.span : keys.resource;
   if (known !== undefined && !known.has(c.name)) return FALSE;
-  if (scope === 'span') {
-    const s = SPAN_STRING_COLUMNS[c.name];
-    if (s !== undefined && (c.value?.type === 'string' || c.op === 'exists')) return compare(s, c.op, c.value, 'string');
-    const i = SPAN_INT_COLUMNS[c.name];
-    if (i !== undefined && (c.value?.type === 'int' || c.op === 'exists')) return compare(i, c.op, c.value, 'number');
-  } else {
-    const r = RESOURCE_STRING_COLUMNS[c.name];
-    if (r !== undefined && (c.value?.type === 'string' || c.op === 'exists')) return compare(r, c.op, c.value, 'string');
+  const d = prefilterDedicatedColumn(scope, c.name, known);
+  // A dedicated column narrows only for literals of its type (other types are stored converted).
+  if (d !== undefined && (c.op === 'exists' || c.value?.type === d.valueType)) {
+    return compare(d.column, c.op, c.value, d.valueType === 'int' ? 'number' : 'string');
   }
-  return listPredicate(scope === 'span' ? 'span_attrs' : 'resource_attrs', c.name, c.op, c.value);
+  return listPredicate(attributeListColumn(scope), c.name, c.op, c.value);
 }
 
-function intrinsicPredicate(c: Condition): string | null {
-  const v = c.value;
-  switch (c.name) {
-    case 'name':
-      return compare('name', c.op, v, 'string');
-    case 'statusMessage':
-      return compare(`coalesce(status_message, '')`, c.op, v, 'string');
-    case 'status':
-    case 'kind': {
-      if (v === undefined || (v.type !== 'status' && v.type !== 'kind') || (c.op !== '=' && c.op !== '!=')) return null;
-      const code = (c.name === 'status' ? STATUS_CODES : KIND_CODES)[v.value];
-      if (code === undefined || (c.name === 'status') !== (v.type === 'status')) return null;
-      return `${c.name === 'status' ? 'status_code' : 'kind'} ${c.op} ${code}`;
-    }
-    case 'duration':
-      return unsignedCompare('duration_nano', c.op, v);
-    case 'traceDuration':
-      return unsignedCompare('trace_duration_nano', c.op, v);
-    // A trace without a parentless span has no stored root, but the evaluator still picks one.
-    case 'rootName': {
-      const p = compare('trace_root_name', c.op, v, 'string');
+function intrinsicPredicate(name: IntrinsicName, op: Condition['op'], v: StaticValue | undefined): string | null {
+  const col = intrinsicColumn(name);
+  // Nested-set numbers are recomputed by the evaluator; links, event times, … are not columns.
+  if (col === undefined) return null;
+  if (col.list) {
+    if (op === '=' && v?.type === 'string') return `list_contains(${col.column}, ${sqlString(v.value)})`;
+    if (op === 'exists') return `len(${col.column}) > 0`;
+    return null;
+  }
+  if (col.codes !== undefined) {
+    if (v === undefined || (v.type !== 'status' && v.type !== 'kind') || (op !== '=' && op !== '!=')) return null;
+    const code = col.codes[v.value];
+    return code === undefined ? null : `${col.column} ${op} ${code}`;
+  }
+  if (col.unsigned) return unsignedCompare(col.column, op, v);
+  const kind = INTRINSICS[name].type === 'string' ? 'string' : 'number';
+  switch (col.absent) {
+    case '':
+      return compare(`coalesce(${col.column}, '')`, op, v, kind);
+    case 'any': {
+      const p = compare(col.column, op, v, kind);
       return p === null ? null : `coalesce(${p}, TRUE)`;
     }
-    case 'rootServiceName': {
-      const p = compare('trace_root_service', c.op, v, 'string');
-      return p === null ? null : `coalesce(${p}, TRUE)`;
-    }
-    case 'trace:id':
-      return compare('trace_id', c.op, v, 'string');
-    case 'span:id':
-      return compare('span_id', c.op, v, 'string');
-    case 'span:parentID':
-      return compare(`coalesce(parent_span_id, '')`, c.op, v, 'string');
-    case 'instrumentation:name':
-      return compare(`coalesce(scope_name, '')`, c.op, v, 'string');
-    case 'instrumentation:version':
-      return compare(`coalesce(scope_version, '')`, c.op, v, 'string');
-    case 'event:name':
-      if (c.op === '=' && v?.type === 'string') return `list_contains(event_names, ${sqlString(v.value)})`;
-      if (c.op === 'exists') return `len(event_names) > 0`;
-      return null;
-    default:
-      // Nested-set numbers are recomputed by the evaluator and links, event times, … are not columns.
-      return null;
+    case 'null':
+      return compare(col.column, op, v, kind);
   }
 }
 
@@ -201,7 +153,7 @@ function intrinsicPredicate(c: Condition): string | null {
 export function conditionSql(c: Condition, keys?: BlockKeys): string | null {
   switch (c.scope) {
     case 'intrinsic':
-      return intrinsicPredicate(c);
+      return intrinsicPredicate(c.name, c.op, c.value);
     case 'span':
     case 'resource':
       return attributePredicate(c.scope, c, keys);
@@ -270,16 +222,12 @@ export interface BlockSearchStats {
 
 /**
  * Streams the block's candidate traces in batches: trace IDs from the pre-filter, then all spans of
- * each batch (the evaluator needs whole traces for structure and trace-level values). `batchSize` is
- * asked before every batch so the caller can shrink it as results fill up; stop by returning from the
- * iteration, which ends the DuckDB scan.
+ * each batch (the evaluator needs whole traces for structure and trace-level values). Stop by
+ * returning from the iteration, which ends the DuckDB scan.
  */
-export async function* searchBlock(
-  file: string,
-  filter: BlockSearchFilter,
-  batchSize: () => number,
-  stats: BlockSearchStats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 },
-): AsyncGenerator<TraceRecord[]> {
+export async function* searchBlock(file: string, filter: BlockSearchFilter, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
+  const stats = opts.stats ?? { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
+  const batchSize = opts.batchSize;
   const sql = candidateSql(file, filter);
   if (sql === null) return;
   const minRows = Math.max(1, filter.minMatchingSpans ?? 1);
@@ -294,6 +242,7 @@ export async function* searchBlock(
       if (current !== '' && count >= minRows) pending.push(current);
     };
     for (;;) {
+      opts.signal?.throwIfAborted();
       const chunk = await res.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
       const ids = chunk.getColumnValues(0);

@@ -3,6 +3,7 @@ import { copyWithout, MAX_NESTING } from '../otlp/scan.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { Leaf, flatColumn, stringListColumn, structListColumn, type LeafType, type StageColumn } from './parquet-stage.js';
 import { SPAN_COLUMNS } from './schema.js';
+import { dedicatedColumns, type DedicatedColumn } from './columns.js';
 import type { TraceRecord } from '../model/trace-record.js';
 
 /**
@@ -57,20 +58,21 @@ const V_KVLIST = 6;
 const V_BYTES = 7;
 const TYPE_NAMES = ['empty', 'string', 'bool', 'int', 'double', 'array', 'kvlist', 'bytes'].map((s) => Buffer.from(s, 'latin1'));
 
-const SPAN_KEYS = [
-  'http.request.method',
-  'http.method',
-  'http.route',
-  'url.full',
-  'http.url',
-  'http.response.status_code',
-  'http.status_code',
-  'db.system.name',
-  'db.system',
-  'db.namespace',
-  'db.name',
-] as const;
-const RES_KEYS = ['service.name', 'k8s.namespace.name', 'k8s.pod.name', 'k8s.deployment.name', 'k8s.cluster.name'] as const;
+/** Dedicated columns, from the column table; each attribute key they hold gets an index. */
+const SPAN_DEDICATED = dedicatedColumns('span');
+const RES_DEDICATED = dedicatedColumns('resource');
+const SPAN_KEYS = SPAN_DEDICATED.flatMap((d) => d.keys);
+const RES_KEYS = RES_DEDICATED.flatMap((d) => d.keys);
+/** Per span dedicated column, the indices into SPAN_KEYS of its keys in preference order. */
+const SPAN_KEY_SLOTS = slotsOf(SPAN_DEDICATED);
+const RES_KEY_SLOTS = slotsOf(RES_DEDICATED);
+/** Index into RES_DEDICATED of service.name (the trace's root service comes from it). */
+const SERVICE_NAME_AT = RES_DEDICATED.findIndex((d) => d.keys[0] === 'service.name');
+
+function slotsOf(cols: readonly DedicatedColumn[]): number[][] {
+  let next = 0;
+  return cols.map((d) => d.keys.map(() => next++));
+}
 
 /** Key matcher: by length, then bytes; returns the key's index or -1. */
 function keyMatcher(keys: readonly string[]): (buf: Uint8Array, s: number, e: number) => number {
@@ -329,7 +331,7 @@ function dedicatedInt(buf: Uint8Array, v: AnyVal): number | null {
 /** What a ResourceSpans contributes to each of its rows; cached by content across traces. */
 interface ResourceInfo {
   readonly proto: Uint8Array;
-  /** service.name, k8s.namespace.name, k8s.pod.name, k8s.deployment.name, k8s.cluster.name as UTF-8. */
+  /** Values of the resource dedicated columns (RES_DEDICATED order) as UTF-8. */
   readonly dedicated: (Uint8Array | null)[];
   /** resource_attrs of one row, pre-encoded. */
   readonly attrs: Leaf[];
@@ -436,9 +438,9 @@ export class SpanExtractor {
   private readonly start: Leaf;
   private readonly end: Leaf;
   private readonly duration: Leaf;
+  /** Leaves of the dedicated columns, in RES_DEDICATED / SPAN_DEDICATED order. */
   private readonly resDedicated: Leaf[];
-  private readonly spanStr: Leaf[];
-  private readonly httpStatusCode: Leaf;
+  private readonly spanDedicated: Leaf[];
   private readonly spanAttrs: Leaf[];
   private readonly resourceAttrs: Leaf[];
   private readonly scopeName: Leaf;
@@ -472,10 +474,8 @@ export class SpanExtractor {
     this.start = c.leaf('start_unix_nano');
     this.end = c.leaf('end_unix_nano');
     this.duration = c.leaf('duration_nano');
-    this.resDedicated = ['service_name', 'k8s_namespace_name', 'k8s_pod_name', 'k8s_deployment_name', 'k8s_cluster_name'].map((n) => c.leaf(n));
-    // http_method, http_route, http_url, db_system, db_name
-    this.spanStr = ['http_method', 'http_route', 'http_url', 'db_system', 'db_name'].map((n) => c.leaf(n));
-    this.httpStatusCode = c.leaf('http_status_code');
+    this.resDedicated = RES_DEDICATED.map((d) => c.leaf(d.column));
+    this.spanDedicated = SPAN_DEDICATED.map((d) => c.leaf(d.column));
     this.spanAttrs = c.list('span_attrs');
     this.resourceAttrs = c.list('resource_attrs');
     this.scopeName = c.leaf('scope_name');
@@ -523,7 +523,7 @@ export class SpanExtractor {
       if (root === undefined && s.parentSpanId === '') root = s;
     }
     const traceIdBytes = Buffer.from(rec.traceId, 'latin1');
-    const rootService = root === undefined ? null : root.resource.dedicated[0]!;
+    const rootService = root === undefined ? null : root.resource.dedicated[SERVICE_NAME_AT]!;
     const [tdLo, tdHi] = sub64(teHi, teLo, tsHi, tsLo);
 
     for (const s of spans) {
@@ -556,7 +556,7 @@ export class SpanExtractor {
       this.duration.level(0, 1);
       this.duration.i64(dLo, dHi);
       const res = s.resource;
-      for (let i = 0; i < 5; i++) putOptBytes(this.resDedicated[i]!, res.dedicated[i]!);
+      for (let i = 0; i < this.resDedicated.length; i++) putOptBytes(this.resDedicated[i]!, res.dedicated[i]!);
       for (let i = 0; i < 6; i++) this.resourceAttrs[i]!.appendLeaf(res.attrs[i]!);
       this.writeSpanBody(buf, s);
       putOptRange(this.scopeName, buf, s.scopeNameStart, s.scopeNameEnd);
@@ -638,28 +638,29 @@ export class SpanExtractor {
     }
     if (attrs === 0) writeEmptyList(this.spanAttrs);
     if (events === 0) this.eventNames.level(0, 0);
-    // http_method, http_route, http_url, db_system, db_name with their fallbacks
-    const pick = (a: number, b: number): AnyVal | null => (foundSet[a] === 1 ? found[a]! : b >= 0 && foundSet[b] === 1 ? found[b]! : null);
-    const strCol = (leaf: Leaf, v: AnyVal | null): void => {
-      if (v === null) leaf.level(0, 0);
+    // Each dedicated column holds the first of its keys the span has.
+    for (let c = 0; c < SPAN_DEDICATED.length; c++) {
+      const leaf = this.spanDedicated[c]!;
+      let v: AnyVal | null = null;
+      for (const k of SPAN_KEY_SLOTS[c]!) {
+        if (foundSet[k] === 1) {
+          v = found[k]!;
+          break;
+        }
+      }
+      if (SPAN_DEDICATED[c]!.valueType === 'int') {
+        const n = v === null ? null : dedicatedInt(buf, v);
+        if (n === null) leaf.level(0, 0);
+        else {
+          leaf.level(0, 1);
+          leaf.i32(n);
+        }
+      } else if (v === null) leaf.level(0, 0);
       else if (v.kind === V_STRING) {
         leaf.level(0, 1);
         leaf.utf8(buf, v.start, v.end);
       } else putOptString(leaf, dedicatedString(buf, v));
-    };
-    const [method, route, url, dbSystem, dbName] = this.spanStr as [Leaf, Leaf, Leaf, Leaf, Leaf];
-    strCol(method, pick(0, 1));
-    strCol(route, pick(2, -1));
-    strCol(url, pick(3, 4));
-    const code = pick(5, 6);
-    const n = code === null ? null : dedicatedInt(buf, code);
-    if (n === null) this.httpStatusCode.level(0, 0);
-    else {
-      this.httpStatusCode.level(0, 1);
-      this.httpStatusCode.i32(n);
     }
-    strCol(dbSystem, pick(7, 8));
-    strCol(dbName, pick(9, 10));
   }
 
   /** First pass: split resources/scopes (as scanTraces does) and read each span's scalar fields. */
@@ -758,8 +759,8 @@ export class SpanExtractor {
     const key = Buffer.from(proto.buffer, proto.byteOffset, proto.byteLength).toString('latin1');
     const hit = this.resources.get(key);
     if (hit !== undefined) return hit;
-    const dedicated: (Uint8Array | null)[] = [null, null, null, null, null];
-    const seen = new Uint8Array(5);
+    const byKey: (Uint8Array | null)[] = RES_KEYS.map(() => null);
+    const seen = new Uint8Array(RES_KEYS.length);
     const attrs = ATTR_FIELDS.map(([n, t]) => new Leaf(n, t, 2, 1, 256));
     let count = 0;
     const r = new WireReader(proto);
@@ -786,11 +787,16 @@ export class SpanExtractor {
         if (k >= 0 && seen[k] === 0) {
           seen[k] = 1;
           const d = dedicatedString(proto, kv.val);
-          dedicated[k] = d === null ? null : Buffer.from(d, 'utf8');
+          byKey[k] = d === null ? null : Buffer.from(d, 'utf8');
         }
       }
       r.end = proto.length;
     }
+    // Each column holds the first of its keys the resource has.
+    const dedicated = RES_KEY_SLOTS.map((slots) => {
+      const k = slots.find((i) => seen[i] === 1);
+      return k === undefined ? null : byKey[k]!;
+    });
     if (count === 0) writeEmptyList(attrs);
     const info: ResourceInfo = { proto, dedicated, attrs };
     if (this.resources.size >= RESOURCE_CACHE_MAX) this.resources.clear();

@@ -8,7 +8,7 @@ import type { Backend } from '../backend/backend.js';
 import { createLocalBackend } from '../backend/local.js';
 import { WireWriter } from '../otlp/wire.js';
 import { duckdbConnect, sqlString } from './duckdb.js';
-import { listBlocks, listIncompleteBlocks, listTenants } from './reader.js';
+import { listBlocks, listIncompleteBlocks, listTenants } from './listing.js';
 import { ATTR_STRUCT, SPAN_COLUMNS, type SpanRow } from './schema.js';
 import { traceToRows } from './span-rows.test-helper.js';
 import type { TraceRecord } from '../model/trace-record.js';

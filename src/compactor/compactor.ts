@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
-import { deleteBlock, listBlocks, listIncompleteBlocks, listTenants, openBlock } from '../block/reader.js';
+import { deleteBlock, listBlocks, listIncompleteBlocks, listTenants } from '../block/listing.js';
+import { openBlock } from '../block/encoding.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { removeStaleWorkDirs, writeBlock } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
@@ -107,7 +108,7 @@ export function compactionGroups(blocks: readonly BlockMeta[], windowMs: number,
 }
 
 async function compactGroup(backend: Backend, tenant: string, group: BlockMeta[], rowGroupRows?: number): Promise<BlockMeta> {
-  const readers = await Promise.all(group.map((m) => openBlock(backend, tenant, m)));
+  const readers = await Promise.all(group.map((m) => openBlock(backend, m)));
   try {
     const merged = mergeSortedTraces(readers.map((r) => r.traces()), combine);
     const level = Math.max(...group.map((b) => b.compactionLevel)) + 1;

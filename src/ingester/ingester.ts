@@ -7,7 +7,9 @@ import type { Backend } from '../backend/backend.js';
 import { openWal, type Wal } from '../wal/wal.js';
 import type { BlockMeta } from '../block/meta.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
-import { encodeTrace, mergeTraces } from '../otlp/trace-encode.js';
+import { encodeTrace } from '../otlp/trace-encode.js';
+import type { Block, BlockSource } from '../block/block.js';
+import { RecentBlock } from './recent-block.js';
 import { discardedSpans } from '../distributor/metrics.js';
 import { HeadBlock, type HeadRecord } from './head-block.js';
 import { inProcessBuilder, type BlockBuilder } from './block-builder.js';
@@ -16,13 +18,6 @@ import * as m from './metrics.js';
 
 /** Cut head blocks allowed to wait for the block builder before pushes are refused. */
 const MAX_QUEUED_BLOCKS = 3;
-
-/** One trace of recent data. */
-export interface RecentTrace {
-  readonly traceId: string;
-  /** Encoded tempopb.Trace. */
-  readonly trace: Uint8Array;
-}
 
 export interface IngesterLimits {
   /** Tempo's `max_bytes_per_trace`; 0 = unlimited. */
@@ -63,7 +58,7 @@ export interface IngesterOptions {
  * blocks to the backend as Parquet blocks. A WAL segment is removed only once every head block holding
  * its data is in the backend.
  */
-export class Ingester implements Pusher {
+export class Ingester implements Pusher, BlockSource {
   private wal: Wal | null = null;
   private readonly live = new Map<string, LiveTraces>();
   private readonly heads = new Map<string, HeadBlock>();
@@ -154,34 +149,15 @@ export class Ingester implements Pusher {
     return refused;
   }
 
-  /** Encoded parts of a trace held here (head blocks); empty when none. */
-  findTrace(tenant: string, traceId: string): Uint8Array[] {
-    const parts: Uint8Array[] = [];
-    for (const head of this.headsOf(tenant)) if (head.has(traceId)) parts.push(...head.read(traceId));
-    return parts;
-  }
-
   /**
-   * Every trace held here for a tenant (head blocks not yet in the backend), each as one encoded
-   * tempopb.Trace, newest head block first. Search and tag lookups read recent data through this.
-   * Head blocks holding no span in [startMs, endMs] are skipped. A trace in several head blocks is
-   * yielded once, merged.
+   * Recent data as blocks for the querier (BlockSource): the tenant's head blocks not yet in the
+   * backend, as one RecentBlock, unless none holds a span in [startMs, endMs].
    */
-  *recentTraces(tenant: string, range: { startMs?: number; endMs?: number } = {}): Generator<RecentTrace> {
+  async blocks(tenant: string, range: { startMs?: number; endMs?: number } = {}): Promise<Block[]> {
     const from = (range.startMs ?? -Infinity) * 1e6;
     const to = (range.endMs ?? Infinity) * 1e6;
-    const heads = this.headsOf(tenant).filter((h) => h.endNs >= from && h.startNs <= to);
-    const seen = heads.length > 1 ? new Set<string>() : null;
-    for (const h of heads) {
-      for (const traceId of h.traceIds()) {
-        if (seen !== null) {
-          if (seen.has(traceId)) continue;
-          seen.add(traceId);
-        }
-        const parts = heads.flatMap((x) => (x.has(traceId) ? x.read(traceId) : []));
-        yield { traceId, trace: parts.length === 1 ? parts[0]! : mergeTraces(parts) };
-      }
-    }
+    const heads = this.headsOf(tenant).filter((h) => h.traceCount > 0 && h.endNs >= from && h.startNs <= to);
+    return heads.length === 0 ? [] : [new RecentBlock(tenant, heads)];
   }
 
   /** Writes all head blocks to the backend now. */

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
-import { listBlocks, listTenants, openBlock, type BlockReader } from '../block/reader.js';
+import { listBlocks, listTenants } from '../block/listing.js';
+import { openBlock, type StoredBlock } from '../block/encoding.js';
+import type { BlockSource } from '../block/block.js';
 import { Gauge } from 'prom-client';
 import { registry } from '../metrics/registry.js';
 
@@ -14,15 +16,15 @@ const blocklistLength = new Gauge({
 
 interface Entry {
   readonly meta: BlockMeta;
-  reader: Promise<BlockReader> | null;
+  block: Promise<StoredBlock> | null;
 }
 
 /**
  * The querier's view of the blocks in the backend: polled periodically (other processes, the
- * compactor) and told at once about blocks this process flushed. Readers are opened lazily and kept,
- * so a block's bloom filter and index are read once.
+ * compactor) and told at once about blocks this process flushed. Blocks are opened lazily and kept,
+ * so a block's bloom filter, index and caches are read once.
  */
-export class Blocklist {
+export class Blocklist implements BlockSource {
   private readonly tenants = new Map<string, Map<string, Entry>>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -52,9 +54,11 @@ export class Blocklist {
       const metas = await listBlocks(this.backend, tenant);
       const old = this.tenants.get(tenant) ?? new Map<string, Entry>();
       const next = new Map<string, Entry>();
-      for (const meta of metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, reader: null });
+      for (const meta of metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, block: null });
       for (const [id, e] of old) {
-        if (!next.has(id)) e.reader?.then((r) => r.close()).catch(() => undefined);
+        if (!next.has(id)) {
+          e.block?.then((b) => b.close()).catch((err: unknown) => this.logger.warn({ err, block: id }, 'closing a removed block failed'));
+        }
       }
       this.tenants.set(tenant, next);
       blocklistLength.set({ tenant }, next.size);
@@ -69,7 +73,7 @@ export class Blocklist {
       blocks = new Map();
       this.tenants.set(tenant, blocks);
     }
-    if (!blocks.has(meta.blockID)) blocks.set(meta.blockID, { meta, reader: null });
+    if (!blocks.has(meta.blockID)) blocks.set(meta.blockID, { meta, block: null });
     blocklistLength.set({ tenant }, blocks.size);
   }
 
@@ -77,33 +81,39 @@ export class Blocklist {
     return [...(this.tenants.get(tenant)?.values() ?? [])].map((e) => e.meta);
   }
 
-  /** Readers of the tenant's blocks overlapping [startMs, endMs] (either may be omitted). */
-  async readers(tenant: string, startMs?: number, endMs?: number): Promise<BlockReader[]> {
-    const first = await this.open(tenant, startMs, endMs);
-    if (first.ok) return first.readers;
+  /** The tenant's blocks overlapping [startMs, endMs] (either may be omitted). */
+  async blocks(tenant: string, range: { startMs?: number; endMs?: number } = {}): Promise<StoredBlock[]> {
+    const first = await this.open(tenant, range.startMs, range.endMs);
+    if (first.ok) return first.blocks;
     // A block could not be opened: most likely compacted or deleted since the last poll.
     await this.poll();
-    return (await this.open(tenant, startMs, endMs)).readers;
+    return (await this.open(tenant, range.startMs, range.endMs)).blocks;
   }
 
-  private async open(tenant: string, startMs?: number, endMs?: number): Promise<{ ok: boolean; readers: BlockReader[] }> {
-    const out: Promise<BlockReader>[] = [];
+  async refresh(): Promise<boolean> {
+    await this.poll();
+    return true;
+  }
+
+  private async open(tenant: string, startMs?: number, endMs?: number): Promise<{ ok: boolean; blocks: StoredBlock[] }> {
+    const out: Promise<StoredBlock>[] = [];
     for (const e of this.tenants.get(tenant)?.values() ?? []) {
       if (startMs !== undefined && Date.parse(e.meta.endTime) < startMs) continue;
       if (endMs !== undefined && Date.parse(e.meta.startTime) > endMs) continue;
-      if (e.reader === null) {
-        const p = openBlock(this.backend, tenant, e.meta);
+      let p = e.block;
+      if (p === null) {
+        p = openBlock(this.backend, e.meta);
         p.catch(() => {
-          e.reader = null;
+          e.block = null;
         });
-        e.reader = p;
+        e.block = p;
       }
-      out.push(e.reader);
+      out.push(p);
     }
     const settled = await Promise.allSettled(out);
     return {
       ok: settled.every((s) => s.status === 'fulfilled'),
-      readers: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])),
+      blocks: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])),
     };
   }
 }

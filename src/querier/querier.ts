@@ -1,19 +1,13 @@
 import { Counter } from 'prom-client';
+import { blocksOf, type BlockSource } from '../block/block.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { registry } from '../metrics/registry.js';
-import type { Blocklist } from './blocklist.js';
 
 const blocksInspected = new Counter({
   name: 'tempo_querier_blocks_inspected_total',
-  help: 'Blocks whose bloom filter or index a trace-by-ID lookup consulted.',
-  labelNames: ['op'] as const,
+  help: 'Blocks a trace-by-ID lookup asked.',
   registers: [registry],
 });
-
-/** Recent data held by the ingester (live traces, head blocks): in-process in monolithic mode. */
-export interface RecentTraces {
-  findTrace(tenant: string, traceId: string): Uint8Array[];
-}
 
 export interface TimeRange {
   /** Unix ms; blocks ending before it are skipped. */
@@ -23,22 +17,19 @@ export interface TimeRange {
 }
 
 /**
- * Trace by ID: asks recent data and every block that may hold the trace (time range, then bloom,
- * then index), and merges what it finds, dropping duplicate spans (a trace can sit in the WAL and a
- * block, or in two blocks before compaction).
+ * Trace by ID: asks every block of every source (recent data, the backend) that overlaps the time
+ * range, and merges what they find, dropping duplicate spans (a trace can sit in a head block and a
+ * stored block, or in two blocks before compaction).
  */
 export class Querier {
-  constructor(
-    private readonly blocks: Blocklist,
-    private readonly recent: RecentTraces | null,
-  ) {}
+  constructor(private readonly sources: readonly BlockSource[]) {}
 
   /** The encoded tempopb.Trace, or null when no part of it is found. */
   async findTraceById(tenant: string, traceId: string, range: TimeRange = {}): Promise<Uint8Array | null> {
     let found = await this.lookup(tenant, traceId, range);
     if (found === 'stale') {
-      // A block vanished under us (compacted or past retention): re-read the block list, once.
-      await this.blocks.poll();
+      // A block vanished under us (compacted or past retention): re-read the block lists, once.
+      await Promise.all(this.sources.map((s) => s.refresh?.()));
       found = await this.lookup(tenant, traceId, range);
       if (found === 'stale') throw new Error('block list changed during lookup; try again');
     }
@@ -46,23 +37,17 @@ export class Querier {
   }
 
   private async lookup(tenant: string, traceId: string, range: TimeRange): Promise<Uint8Array[] | 'stale'> {
-    const parts: Uint8Array[] = [];
-    if (this.recent !== null) parts.push(...this.recent.findTrace(tenant, traceId));
-    const readers = await this.blocks.readers(tenant, range.startMs, range.endMs);
+    const blocks = await blocksOf(this.sources, tenant, range);
     let stale = false;
     const found = await Promise.all(
-      readers.map((r) => {
-        blocksInspected.inc({ op: 'bloom' });
-        if (!r.mayContain(traceId)) return null;
-        blocksInspected.inc({ op: 'index' });
-        return r.findTrace(traceId).catch(() => {
+      blocks.map((b) => {
+        blocksInspected.inc();
+        return b.findTrace(traceId).catch(() => {
           stale = true;
-          return null;
+          return [];
         });
       }),
     );
-    if (stale) return 'stale';
-    for (const f of found) if (f !== null) parts.push(f);
-    return parts;
+    return stale ? 'stale' : found.flat();
   }
 }

@@ -1,16 +1,9 @@
-import { blockKeys, cachedBlockKeys } from '../block/tags.js';
-import { searchBlock, type BlockSearchFilter, type BlockSearchStats } from '../block/search.js';
+import { blocksOf, type BlockSource } from '../block/block.js';
+import type { BlockSearchFilter, BlockSearchStats } from '../block/search.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import { buildEvalTrace, compile, extractConditions, type CompiledQuery, type QueryConditions, type RootExpr } from '../traceql/index.js';
-import type { Blocklist } from './blocklist.js';
 import { shownFields, toSearchTrace, type SearchMetrics, type SearchResult, type SearchTrace } from './search-result.js';
-
-/** Recent traces of a tenant (live traces and head blocks): the ingester in monolithic mode. */
-export interface RecentTraceSource {
-  /** Recent traces, skipping data wholly outside [startMs, endMs] where it can tell cheaply. */
-  recentTraces(tenant: string, range?: { startMs?: number; endMs?: number }): Iterable<TraceRecord>;
-}
 
 export interface SearchRequest {
   /** A parsed spanset query (metrics queries are refused before this point). */
@@ -27,15 +20,13 @@ export interface SearchRequest {
 }
 
 /**
- * Search over recent data and blocks. Recent traces are evaluated directly; blocks, newest first,
- * are narrowed by the SQL pre-filter and only their candidate traces are evaluated. The search stops
- * once `limit` traces are found, unless the query asks `with(most_recent=true)`.
+ * Search: one loop over the tenant's blocks, newest first, recent data and stored blocks alike. Each
+ * block hands over its candidate traces (a SQL pre-filter narrows stored blocks; head blocks hand
+ * over what they hold), and the evaluator decides. The search stops once `limit` traces are found,
+ * unless the query asks `with(most_recent=true)`.
  */
 export class Searcher {
-  constructor(
-    private readonly blocks: Blocklist,
-    private readonly recent: RecentTraceSource | null,
-  ) {}
+  constructor(private readonly sources: readonly BlockSource[]) {}
 
   async search(tenant: string, req: SearchRequest): Promise<SearchResult> {
     const run = compile(req.query);
@@ -43,19 +34,18 @@ export class Searcher {
     const conditions = extractConditions(req.query);
     const mostRecent = hasMostRecentHint(req.query);
     const found = new Map<string, SearchTrace>();
-    const readers = (await this.blocks.readers(tenant, req.startMs, req.endMs)).sort((a, b) =>
-      a.meta.endTime < b.meta.endTime ? 1 : a.meta.endTime > b.meta.endTime ? -1 : 0,
-    );
+    const blocks = await blocksOf(this.sources, tenant, { startMs: req.startMs, endMs: req.endMs });
     const metrics: SearchMetrics = {
       inspectedTraces: 0,
       inspectedBytes: 0,
       inspectedSpans: 0,
-      totalBlocks: readers.length,
-      totalBlockBytes: readers.reduce((n, r) => n + r.meta.size, 0),
+      totalBlocks: blocks.length,
+      totalBlockBytes: blocks.reduce((n, b) => n + b.info.bytes, 0),
       completedJobs: 0,
-      totalJobs: readers.length + (this.recent === null ? 0 : 1),
+      totalJobs: blocks.length,
     };
     const range = timeRangeNs(req);
+    const filter = blockFilter(conditions, req, range);
     const enough = (): boolean => !mostRecent && found.size >= req.limit;
     const consider = (rec: TraceRecord): void => {
       if (found.has(rec.traceId)) return;
@@ -66,32 +56,21 @@ export class Searcher {
       if (t.result !== null) found.set(rec.traceId, t.result);
     };
 
-    if (this.recent !== null) {
-      let slice = performance.now();
-      for (const rec of this.recent.recentTraces(tenant, { startMs: req.startMs, endMs: req.endMs })) {
-        consider(rec);
-        if (enough()) break;
-        // A big head block takes a while to scan: let pushes be acknowledged meanwhile.
-        if (performance.now() - slice > 10) {
-          await new Promise((r) => setImmediate(r));
-          slice = performance.now();
-        }
-      }
-      metrics.completedJobs++;
-    }
-
-    for (const reader of readers) {
+    for (const block of blocks) {
       if (enough()) break;
-      const file = reader.parquetPath();
-      if (file === null) continue;
-      const filter = await blockFilter(file, conditions, req, range);
       const stats: BlockSearchStats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
       // Ask for a little more than is missing: some candidates fail the full evaluation.
       const batchSize = (): number => (mostRecent ? 256 : Math.min(256, Math.max(8, (req.limit - found.size) * 2)));
-      for await (const batch of searchBlock(file, filter, batchSize, stats)) {
+      let slice = performance.now();
+      for await (const batch of block.search(filter, { batchSize, stats })) {
         for (const rec of batch) {
           consider(rec);
           if (enough()) break;
+          // Evaluating a big batch takes a while: let pushes be acknowledged meanwhile.
+          if (performance.now() - slice > 10) {
+            await new Promise((r) => setImmediate(r));
+            slice = performance.now();
+          }
         }
         if (enough()) break;
       }
@@ -132,11 +111,7 @@ function evaluateRecord(
   return { result: toSearchTrace(trace, run(trace), shown, req.spss), spans };
 }
 
-async function blockFilter(file: string, conditions: QueryConditions, req: SearchRequest, range: RangeNs): Promise<BlockSearchFilter> {
-  // Unscoped attributes are a span or a resource attribute: knowing which keys the block has avoids
-  // reading both attribute lists for every row (the key list is read once per block and cached).
-  const unscoped = conditions.conditions.some((c) => c.scope === 'none');
-  const keys = unscoped ? await blockKeys(file) : cachedBlockKeys(file);
+function blockFilter(conditions: QueryConditions, req: SearchRequest, range: RangeNs): BlockSearchFilter {
   const minMatchingSpans = countThreshold(req.query, conditions);
   return {
     conditions,
@@ -144,7 +119,6 @@ async function blockFilter(file: string, conditions: QueryConditions, req: Searc
     ...(req.minDurationNs !== undefined ? { minTraceDurationNs: req.minDurationNs } : {}),
     ...(req.maxDurationNs !== undefined ? { maxTraceDurationNs: req.maxDurationNs } : {}),
     ...(minMatchingSpans > 1 ? { minMatchingSpans } : {}),
-    ...(keys !== undefined ? { keys } : {}),
   };
 }
 

@@ -1,20 +1,20 @@
-import type { FieldExpr, IntrinsicName, Pipeline, RootExpr, ScalarExpr, SpansetExpr, StaticValue, MetricsExpr } from './ast.js';
+import type { AttributeScope, FieldExpr, IntrinsicName, Pipeline, RootExpr, ScalarExpr, SpansetExpr, StaticValue, MetricsExpr } from './ast.js';
 
 export type ConditionOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | '=~' | '!~' | 'exists';
 
 /**
  * One predicate storage may test on a single span. `scope: 'intrinsic'` names an intrinsic
- * (`name`, `status`, `duration`, `traceDuration`, `rootServiceName`, `trace:id`, …); `scope: 'none'`
+ * by its IntrinsicName (`name`, `status`, `spanID`, `traceID`, …; see intrinsics.ts); `scope: 'none'`
  * is an unscoped attribute (span attribute, else resource attribute). Array attributes satisfy a
  * condition when any element does. Regexes are Go syntax and fully anchored (see regex.ts).
  */
-export interface Condition {
-  readonly scope: 'none' | 'span' | 'resource' | 'event' | 'link' | 'instrumentation' | 'intrinsic';
-  readonly name: string;
+export type ConditionTarget = { readonly scope: 'intrinsic'; readonly name: IntrinsicName } | { readonly scope: AttributeScope; readonly name: string };
+
+export type Condition = ConditionTarget & {
   readonly op: ConditionOp;
   /** Absent for `exists`. */
   readonly value?: StaticValue;
-}
+};
 
 export interface QueryConditions {
   /**
@@ -39,31 +39,6 @@ interface SpanRequirement {
   readonly anyOf: readonly Condition[];
   readonly conjunction: boolean;
 }
-
-const INTRINSIC_NAMES: Record<IntrinsicName, string> = {
-  duration: 'duration',
-  name: 'name',
-  status: 'status',
-  statusMessage: 'statusMessage',
-  kind: 'kind',
-  childCount: 'childCount',
-  parent: 'parent',
-  spanID: 'span:id',
-  parentID: 'span:parentID',
-  traceDuration: 'traceDuration',
-  rootName: 'rootName',
-  rootServiceName: 'rootServiceName',
-  traceID: 'trace:id',
-  eventName: 'event:name',
-  eventTimeSinceStart: 'event:timeSinceStart',
-  linkTraceID: 'link:traceID',
-  linkSpanID: 'link:spanID',
-  instrumentationName: 'instrumentation:name',
-  instrumentationVersion: 'instrumentation:version',
-  nestedSetLeft: 'nestedSetLeft',
-  nestedSetRight: 'nestedSetRight',
-  nestedSetParent: 'nestedSetParent',
-};
 
 const FLIP: Record<string, ConditionOp> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 
@@ -216,20 +191,13 @@ function flipped(op: string, lhs: FieldExpr, rhs: FieldExpr): Condition | null {
 
 function comparison(op: string, lhs: FieldExpr, rhs: FieldExpr): Condition | null {
   if (rhs.kind !== 'static') return null;
-  let scope: Condition['scope'];
-  let name: string;
-  if (lhs.kind === 'attribute' && !lhs.parent) {
-    scope = lhs.scope;
-    name = lhs.name;
-  } else if (lhs.kind === 'intrinsic' && lhs.name !== 'parent') {
-    scope = 'intrinsic';
-    name = INTRINSIC_NAMES[lhs.name];
-  } else {
-    return null;
-  }
+  let target: ConditionTarget;
+  if (lhs.kind === 'attribute' && !lhs.parent) target = { scope: lhs.scope, name: lhs.name };
+  else if (lhs.kind === 'intrinsic' && lhs.name !== 'parent') target = { scope: 'intrinsic', name: lhs.name };
+  else return null;
   if (rhs.value.type === 'nil') {
     // `= nil` matches spans without the attribute: nothing storage can look for.
-    return op === '!=' ? { scope, name, op: 'exists' } : null;
+    return op === '!=' ? { ...target, op: 'exists' } : null;
   }
-  return { scope, name, op: op as ConditionOp, value: rhs.value };
+  return { ...target, op: op as ConditionOp, value: rhs.value };
 }

@@ -1,35 +1,11 @@
 import type { FieldExpr, IntrinsicName, StaticType } from './ast.js';
+import { INTRINSICS } from './intrinsics.js';
 
 /** A field's type as far as the query text tells: attributes are only known at run time. */
 export type FieldType = StaticType | 'attribute';
 
-const INTRINSIC_TYPES: Record<IntrinsicName, FieldType> = {
-  duration: 'duration',
-  name: 'string',
-  status: 'status',
-  statusMessage: 'string',
-  kind: 'kind',
-  childCount: 'int',
-  parent: 'attribute',
-  spanID: 'string',
-  parentID: 'string',
-  traceDuration: 'duration',
-  rootName: 'string',
-  rootServiceName: 'string',
-  traceID: 'string',
-  eventName: 'string',
-  eventTimeSinceStart: 'duration',
-  linkTraceID: 'string',
-  linkSpanID: 'string',
-  instrumentationName: 'string',
-  instrumentationVersion: 'string',
-  nestedSetLeft: 'int',
-  nestedSetRight: 'int',
-  nestedSetParent: 'int',
-};
-
 export function intrinsicType(name: IntrinsicName): FieldType {
-  return INTRINSIC_TYPES[name];
+  return INTRINSICS[name].type;
 }
 
 export function isNumericType(t: FieldType): boolean {

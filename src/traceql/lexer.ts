@@ -1,3 +1,4 @@
+import { SCOPED_INTRINSICS } from './intrinsics.js';
 import type { AttributeScope, IntrinsicName } from './ast.js';
 import { TraceQLParseError, positionAt } from './errors.js';
 
@@ -26,39 +27,6 @@ const ATTRIBUTE_SCOPES: Record<string, AttributeScope> = {
   event: 'event',
   link: 'link',
   instrumentation: 'instrumentation',
-};
-
-const SCOPED_INTRINSICS: Record<string, Record<string, IntrinsicName>> = {
-  span: {
-    duration: 'duration',
-    name: 'name',
-    kind: 'kind',
-    status: 'status',
-    statusMessage: 'statusMessage',
-    id: 'spanID',
-    parentID: 'parentID',
-    childCount: 'childCount',
-  },
-  trace: { duration: 'traceDuration', rootName: 'rootName', rootService: 'rootServiceName', id: 'traceID' },
-  event: { name: 'eventName', timeSinceStart: 'eventTimeSinceStart' },
-  link: { traceID: 'linkTraceID', spanID: 'linkSpanID' },
-  instrumentation: { name: 'instrumentationName', version: 'instrumentationVersion' },
-};
-
-export const BARE_INTRINSICS: Record<string, IntrinsicName> = {
-  duration: 'duration',
-  name: 'name',
-  status: 'status',
-  statusMessage: 'statusMessage',
-  kind: 'kind',
-  childCount: 'childCount',
-  parent: 'parent',
-  traceDuration: 'traceDuration',
-  rootName: 'rootName',
-  rootServiceName: 'rootServiceName',
-  nestedSetLeft: 'nestedSetLeft',
-  nestedSetRight: 'nestedSetRight',
-  nestedSetParent: 'nestedSetParent',
 };
 
 const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };

@@ -21,7 +21,8 @@ import type {
   StatusName,
 } from './ast.js';
 import { TraceQLParseError, positionAt } from './errors.js';
-import { BARE_INTRINSICS, tokenize, type Token } from './lexer.js';
+import { tokenize, type Token } from './lexer.js';
+import { BARE_INTRINSICS } from './intrinsics.js';
 
 /**
  * The query is first read into a loose tree of pipeline stages whose operators are not yet given a

@@ -1,0 +1,199 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import type { TraceRecord } from '../model/trace-record.js';
+import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
+import type { AttributeTagScope, Block, BlockInfo, SearchOptions, TagQuery, TagRef, TypedValue } from './block.js';
+import { parseBloomFilter, type BloomFilter } from './bloom.js';
+import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
+import { BLOCK_FILES, blockPath, type BlockMeta } from './meta.js';
+import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
+import { filterSql, searchBlock, type BlockKeys, type BlockSearchFilter } from './search.js';
+import { parseKeysFile, readTagValues, scanKeys, tagSources } from './tags.js';
+import { openTraceIndex, type TraceIndex } from './trace-index.js';
+
+/**
+ * A stored block of the `rubato-parquet1` encoding: data.parquet read by DuckDB, with a bloom filter
+ * and a trace-ID index for lookups and keys.json for tag names. The block owns its caches (bloom,
+ * index, attribute keys, unfiltered tag values), so they go when the block leaves the block list.
+ * Files are reached through the Backend: a local path when the backend has one, else a local copy of
+ * data.parquet made on first use.
+ */
+
+/** Unfiltered tag value lists kept per block. */
+const MAX_CACHED_VALUE_LISTS = 64;
+
+export class ParquetBlock implements Block {
+  readonly info: BlockInfo;
+  private keys: Promise<BlockKeys> | null = null;
+  private readonly values = new Map<string, Promise<TypedValue[]>>();
+  private copied: Promise<{ dir: string; file: string }> | null = null;
+
+  private constructor(
+    private readonly backend: Backend,
+    readonly meta: BlockMeta,
+    private readonly bloom: BloomFilter,
+    private readonly index: TraceIndex,
+  ) {
+    this.info = {
+      id: meta.blockID,
+      tenant: meta.tenantID,
+      startMs: Date.parse(meta.startTime),
+      endMs: Date.parse(meta.endTime),
+      bytes: meta.size,
+    };
+  }
+
+  /** Opens a block: loads its bloom filter and the index summary; data.parquet is read on demand. */
+  static async open(backend: Backend, meta: BlockMeta): Promise<ParquetBlock> {
+    const dir = blockPath(meta.tenantID, meta.blockID);
+    const bloomBuf = await backend.read(`${dir}/${BLOCK_FILES.bloom}`);
+    if (bloomBuf === null) throw new Error(`block ${meta.blockID}: bloom missing`);
+    const indexPath = `${dir}/${BLOCK_FILES.index}`;
+    const index = await openTraceIndex((off, len) => backend.readRange(indexPath, off, len));
+    return new ParquetBlock(backend, meta, parseBloomFilter(bloomBuf), index);
+  }
+
+  /** Bloom filter check: false means the block certainly does not hold the trace. */
+  mayContain(traceId: string): boolean {
+    const id = traceId.toLowerCase();
+    if (id < this.meta.minID || id > this.meta.maxID) return false;
+    return this.bloom.mayContain(id);
+  }
+
+  async findTrace(traceId: string): Promise<Uint8Array[]> {
+    const id = traceId.toLowerCase();
+    if (!this.mayContain(id)) return [];
+    if ((await this.index.find(id)) === null) return [];
+    const file = await this.dataFile();
+    // trace_id is sorted, so the min/max statistics prune to the one or two row groups holding it.
+    const spans = await withDuckDB(async (conn) => {
+      const res = await conn.run(`SELECT ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)}) WHERE trace_id = $1`, [id]);
+      const out: SpanBytes[] = [];
+      for (;;) {
+        const chunk = await res.fetchChunk();
+        if (chunk === null || chunk.rowCount === 0) break;
+        out.push(...payloadsOf(chunk, 0));
+      }
+      return out;
+    });
+    return spans.length === 0 ? [] : [encodeTrace(spans)];
+  }
+
+  async *search(filter: BlockSearchFilter, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
+    // The block's attribute keys (read once and kept) decide absent attributes without reading, tell
+    // which scope an unscoped attribute is in, and when a shared dedicated column is exact.
+    const keys = filter.conditions.conditions.length > 0 ? await this.attributeKeys() : undefined;
+    const file = await this.dataFile();
+    yield* searchBlock(file, keys === undefined ? filter : { ...filter, keys }, opts);
+  }
+
+  async tagNames(scopes: readonly AttributeTagScope[], q: TagQuery): Promise<Map<AttributeTagScope, Set<string>>> {
+    const out = new Map<AttributeTagScope, Set<string>>();
+    if (!scopes.includes('span') && !scopes.includes('resource')) return out;
+    const where = filterSql(q.filter);
+    let keys: BlockKeys;
+    if (where === 'TRUE') keys = await this.attributeKeys();
+    else if (where === 'FALSE') keys = { span: new Set(), resource: new Set() };
+    else keys = await scanKeys(await this.dataFile(), where);
+    if (scopes.includes('span')) out.set('span', new Set(keys.span));
+    if (scopes.includes('resource')) out.set('resource', new Set(keys.resource));
+    return out;
+  }
+
+  async tagValues(tag: TagRef, q: TagQuery): Promise<TypedValue[]> {
+    const keys = tag.kind === 'attribute' ? await this.attributeKeys() : undefined;
+    const sources = tagSources(tag, keys);
+    if (sources.length === 0) return [];
+    const file = await this.dataFile();
+    const filtered = filterSql(q.filter) !== 'TRUE';
+    const lists = await Promise.all(
+      sources.map((src) => {
+        if (filtered) return readTagValues(file, src, q.filter);
+        // Blocks never change, so unfiltered answers are kept.
+        const key = JSON.stringify(src);
+        let p = this.values.get(key);
+        if (p === undefined) {
+          if (this.values.size >= MAX_CACHED_VALUE_LISTS) this.values.delete(this.values.keys().next().value as string);
+          p = readTagValues(file, src, q.filter);
+          this.values.set(key, p);
+          // A failed read must not stay cached.
+          p.catch(() => this.values.delete(key));
+        }
+        return p;
+      }),
+    );
+    return lists.flat();
+  }
+
+  /** Every trace in ID order, read row group by row group. */
+  async *traces(): AsyncGenerator<TraceRecord> {
+    const file = await this.dataFile();
+    // A connection of its own: the consumer (a k-way merge) holds several of these streams open at once.
+    const conn = await duckdbConnect();
+    try {
+      const res = await conn.stream(`SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)})`);
+      let current = '';
+      let spans: SpanBytes[] = [];
+      for (;;) {
+        const chunk = await res.fetchChunk();
+        if (chunk === null || chunk.rowCount === 0) break;
+        const ids = chunk.getColumnValues(0);
+        const payloads = payloadsOf(chunk, 1);
+        for (let i = 0; i < chunk.rowCount; i++) {
+          const id = String(ids[i]);
+          if (id !== current) {
+            if (spans.length > 0) yield { traceId: current, trace: encodeTrace(spans) };
+            current = id;
+            spans = [];
+          }
+          spans.push(payloads[i]!);
+        }
+      }
+      if (spans.length > 0) yield { traceId: current, trace: encodeTrace(spans) };
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  /**
+   * Span and resource attribute keys present in the block (kept): from keys.json, written with the
+   * block; blocks written before it existed are scanned.
+   */
+  attributeKeys(): Promise<BlockKeys> {
+    this.keys ??= (async () => {
+      const buf = await this.backend.read(blockPath(this.meta.tenantID, this.meta.blockID, BLOCK_FILES.keys));
+      return (buf === null ? null : parseKeysFile(buf)) ?? (await scanKeys(await this.dataFile(), 'TRUE'));
+    })();
+    this.keys.catch(() => {
+      this.keys = null;
+    });
+    return this.keys;
+  }
+
+  /** Drops the local copy of data.parquet made for backends without local paths. */
+  async close(): Promise<void> {
+    const copied = this.copied;
+    this.copied = null;
+    if (copied === null) return;
+    const c = await copied.catch(() => null);
+    if (c !== null) await rm(c.dir, { recursive: true, force: true });
+  }
+
+  private async dataFile(): Promise<string> {
+    const key = blockPath(this.meta.tenantID, this.meta.blockID, BLOCK_FILES.data);
+    const local = this.backend.localPath(key);
+    if (local !== null) return local;
+    // Object stores: DuckDB needs a file, so the block is fetched once and kept while the block lives.
+    this.copied ??= (async () => {
+      const d = await mkdtemp(join(tmpdir(), 'rubato-blockcopy-'));
+      const buf = await this.backend.read(key);
+      if (buf === null) throw new Error(`block ${this.meta.blockID}: data.parquet missing`);
+      const file = join(d, BLOCK_FILES.data);
+      await writeFile(file, buf);
+      return { dir: d, file };
+    })();
+    return (await this.copied).file;
+  }
+}
