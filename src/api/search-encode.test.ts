@@ -109,7 +109,7 @@ test('legacy tags become TraceQL', () => {
 });
 
 test('search parameters: defaults, caps and errors', () => {
-  const limits = { defaultLimit: 20, maxLimit: 50, defaultSpss: 3, maxSpss: 100 };
+  const limits = { defaultLimit: 20, maxLimit: 50, defaultSpss: 3, maxSpss: 100, maxResponseBytes: 1 << 20 };
   const r = parseSearchParams({ q: '{ status = error }', minDuration: '100ms', start: '10', end: '20' }, limits);
   assert.equal(r.limit, 20);
   assert.equal(r.spss, 3);

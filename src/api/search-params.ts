@@ -10,6 +10,8 @@ export interface SearchLimits {
   readonly maxLimit: number;
   readonly defaultSpss: number;
   readonly maxSpss: number;
+  /** rubato's `query_frontend.search.max_response_bytes`: results a search may collect; 0: no bound. */
+  readonly maxResponseBytes: number;
 }
 
 export interface SearchQueryString {
@@ -136,6 +138,7 @@ export function parseSearchParams(qs: SearchQueryString, limits: SearchLimits): 
     query,
     limit,
     spss,
+    maxResultBytes: limits.maxResponseBytes,
     ...range,
     ...(minDurationNs !== undefined ? { minDurationNs } : {}),
     ...(maxDurationNs !== undefined ? { maxDurationNs } : {}),

@@ -5,6 +5,7 @@ import { TAG_SCOPES, parseTagRef, type TagRef, type TagRequest, type TagScope, t
 import { encodeSearchResponse, encodeStringList, encodeTagScopes, encodeTagValues, searchResponseJson } from './search-encode.js';
 import { BadRequest, parseSearchParams, parseSearchQuery, type SearchLimits, type SearchQueryString } from './search-params.js';
 import { tenantOf } from './tenant.js';
+import { querySignal } from './deadline.js';
 import { parseTimeRange } from './trace-routes.js';
 
 export interface SearchDeps {
@@ -13,6 +14,8 @@ export interface SearchDeps {
   readonly search: (tenant: string, req: SearchRequest) => Promise<SearchResult>;
   readonly tagNames: (tenant: string, scopes: readonly TagScope[], req: TagRequest) => Promise<TagScopeNames[]>;
   readonly tagValues: (tenant: string, tag: TagRef, req: TagRequest) => Promise<TagValue[]>;
+  /** Tempo's `querier.search.query_timeout`, for search and tag requests; 0: none. */
+  readonly searchTimeoutMs: number;
 }
 
 const PROTOBUF = 'application/protobuf';
@@ -36,7 +39,7 @@ async function send(reply: FastifyReply, req: FastifyRequest, json: unknown, pro
   return reply.type('application/json').send(JSON.stringify(json));
 }
 
-function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagValues'): TagRequest {
+function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagValues', signal: AbortSignal): TagRequest {
   const range = parseTimeRange(qs);
   if (typeof range === 'string') throw new BadRequest(range);
   const rawLimit = qs.limit ?? qs[limitKey];
@@ -45,7 +48,7 @@ function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagVal
     limit = Number(rawLimit);
     if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`invalid limit: ${rawLimit}`);
   }
-  const out: { startMs?: number; endMs?: number; limit: number; query?: TagRequest['query'] } = { ...range, limit };
+  const out: { startMs?: number; endMs?: number; limit: number; query?: TagRequest['query']; signal: AbortSignal } = { ...range, limit, signal };
   if (qs.q !== undefined && qs.q.trim() !== '' && qs.q.trim() !== '{}') out.query = parseSearchQuery(qs.q);
   return out;
 }
@@ -60,6 +63,7 @@ function scopesOf(scope: string | undefined, v1: boolean): TagScope[] {
 
 /** /api/search and the tag endpoints Grafana's search, autocomplete and query builder use. */
 export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): void {
+  const signalOf = (reply: FastifyReply): AbortSignal => querySignal(reply, deps.searchTimeoutMs, 'querier.search.query_timeout');
   // Every handler: tenant first, then parameters; BadRequest becomes a 400 with its message.
   const handle = <Q>(fn: (tenant: string, req: FastifyRequest<{ Querystring: Q; Params: Record<string, string> }>, reply: FastifyReply) => Promise<FastifyReply>) =>
     async (req: FastifyRequest<{ Querystring: Q; Params: Record<string, string> }>, reply: FastifyReply): Promise<FastifyReply> => {
@@ -77,7 +81,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/search',
     handle<SearchQueryString>(async (tenant, req, reply) => {
       const sreq = parseSearchParams(req.query, deps.searchLimits);
-      const result = await deps.search(tenant, sreq);
+      const result = await deps.search(tenant, { ...sreq, signal: signalOf(reply) });
       return send(reply, req, searchResponseJson(result), () => encodeSearchResponse(result));
     }),
   );
@@ -86,7 +90,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/search/tags',
     handle<TagQueryString>(async (tenant, req, reply) => {
       const scopes = scopesOf(req.query.scope, true);
-      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope'));
+      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply)));
       const names = [...new Set(found.flatMap((s) => s.tags))].sort();
       return send(reply, req, { tagNames: names }, () => encodeStringList(names));
     }),
@@ -96,7 +100,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/v2/search/tags',
     handle<TagQueryString>(async (tenant, req, reply) => {
       const scopes = scopesOf(req.query.scope, false);
-      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope'));
+      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply)));
       // Scopes without any tags are left out, except the ones asked for by name.
       const shown = found.filter((s) => s.tags.length > 0 || scopes.length === 1 || s.name === 'resource' || s.name === 'span');
       return send(reply, req, { scopes: shown.map((s) => ({ name: s.name, tags: [...s.tags] })) }, () => encodeTagScopes(shown));
@@ -107,7 +111,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/search/tag/:tagName/values',
     handle<TagQueryString>(async (tenant, req, reply) => {
       const name = req.params['tagName'] ?? '';
-      const values = await deps.tagValues(tenant, { kind: 'attribute', scope: 'none', key: name }, tagRequest(req.query, 'maxTagValues'));
+      const values = await deps.tagValues(tenant, { kind: 'attribute', scope: 'none', key: name }, tagRequest(req.query, 'maxTagValues', signalOf(reply)));
       const strings = [...new Set(values.map((v) => v.value))];
       return send(reply, req, { tagValues: strings }, () => encodeStringList(strings));
     }),
@@ -118,7 +122,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     handle<TagQueryString>(async (tenant, req, reply) => {
       const name = req.params['tagName'] ?? '';
       if (name === '') throw new BadRequest('invalid tag name');
-      const values = await deps.tagValues(tenant, parseTagRef(name), tagRequest(req.query, 'maxTagValues'));
+      const values = await deps.tagValues(tenant, parseTagRef(name), tagRequest(req.query, 'maxTagValues', signalOf(reply)));
       return send(reply, req, { tagValues: values.map((v) => ({ type: v.type, value: v.value })) }, () => encodeTagValues(values));
     }),
   );

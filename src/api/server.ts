@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { requestDuration } from '../metrics/request-duration.js';
 import { routeName } from './route-name.js';
+import { ClientGone, QueryTimeout } from './deadline.js';
+import { queryTimeouts } from './metrics.js';
 import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
@@ -21,10 +23,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
       reply.elapsedTime / 1000,
     );
   });
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
+  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+    if (err instanceof QueryTimeout) {
+      queryTimeouts.inc({ route: routeName(req.routeOptions.url) });
+      void reply.code(504).type('text/plain; charset=utf-8').send(err.message);
+      return;
+    }
+    if (err instanceof ClientGone) {
+      // Nobody is left to read an answer; the work it started has been stopped.
+      void reply.code(499).send();
+      return;
+    }
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) opts.logger.error({ err }, 'API request failed');
-    void reply.code(status).type('text/plain; charset=utf-8').send(err.message);
+    if (status < 500) {
+      void reply.code(status).type('text/plain; charset=utf-8').send(err.message);
+      return;
+    }
+    // Internal errors can carry file paths or SQL: those go to the log, the client gets an ID to quote.
+    opts.logger.error({ err, reqId: req.id, url: req.url }, 'API request failed');
+    void reply.code(status).type('text/plain; charset=utf-8').send(`internal error (request ${req.id}; details in the server log)`);
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).type('text/plain; charset=utf-8').send(`404 page not found: ${req.method} ${req.url}`);

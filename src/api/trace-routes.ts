@@ -5,10 +5,13 @@ import { traceToTempoJsonV1, traceToTempoJsonV2 } from '../otlp/tempo-json.js';
 import { encodeTraceByIdResponse } from '../otlp/tempo-proto.js';
 import type { TimeRange } from '../querier/querier.js';
 import { tenantOf } from './tenant.js';
+import { querySignal } from './deadline.js';
 
 export interface TraceDeps {
   readonly multitenancy: boolean;
-  readonly findTraceById: (tenant: string, traceId: string, range: TimeRange) => Promise<Uint8Array | null>;
+  readonly findTraceById: (tenant: string, traceId: string, range: TimeRange, signal: AbortSignal) => Promise<Uint8Array | null>;
+  /** Tempo's `querier.trace_by_id.query_timeout`; 0: none. */
+  readonly traceByIdTimeoutMs: number;
 }
 
 const PROTOBUF = 'application/protobuf';
@@ -55,7 +58,8 @@ export function registerTraceRoutes(app: FastifyInstance, deps: TraceDeps): void
       await reply.code(400).type('text/plain').send(range);
       return null;
     }
-    const trace = await deps.findTraceById(tenant, traceId, range);
+    const signal = querySignal(reply, deps.traceByIdTimeoutMs, 'querier.trace_by_id.query_timeout');
+    const trace = await deps.findTraceById(tenant, traceId, range, signal);
     if (trace === null) {
       await reply.code(404).type('text/plain').send('trace not found');
       return null;

@@ -74,18 +74,34 @@ export function sqlString(s: string): string {
 const idle: DuckDBConnection[] = [];
 const MAX_IDLE = 4;
 
-/** Runs `fn` on a pooled connection (one query at a time per connection). */
-export async function withDuckDB<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on a pooled connection (one query at a time per connection). When `signal` aborts, the
+ * running query is interrupted and `fn` rejects with the signal's reason.
+ */
+export async function withDuckDB<T>(fn: (conn: DuckDBConnection) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  signal?.throwIfAborted();
   const conn = idle.pop() ?? (await duckdbConnect());
   let ok = false;
+  const stop = interruptOnAbort(conn, signal);
   try {
     const out = await fn(conn);
     ok = true;
     return out;
+  } catch (err) {
+    throw signal?.aborted === true ? signal.reason : err;
   } finally {
-    if (ok && idle.length < MAX_IDLE) idle.push(conn);
+    stop();
+    if (ok && idle.length < MAX_IDLE && signal?.aborted !== true) idle.push(conn);
     else conn.closeSync();
   }
+}
+
+/** Interrupts the connection's running query when `signal` aborts; returns the un-listen function. */
+export function interruptOnAbort(conn: DuckDBConnection, signal: AbortSignal | undefined): () => void {
+  if (signal === undefined) return () => undefined;
+  const onAbort = (): void => conn.interrupt();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 /** The bytes of a BLOB value read from a result. */

@@ -62,7 +62,7 @@ export class ParquetBlock implements Block {
     return this.bloom.mayContain(id);
   }
 
-  async findTrace(traceId: string): Promise<Uint8Array[]> {
+  async findTrace(traceId: string, signal?: AbortSignal): Promise<Uint8Array[]> {
     const id = traceId.toLowerCase();
     if (!this.mayContain(id)) return [];
     if ((await this.index.find(id)) === null) return [];
@@ -77,7 +77,7 @@ export class ParquetBlock implements Block {
         out.push(...payloadsOf(chunk, 0));
       }
       return out;
-    });
+    }, signal);
     return spans.length === 0 ? [] : [encodeTrace(spans)];
   }
 
@@ -96,7 +96,7 @@ export class ParquetBlock implements Block {
     let keys: BlockKeys;
     if (where === 'TRUE') keys = await this.attributeKeys();
     else if (where === 'FALSE') keys = { span: new Set(), resource: new Set() };
-    else keys = await scanKeys(await this.dataFile(), where);
+    else keys = await scanKeys(await this.dataFile(), where, q.signal);
     if (scopes.includes('span')) out.set('span', new Set(keys.span));
     if (scopes.includes('resource')) out.set('resource', new Set(keys.resource));
     return out;
@@ -110,7 +110,7 @@ export class ParquetBlock implements Block {
     const filtered = filterSql(q.filter) !== 'TRUE';
     const lists = await Promise.all(
       sources.map((src) => {
-        if (filtered) return readTagValues(file, src, q.filter);
+        if (filtered) return readTagValues(file, src, q.filter, q.signal);
         // Blocks never change, so unfiltered answers are kept.
         const key = JSON.stringify(src);
         let p = this.values.get(key);

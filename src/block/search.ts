@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { INTRINSICS, type Condition, type IntrinsicName, type QueryConditions, type StaticValue } from '../traceql/index.js';
 import { attributeListColumn, intrinsicColumn, prefilterDedicatedColumn } from './columns.js';
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
-import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
+import { duckdbConnect, interruptOnAbort, sqlString, withDuckDB } from './duckdb.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import type { SearchOptions } from './block.js';
@@ -231,8 +231,10 @@ export async function* searchBlock(file: string, filter: BlockSearchFilter, opts
   const sql = candidateSql(file, filter);
   if (sql === null) return;
   const minRows = Math.max(1, filter.minMatchingSpans ?? 1);
+  opts.signal?.throwIfAborted();
   const conn = streamIdle.pop() ?? (await duckdbConnect());
   let finished = false;
+  const stopInterrupt = interruptOnAbort(conn, opts.signal);
   try {
     const res = await conn.stream(sql);
     let pending: string[] = [];
@@ -261,7 +263,7 @@ export async function* searchBlock(file: string, filter: BlockSearchFilter, opts
         const n = Math.max(1, batchSize());
         const batch = pending.slice(0, n);
         pending = pending.slice(n);
-        yield await fetchTraces(file, batch, stats);
+        yield await fetchTraces(file, batch, stats, opts.signal);
       }
     }
     flushCurrent();
@@ -269,10 +271,13 @@ export async function* searchBlock(file: string, filter: BlockSearchFilter, opts
       const n = Math.max(1, batchSize());
       const batch = pending.slice(0, n);
       pending = pending.slice(n);
-      yield await fetchTraces(file, batch, stats);
+      yield await fetchTraces(file, batch, stats, opts.signal);
     }
     finished = true;
+  } catch (err) {
+    throw opts.signal?.aborted === true ? opts.signal.reason : err;
   } finally {
+    stopInterrupt();
     // A scan stopped early may leave a pending result behind: that connection is not reused.
     if (finished && streamIdle.length < MAX_STREAM_IDLE) streamIdle.push(conn);
     else conn.closeSync();
@@ -285,13 +290,13 @@ const streamIdle: DuckDBConnection[] = [];
 const MAX_STREAM_IDLE = 2;
 
 /** Whole traces by ID; trace_id is sorted, so row-group statistics keep the scan to where they sit. */
-export async function fetchTraces(file: string, traceIds: readonly string[], stats?: BlockSearchStats): Promise<TraceRecord[]> {
+export async function fetchTraces(file: string, traceIds: readonly string[], stats?: BlockSearchStats, signal?: AbortSignal): Promise<TraceRecord[]> {
   if (traceIds.length === 0) return [];
   const list = traceIds.map(sqlString).join(', ');
   const sql =
     `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)}) ` +
     `WHERE trace_id IN (${list})`;
-  const spans = await withDuckDB((conn) => readSpans(conn, sql));
+  const spans = await withDuckDB((conn) => readSpans(conn, sql), signal);
   const out: TraceRecord[] = [];
   for (const id of traceIds) {
     const s = spans.get(id);

@@ -33,7 +33,7 @@ export function parseKeysFile(buf: Uint8Array): BlockKeys | null {
 }
 
 /** Attribute keys of the span rows passing `where` (any SQL predicate), by a scan. */
-export async function scanKeys(file: string, where: string): Promise<BlockKeys> {
+export async function scanKeys(file: string, where: string, signal?: AbortSignal): Promise<BlockKeys> {
   const src = `read_parquet(${sqlString(file)})`;
   return withDuckDB(async (conn) => {
     const read = async (column: string): Promise<Set<string>> => {
@@ -43,7 +43,7 @@ export async function scanKeys(file: string, where: string): Promise<BlockKeys> 
       return new Set(r.getRows().map((row) => String(row[0])));
     };
     return { span: await read(attributeListColumn('span')), resource: await read(attributeListColumn('resource')) };
-  });
+  }, signal);
 }
 
 /**
@@ -69,7 +69,7 @@ export function tagSources(tag: TagRef, keys: BlockKeys | undefined): TagSource[
 }
 
 /** Distinct values from one source among rows passing `filter`. */
-export async function readTagValues(file: string, source: TagSource, filter: BlockSearchFilter): Promise<TypedValue[]> {
+export async function readTagValues(file: string, source: TagSource, filter: BlockSearchFilter, signal?: AbortSignal): Promise<TypedValue[]> {
   const where = filterSql(filter);
   if (where === 'FALSE') return [];
   const src = `read_parquet(${sqlString(file)})`;
@@ -99,5 +99,5 @@ export async function readTagValues(file: string, source: TagSource, filter: Blo
       out.push({ type: t === 'double' ? 'float' : (t as TagValueType), value: String(v) });
     }
     return out;
-  });
+  }, signal);
 }

@@ -67,6 +67,7 @@ export const DEFAULTS = {
     searchQueryIngestersUntil: 30 * MINUTE,
     searchDefaultSpansPerSpanSet: 3,
     searchMaxSpansPerSpanSet: 100,
+    searchMaxResponseBytes: 16 * MiB,
     traceByIdQueryShards: 50,
     metricsMaxDuration: 24 * HOUR,
     metricsQueryBackendAfter: 30 * MINUTE,

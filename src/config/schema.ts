@@ -208,6 +208,11 @@ const queryFrontendSchema = section(
         default_spans_per_span_set: int(D.queryFrontend.searchDefaultSpansPerSpanSet),
         /** default 100 */
         max_spans_per_span_set: int(D.queryFrontend.searchMaxSpansPerSpanSet),
+        /**
+         * rubato's own; default 16MiB: a search stops collecting results once its answer would be
+         * about this big, whatever `limit` asks (0 = no bound)
+         */
+        max_response_bytes: bytes(D.queryFrontend.searchMaxResponseBytes),
         /** default 0s (off): searches faster than this count toward the SLO metric */
         duration_slo: duration(0),
         /** default 0 (off) */

@@ -25,24 +25,25 @@ export class Querier {
   constructor(private readonly sources: readonly BlockSource[]) {}
 
   /** The encoded tempopb.Trace, or null when no part of it is found. */
-  async findTraceById(tenant: string, traceId: string, range: TimeRange = {}): Promise<Uint8Array | null> {
-    let found = await this.lookup(tenant, traceId, range);
+  async findTraceById(tenant: string, traceId: string, range: TimeRange = {}, signal?: AbortSignal): Promise<Uint8Array | null> {
+    let found = await this.lookup(tenant, traceId, range, signal);
     if (found === 'stale') {
       // A block vanished under us (compacted or past retention): re-read the block lists, once.
       await Promise.all(this.sources.map((s) => s.refresh?.()));
-      found = await this.lookup(tenant, traceId, range);
+      found = await this.lookup(tenant, traceId, range, signal);
       if (found === 'stale') throw new Error('block list changed during lookup; try again');
     }
     return found.length === 0 ? null : mergeTraces(found);
   }
 
-  private async lookup(tenant: string, traceId: string, range: TimeRange): Promise<Uint8Array[] | 'stale'> {
+  private async lookup(tenant: string, traceId: string, range: TimeRange, signal?: AbortSignal): Promise<Uint8Array[] | 'stale'> {
     const blocks = await blocksOf(this.sources, tenant, range);
     let stale = false;
     const found = await Promise.all(
       blocks.map((b) => {
         blocksInspected.inc();
-        return b.findTrace(traceId).catch(() => {
+        return b.findTrace(traceId, signal).catch((err: unknown) => {
+          if (signal?.aborted === true) throw signal.reason;
           stale = true;
           return [];
         });

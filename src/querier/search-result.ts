@@ -185,3 +185,16 @@ export function toSearchTrace(trace: EvalTrace, sets: readonly Spanset[], shown:
     serviceStats,
   };
 }
+
+/**
+ * Rough bytes of a result in the JSON answer (ids, names, 80 bytes a span and 40 an attribute), used
+ * to bound the memory a search may hold. It need not be exact, only proportional.
+ */
+export function estimatedResultBytes(t: SearchTrace): number {
+  let n = 200 + t.rootServiceName.length + t.rootTraceName.length + t.serviceStats.size * 60;
+  for (const ss of t.spanSets) {
+    n += 40 + ss.attributes.length * 40;
+    for (const sp of ss.spans) n += 80 + sp.name.length + sp.attributes.length * 40;
+  }
+  return n;
+}

@@ -1,9 +1,17 @@
 import { blocksOf, type BlockSource } from '../block/block.js';
 import type { BlockSearchFilter, BlockSearchStats } from '../block/search.js';
 import type { TraceRecord } from '../model/trace-record.js';
+import { Counter } from 'prom-client';
+import { registry } from '../metrics/registry.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import { buildEvalTrace, compile, extractConditions, type CompiledQuery, type QueryConditions, type RootExpr } from '../traceql/index.js';
-import { shownFields, toSearchTrace, type SearchMetrics, type SearchResult, type SearchTrace } from './search-result.js';
+import { estimatedResultBytes, shownFields, toSearchTrace, type SearchMetrics, type SearchResult, type SearchTrace } from './search-result.js';
+
+const searchesTruncated = new Counter({
+  name: 'rubato_search_truncated_total',
+  help: 'Searches that stopped collecting results at query_frontend.search.max_response_bytes before reaching their limit.',
+  registers: [registry],
+});
 
 export interface SearchRequest {
   /** A parsed spanset query (metrics queries are refused before this point). */
@@ -17,6 +25,13 @@ export interface SearchRequest {
   /** Trace duration bounds in ns (minDuration / maxDuration). */
   readonly minDurationNs?: bigint;
   readonly maxDurationNs?: bigint;
+  /** Stops the search (deadline, client gone): it rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /**
+   * Stop collecting once the results would take about this many bytes in the answer (0: no bound):
+   * whatever `limit` asks, one search cannot hold gigabytes.
+   */
+  readonly maxResultBytes?: number;
 }
 
 /**
@@ -46,29 +61,39 @@ export class Searcher {
     };
     const range = timeRangeNs(req);
     const filter = blockFilter(conditions, req, range);
-    const enough = (): boolean => !mostRecent && found.size >= req.limit;
+    const maxBytes = req.maxResultBytes ?? 0;
+    let resultBytes = 0;
+    let truncated = false;
+    const enough = (): boolean => truncated || (!mostRecent && found.size >= req.limit);
     const consider = (rec: TraceRecord): void => {
       if (found.has(rec.traceId)) return;
       const t = evaluateRecord(rec, run, req, range, shown);
       metrics.inspectedTraces++;
       metrics.inspectedBytes += rec.trace.byteLength;
       metrics.inspectedSpans += t.spans;
-      if (t.result !== null) found.set(rec.traceId, t.result);
+      if (t.result === null) return;
+      found.set(rec.traceId, t.result);
+      if (maxBytes > 0) {
+        resultBytes += estimatedResultBytes(t.result);
+        if (resultBytes >= maxBytes) truncated = true;
+      }
     };
 
     for (const block of blocks) {
       if (enough()) break;
+      req.signal?.throwIfAborted();
       const stats: BlockSearchStats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
       // Ask for a little more than is missing: some candidates fail the full evaluation.
       const batchSize = (): number => (mostRecent ? 256 : Math.min(256, Math.max(8, (req.limit - found.size) * 2)));
       let slice = performance.now();
-      for await (const batch of block.search(filter, { batchSize, stats })) {
+      for await (const batch of block.search(filter, { batchSize, stats, ...(req.signal !== undefined ? { signal: req.signal } : {}) })) {
         for (const rec of batch) {
           consider(rec);
           if (enough()) break;
           // Evaluating a big batch takes a while: let pushes be acknowledged meanwhile.
           if (performance.now() - slice > 10) {
             await new Promise((r) => setImmediate(r));
+            req.signal?.throwIfAborted();
             slice = performance.now();
           }
         }
@@ -77,6 +102,7 @@ export class Searcher {
       metrics.completedJobs++;
     }
 
+    if (truncated) searchesTruncated.inc();
     const traces = [...found.values()].sort((a, b) => (a.startUnixNano < b.startUnixNano ? 1 : a.startUnixNano > b.startUnixNano ? -1 : 0));
     return { traces: traces.slice(0, req.limit), metrics };
   }

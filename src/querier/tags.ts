@@ -53,6 +53,8 @@ export interface TagRequest {
   readonly limit?: number;
   /** `q`: only spans matching this spanset query contribute. */
   readonly query?: RootExpr;
+  /** Stops the request (deadline, client gone): it rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** Tag names and values: one loop over the tenant's blocks, recent and stored alike. */
@@ -65,7 +67,7 @@ export class TagService {
     if (attributeScopes.length > 0) {
       const q = tagQuery(req);
       const blocks = await blocksOf(this.sources, tenant, { startMs: req.startMs, endMs: req.endMs });
-      const lists = await Promise.all(blocks.map((b) => b.tagNames(attributeScopes, q)));
+      const lists = await untilAborted(Promise.all(blocks.map((b) => b.tagNames(attributeScopes, q))), req.signal);
       for (const names of lists) for (const [scope, keys] of names) for (const k of keys) found.get(scope)?.add(k);
     }
     if (found.has('intrinsic')) for (const t of LISTED_INTRINSIC_TAGS) found.get('intrinsic')?.add(t);
@@ -81,7 +83,7 @@ export class TagService {
     if (keywords !== undefined) return keywords.map((value) => ({ type: 'keyword', value }));
     const q = tagQuery(req);
     const blocks = await blocksOf(this.sources, tenant, { startMs: req.startMs, endMs: req.endMs });
-    const lists = await Promise.all(blocks.map((b) => b.tagValues(tag, q)));
+    const lists = await untilAborted(Promise.all(blocks.map((b) => b.tagValues(tag, q))), req.signal);
     const out = new Map<string, TypedValue>();
     for (const l of lists) for (const v of l) out.set(`${v.type}\u0000${v.value}`, v);
     const values = [...out.values()].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : a.type < b.type ? -1 : 1));
@@ -107,8 +109,20 @@ const NO_FILTER: BlockSearchFilter = { conditions: { conditions: [], allConditio
  * autocomplete filtering, only a single && filter narrows; anything else lists all).
  */
 function tagQuery(req: TagRequest): TagQuery {
-  if (req.query === undefined) return { filter: NO_FILTER, run: null };
+  const signal = req.signal !== undefined ? { signal: req.signal } : {};
+  if (req.query === undefined) return { filter: NO_FILTER, run: null, ...signal };
   const c = extractConditions(req.query);
   const narrow = c.allConditions && !c.needAllSpans;
-  return { filter: narrow ? { conditions: c } : NO_FILTER, run: compile(req.query) };
+  return { filter: narrow ? { conditions: c } : NO_FILTER, run: compile(req.query), ...signal };
+}
+
+/** `p`, or the signal's reason as soon as it aborts (cached block answers do not watch the signal). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
