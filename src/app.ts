@@ -137,6 +137,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
 
   const compactor = startCompactor(backend, {
     retentionMs: cfg.compactor.compaction.block_retention,
+    compactedBlockRetentionMs: cfg.compactor.compaction.compacted_block_retention,
     compactionWindowMs: cfg.compactor.compaction.compaction_window,
     intervalMs: cfg.compactor.compaction.compaction_cycle,
     logger,

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openWal } from '../../src/wal/wal.js';
-import { crc32IsNative } from '../../src/wal/crc32.js';
+import { crc32IsNative } from '../../src/util/crc32.js';
 
 function arg(name: string, def: number): number {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));

@@ -73,11 +73,6 @@ export interface Block {
 export interface BlockSource {
   /** The tenant's blocks overlapping [startMs, endMs] (either may be omitted). */
   blocks(tenant: string, range?: { startMs?: number; endMs?: number }): Promise<Block[]>;
-  /**
-   * Called when a block failed in a way that suggests the source's view is out of date (deleted or
-   * compacted underneath). Returns true when a retry may succeed.
-   */
-  refresh?(): Promise<boolean>;
 }
 
 /** Blocks of every source, newest end first. */

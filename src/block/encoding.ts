@@ -11,6 +11,8 @@ import { ParquetBlock } from './parquet-block.js';
 /** A readable stored block: the Block seam plus what the backend's owners need. */
 export interface StoredBlock extends Block {
   readonly meta: BlockMeta;
+  /** Damage found at open that the block works around (a bad bloom or index), for the log. */
+  readonly problems: readonly string[];
   /** Releases local copies and caches. */
   close(): Promise<void>;
 }

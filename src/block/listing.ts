@@ -4,7 +4,7 @@ import { BLOCK_FILES, blockPath, parseBlockMeta, type BlockMeta } from './meta.j
 
 /**
  * The backend's catalogue of blocks: which tenants and complete blocks exist, which folders are
- * incomplete, and deleting a block. Opening a block for reading is encoding.ts's job.
+ * incomplete or compacted, marking and deleting blocks. Opening a block for reading is encoding.ts's job.
  */
 
 /** Complete blocks of a tenant (folders with a valid meta.json of a format this build reads), oldest start first. */
@@ -22,13 +22,64 @@ export async function listBlocks(backend: Backend, tenant: string): Promise<Bloc
     .sort((a, b) => (a.startTime < b.startTime ? -1 : a.startTime > b.startTime ? 1 : a.blockID < b.blockID ? -1 : 1));
 }
 
-/** Block folders of a tenant that have no meta.json (being written, or left by a crash). */
+/** Block folders of a tenant that have neither meta.json nor meta.compacted.json (being written, or left by a crash). */
 export async function listIncompleteBlocks(backend: Backend, tenant: string): Promise<string[]> {
   const ids = blockFolders(await backend.list(tenant));
   const out: string[] = [];
   for (const id of ids) {
     const children = await backend.list(blockPath(tenant, id));
-    if (children.length > 0 && !children.includes(BLOCK_FILES.meta)) out.push(id);
+    if (children.length > 0 && !children.includes(BLOCK_FILES.meta) && !children.includes(BLOCK_FILES.compactedMeta)) out.push(id);
+  }
+  return out;
+}
+
+/**
+ * Block folders whose meta.json is there but unreadable (garbled, or not this block's): their data
+ * may still be whole, so the compactor tries to rebuild them rather than leave them unseen.
+ */
+export async function listUnreadableMetas(backend: Backend, tenant: string): Promise<string[]> {
+  const ids = blockFolders(await backend.list(tenant));
+  const out: string[] = [];
+  for (const id of ids) {
+    const buf = await backend.read(blockPath(tenant, id, BLOCK_FILES.meta)).catch(() => null);
+    if (buf === null) continue;
+    const meta = parseBlockMeta(buf);
+    if (meta === null || meta.blockID !== id || meta.tenantID !== tenant) out.push(id);
+  }
+  return out;
+}
+
+/** A block taken out of queries by compaction or retention, and when. */
+export interface CompactedBlock {
+  readonly blockID: string;
+  readonly compactedMs: number;
+}
+
+/**
+ * Takes a block out of queries: meta.compacted.json (meta.json plus the time) is written, then
+ * meta.json removed. Readers already holding the block keep reading its files.
+ */
+export async function markCompacted(backend: Backend, meta: BlockMeta, nowMs: number): Promise<void> {
+  const marked = { ...meta, compactedTime: new Date(nowMs).toISOString() };
+  await backend.write(blockPath(meta.tenantID, meta.blockID, BLOCK_FILES.compactedMeta), Buffer.from(JSON.stringify(marked, null, 2)));
+  await backend.delete(blockPath(meta.tenantID, meta.blockID, BLOCK_FILES.meta));
+}
+
+/** Blocks of a tenant marked compacted; an unreadable marker counts as compacted at `nowMs`. */
+export async function listCompactedBlocks(backend: Backend, tenant: string, nowMs: number): Promise<CompactedBlock[]> {
+  const ids = blockFolders(await backend.list(tenant));
+  const out: CompactedBlock[] = [];
+  for (const id of ids) {
+    const buf = await backend.read(blockPath(tenant, id, BLOCK_FILES.compactedMeta)).catch(() => null);
+    if (buf === null) continue;
+    let ms = nowMs;
+    try {
+      const t = Date.parse(String((JSON.parse(buf.toString('utf8')) as { compactedTime?: unknown }).compactedTime));
+      if (Number.isFinite(t)) ms = t;
+    } catch {
+      // A garbled marker: the block is still compacted; its clock starts now.
+    }
+    out.push({ blockID: id, compactedMs: ms });
   }
   return out;
 }
@@ -43,8 +94,9 @@ export async function listTenants(backend: Backend): Promise<string[]> {
   return (await backend.list('')).filter((n) => !n.startsWith('.'));
 }
 
-/** Removes a block: meta.json first so readers stop seeing it at once, then the rest. */
+/** Removes a block: its meta files first so readers stop seeing it at once, then the rest. */
 export async function deleteBlock(backend: Backend, tenant: string, blockID: string): Promise<void> {
   await backend.delete(blockPath(tenant, blockID, BLOCK_FILES.meta));
+  await backend.delete(blockPath(tenant, blockID, BLOCK_FILES.compactedMeta));
   await backend.delete(blockPath(tenant, blockID));
 }

@@ -8,6 +8,12 @@ export const BLOCK_FORMAT = 'rubato-parquet1';
 /** File names inside `<tenant>/<blockID>/`. */
 export const BLOCK_FILES = {
   meta: 'meta.json',
+  /**
+   * Replaces meta.json once a block is compacted away or past retention: queries no longer list it,
+   * but one already reading it finishes, until the compactor deletes it after
+   * compacted_block_retention.
+   */
+  compactedMeta: 'meta.compacted.json',
   data: 'data.parquet',
   bloom: 'bloom',
   index: 'index',
@@ -44,6 +50,9 @@ export interface BlockMeta {
   readonly totalRecords: number;
   readonly bloomBytes: number;
   readonly indexBytes: number;
+  /** CRC-32 of the bloom and index files, so a damaged one is noticed and not trusted (absent in older blocks). */
+  readonly bloomCrc32?: number;
+  readonly indexCrc32?: number;
 }
 
 export function blockPath(tenant: string, blockID: string, file?: string): string {

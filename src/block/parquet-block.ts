@@ -12,6 +12,7 @@ import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import { filterSql, searchBlock, type BlockKeys, type BlockSearchFilter } from './search.js';
 import { parseKeysFile, readTagValues, scanKeys, tagSources } from './tags.js';
 import { openTraceIndex, type TraceIndex } from './trace-index.js';
+import { crc32 } from '../util/crc32.js';
 
 /**
  * A stored block of the `rubato-parquet1` encoding: data.parquet read by DuckDB, with a bloom filter
@@ -33,8 +34,12 @@ export class ParquetBlock implements Block {
   private constructor(
     private readonly backend: Backend,
     readonly meta: BlockMeta,
-    private readonly bloom: BloomFilter,
-    private readonly index: TraceIndex,
+    /** null when the bloom file is damaged: every lookup then asks the index. */
+    private readonly bloom: BloomFilter | null,
+    /** null when the index file is damaged: lookups then read data.parquet, pruned by row-group statistics. */
+    private index: TraceIndex | null,
+    /** What was found damaged at open (the block still answers, more slowly). */
+    readonly problems: string[],
   ) {
     this.info = {
       id: meta.blockID,
@@ -45,27 +50,58 @@ export class ParquetBlock implements Block {
     };
   }
 
-  /** Opens a block: loads its bloom filter and the index summary; data.parquet is read on demand. */
+  /**
+   * Opens a block: loads its bloom filter and the index summary; data.parquet is read on demand. A
+   * missing or damaged bloom or index (checked against meta.json's CRCs where it has them) is noted in
+   * `problems` and not used: lookups fall back to the next step, so no trace goes missing.
+   */
   static async open(backend: Backend, meta: BlockMeta): Promise<ParquetBlock> {
     const dir = blockPath(meta.tenantID, meta.blockID);
-    const bloomBuf = await backend.read(`${dir}/${BLOCK_FILES.bloom}`);
-    if (bloomBuf === null) throw new Error(`block ${meta.blockID}: bloom missing`);
-    const indexPath = `${dir}/${BLOCK_FILES.index}`;
-    const index = await openTraceIndex((off, len) => backend.readRange(indexPath, off, len));
-    return new ParquetBlock(backend, meta, parseBloomFilter(bloomBuf), index);
+    const problems: string[] = [];
+    let bloom: BloomFilter | null = null;
+    try {
+      const buf = await backend.read(`${dir}/${BLOCK_FILES.bloom}`);
+      if (buf === null) throw new Error('missing');
+      if (meta.bloomCrc32 !== undefined && crc32(buf) !== meta.bloomCrc32) throw new Error('checksum mismatch');
+      bloom = parseBloomFilter(buf);
+    } catch (err) {
+      problems.push(`bloom: ${errorText(err)}`);
+    }
+    let index: TraceIndex | null = null;
+    try {
+      const indexPath = `${dir}/${BLOCK_FILES.index}`;
+      if (meta.indexCrc32 !== undefined) {
+        // Read once whole to check it; lookups then read one page at a time.
+        const buf = await backend.read(indexPath);
+        if (buf === null) throw new Error('missing');
+        if (crc32(buf) !== meta.indexCrc32) throw new Error('checksum mismatch');
+      }
+      index = await openTraceIndex((off, len) => backend.readRange(indexPath, off, len));
+    } catch (err) {
+      problems.push(`index: ${errorText(err)}`);
+    }
+    return new ParquetBlock(backend, meta, bloom, index, problems);
   }
 
   /** Bloom filter check: false means the block certainly does not hold the trace. */
   mayContain(traceId: string): boolean {
     const id = traceId.toLowerCase();
     if (id < this.meta.minID || id > this.meta.maxID) return false;
-    return this.bloom.mayContain(id);
+    return this.bloom === null || this.bloom.mayContain(id);
   }
 
   async findTrace(traceId: string, signal?: AbortSignal): Promise<Uint8Array[]> {
     const id = traceId.toLowerCase();
     if (!this.mayContain(id)) return [];
-    if ((await this.index.find(id)) === null) return [];
+    if (this.index !== null) {
+      try {
+        if ((await this.index.find(id)) === null) return [];
+      } catch (err) {
+        // A page that cannot be read: stop trusting the index, read the data instead.
+        this.problems.push(`index: ${errorText(err)}`);
+        this.index = null;
+      }
+    }
     const file = await this.dataFile();
     // trace_id is sorted, so the min/max statistics prune to the one or two row groups holding it.
     const spans = await withDuckDB(async (conn) => {
@@ -196,4 +232,8 @@ export class ParquetBlock implements Block {
     })();
     return (await this.copied).file;
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBloomFilter } from './bloom.js';
+import { crc32 } from '../util/crc32.js';
 import { duckdbConnect, sqlString } from './duckdb.js';
 import { BLOCK_FILES, BLOCK_FORMAT, blockPath, serializeBlockMeta, type BlockAttributeKeys, type BlockMeta } from './meta.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -134,6 +135,8 @@ export async function writeBlock(
       totalRecords: rowGroups,
       bloomBytes: bloomBytes.byteLength,
       indexBytes: indexBytes.byteLength,
+      bloomCrc32: crc32(bloomBytes),
+      indexCrc32: crc32(indexBytes),
     };
     await backend.writeFile(blockPath(tenant, blockID, BLOCK_FILES.data), dataFile);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.bloom), bloomBytes);

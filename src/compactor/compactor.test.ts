@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
@@ -14,6 +14,8 @@ import { writeBlock } from '../block/writer.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace } from '../otlp/trace-encode.js';
 import { compactionGroups, runCompaction, startCompactor } from './compactor.js';
+
+const NOTHING = { blocksDeleted: 0, blocksCompacted: 0, blocksWritten: 0, incompleteDeleted: 0, compactedDeleted: 0, blocksRecovered: 0, blocksDamaged: 0, tenantsFailed: 0 };
 
 let root: string;
 let backend: Backend;
@@ -47,7 +49,7 @@ test('merges overlapping blocks of a window and dedupes a trace present in both'
   const mb = await writeBlock(backend, 'merge', blockB);
 
   const res = await runCompaction(backend, { tenant: 'merge', retentionMs: 72 * HOUR, compactionWindowMs: HOUR, now: NOW });
-  assert.deepEqual(res, { blocksDeleted: 0, blocksCompacted: 2, blocksWritten: 1, incompleteDeleted: 0 });
+  assert.deepEqual(res, { ...NOTHING, blocksCompacted: 2, blocksWritten: 1 });
   const blocks = await listBlocks(backend, 'merge');
   assert.equal(blocks.length, 1);
   const m = blocks[0]!;
@@ -67,10 +69,10 @@ test('merges overlapping blocks of a window and dedupes a trace present in both'
 
   // A second pass has nothing to merge.
   const again = await runCompaction(backend, { tenant: 'merge', retentionMs: 72 * HOUR, compactionWindowMs: HOUR, now: NOW });
-  assert.deepEqual(again, { blocksDeleted: 0, blocksCompacted: 0, blocksWritten: 0, incompleteDeleted: 0 });
+  assert.deepEqual(again, NOTHING);
 });
 
-test('retention deletes old blocks; blocks in different windows are not merged', async () => {
+test('retention takes old blocks out at once and deletes them after compacted_block_retention; blocks in different windows are not merged', async () => {
   const old = await writeBlock(backend, 'ret', syntheticTraces({ traces: 5, spansPerTrace: 2, seed: 3, startNs: T2026 - 100n * 3_600_000_000_000n }));
   const w1 = await writeBlock(backend, 'ret', syntheticTraces({ traces: 5, spansPerTrace: 2, seed: 4, startNs: T2026 }));
   const w2 = await writeBlock(backend, 'ret', syntheticTraces({ traces: 5, spansPerTrace: 2, seed: 5, startNs: T2026 + 3_600_000_000_000n }));
@@ -80,6 +82,10 @@ test('retention deletes old blocks; blocks in different windows are not merged',
   const ids = (await listBlocks(backend, 'ret')).map((m) => m.blockID).sort();
   assert.deepEqual(ids, [w1.blockID, w2.blockID].sort());
   assert.ok(!ids.includes(old.blockID));
+  // Still readable by searches that had it, for compacted_block_retention (default 1h).
+  assert.ok((await backend.list(`ret/${old.blockID}`)).includes('data.parquet'));
+  const later = await runCompaction(backend, { tenant: 'ret', retentionMs: 72 * HOUR, compactionWindowMs: HOUR, now: NOW + 2 * HOUR });
+  assert.equal(later.compactedDeleted, 1);
   assert.deepEqual(await backend.list(`ret/${old.blockID}`), []);
 });
 
@@ -113,9 +119,29 @@ test('startCompactor runs passes until stopped', async () => {
   let logged = 0;
   const handle = startCompactor(backend, {
     tenant: 'loop', retentionMs: HOUR, compactionWindowMs: HOUR, intervalMs: 5,
-    logger: { info: () => undefined, warn: () => { logged++; } },
+    logger: { info: () => undefined, warn: () => { logged++; }, error: () => { logged++; } },
   });
   await new Promise((r) => setTimeout(r, 30));
   await handle.stop();
   assert.equal(logged, 0);
+});
+
+test('a damaged block is left out of merges and the pass goes on to retention and other tenants', async () => {
+  const good = await writeBlock(backend, 'dmg-1', syntheticTraces({ traces: 20, spansPerTrace: 2, seed: 11, startNs: T2026 }));
+  const bad = await writeBlock(backend, 'dmg-1', syntheticTraces({ traces: 20, spansPerTrace: 2, seed: 12, startNs: T2026 }));
+  const dataFile = backend.localPath(blockPath('dmg-1', bad.blockID, BLOCK_FILES.data))!;
+  await truncate(dataFile, Math.floor((await stat(dataFile)).size / 2));
+  const expired = await writeBlock(backend, 'dmg-2', syntheticTraces({ traces: 5, spansPerTrace: 2, seed: 13, startNs: T2026 - 100n * 3_600_000_000_000n }));
+  const errors: object[] = [];
+  const logger = { info: () => undefined, warn: () => undefined, error: (o: object) => void errors.push(o) };
+
+  const res = await runCompaction(backend, { retentionMs: 72 * HOUR, compactionWindowMs: HOUR, now: NOW, logger });
+  assert.equal(res.blocksDamaged, 1);
+  assert.equal(res.tenantsFailed, 0);
+  assert.ok(!(await listBlocks(backend, 'dmg-2')).some((m) => m.blockID === expired.blockID), 'retention went on');
+  assert.deepEqual((await listBlocks(backend, 'dmg-1')).map((m) => m.blockID).sort(), [good.blockID, bad.blockID].sort());
+  // Reported once, not every pass.
+  const again = await runCompaction(backend, { tenant: 'dmg-1', retentionMs: 72 * HOUR, compactionWindowMs: HOUR, now: NOW, logger });
+  assert.equal(again.blocksDamaged, 0);
+  assert.equal(errors.length, 1);
 });

@@ -1,7 +1,9 @@
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
-import { deleteBlock, listBlocks, listIncompleteBlocks, listTenants } from '../block/listing.js';
-import { openBlock } from '../block/encoding.js';
+import { deleteBlock, listBlocks, listCompactedBlocks, listIncompleteBlocks, listTenants, listUnreadableMetas, markCompacted } from '../block/listing.js';
+import { openBlock, type StoredBlock } from '../block/encoding.js';
+import { isBlockDamage } from '../block/damage.js';
+import { BLOCK_FORMAT } from '../block/meta.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { removeStaleWorkDirs, writeBlock } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
@@ -11,13 +13,19 @@ import * as metrics from './metrics.js';
 export interface CompactorLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 export interface CompactionOptions {
   /** Only this tenant; default every tenant in the backend. */
   tenant?: string;
-  /** Blocks whose endTime is older than now − retentionMs are deleted. */
+  /** Blocks whose endTime is older than now − retentionMs are taken out (and deleted later). */
   retentionMs: number;
+  /**
+   * Blocks compacted away or past retention stay readable this long for queries already reading
+   * them, then are deleted. Tempo's `compacted_block_retention`; default 1h.
+   */
+  compactedBlockRetentionMs?: number;
   /** Blocks whose endTime falls in the same window of this length are merged. */
   compactionWindowMs: number;
   /** At most this many blocks go into one merge; default 8. */
@@ -32,7 +40,7 @@ export interface CompactionOptions {
 }
 
 export interface CompactionResult {
-  /** Blocks deleted by retention (compacted inputs are not counted here). */
+  /** Blocks taken out by retention (compacted inputs are not counted here). */
   blocksDeleted: number;
   /** Input blocks merged away. */
   blocksCompacted: number;
@@ -40,10 +48,19 @@ export interface CompactionResult {
   blocksWritten: number;
   /** Incomplete block folders removed. */
   incompleteDeleted: number;
+  /** Compacted blocks deleted once past compacted_block_retention. */
+  compactedDeleted: number;
+  /** Blocks with an unreadable meta.json rebuilt from their data. */
+  blocksRecovered: number;
+  /** Blocks newly found damaged (left out of merges from now on; retention still removes them). */
+  blocksDamaged: number;
+  /** Tenants whose pass failed (logged); the others went ahead. */
+  tenantsFailed: number;
 }
 
 const DEFAULT_MAX_INPUT_BLOCKS = 8;
 const INCOMPLETE_TIMEOUT_MS = 60 * 60 * 1000;
+const COMPACTED_RETENTION_MS = 60 * 60 * 1000;
 
 /**
  * When this process first saw an incomplete block folder. The backend has no modification times, so
@@ -51,39 +68,150 @@ const INCOMPLETE_TIMEOUT_MS = 60 * 60 * 1000;
  * written right now gets its meta.json long before that.
  */
 const firstSeenIncomplete = new Map<string, number>();
+/** Blocks (`tenant/blockID`) found damaged: never merged again, and reported once. */
+const damaged = new Map<string, string>();
 
-/** One compaction pass: retention, then merges per tenant and time window, then incomplete cleanup. */
+/**
+ * One compaction pass, tenant by tenant: retention, merges per time window, rebuilding blocks whose
+ * meta.json is unreadable, deleting compacted blocks past their grace time and incomplete folders. A
+ * tenant whose pass fails is logged and counted; the others still get theirs.
+ */
 export async function runCompaction(backend: Backend, opts: CompactionOptions): Promise<CompactionResult> {
   const now = opts.now ?? Date.now();
-  const result: CompactionResult = { blocksDeleted: 0, blocksCompacted: 0, blocksWritten: 0, incompleteDeleted: 0 };
+  const result: CompactionResult = {
+    blocksDeleted: 0,
+    blocksCompacted: 0,
+    blocksWritten: 0,
+    incompleteDeleted: 0,
+    compactedDeleted: 0,
+    blocksRecovered: 0,
+    blocksDamaged: 0,
+    tenantsFailed: 0,
+  };
   const tenants = opts.tenant !== undefined ? [opts.tenant] : await listTenants(backend);
   for (const tenant of tenants) {
-    const blocks = await listBlocks(backend, tenant);
-    const cutoff = now - opts.retentionMs;
-    const live: BlockMeta[] = [];
-    for (const b of blocks) {
-      if (Date.parse(b.endTime) < cutoff) {
-        await deleteBlock(backend, tenant, b.blockID);
-        result.blocksDeleted++;
-        opts.logger?.info({ tenant, blockID: b.blockID, endTime: b.endTime }, 'block deleted by retention');
-      } else live.push(b);
+    try {
+      await compactTenant(backend, tenant, now, opts, result);
+    } catch (err) {
+      result.tenantsFailed++;
+      metrics.compactionErrors.inc();
+      opts.logger?.error({ tenant, err }, 'compaction of a tenant failed; other tenants go ahead');
     }
-
-    for (const group of compactionGroups(live, opts.compactionWindowMs, opts.maxInputBlocks ?? DEFAULT_MAX_INPUT_BLOCKS)) {
-      const out = await compactGroup(backend, tenant, group, opts.rowGroupRows);
-      result.blocksCompacted += group.length;
-      result.blocksWritten += 1;
-      opts.logger?.info(
-        { tenant, inputs: group.map((b) => b.blockID), output: out.blockID, traces: out.totalObjects, spans: out.totalSpans },
-        'blocks compacted',
-      );
-    }
-
-    result.incompleteDeleted += await cleanIncomplete(backend, tenant, now, opts);
-    // Work folders of block writes that crashed midway.
-    result.incompleteDeleted += await removeStaleWorkDirs(backend, tenant, opts.incompleteBlockTimeoutMs ?? INCOMPLETE_TIMEOUT_MS, now);
   }
   return result;
+}
+
+async function compactTenant(backend: Backend, tenant: string, now: number, opts: CompactionOptions, result: CompactionResult): Promise<void> {
+  const blocks = await listBlocks(backend, tenant);
+  const cutoff = now - opts.retentionMs;
+  const live: BlockMeta[] = [];
+  for (const b of blocks) {
+    if (Date.parse(b.endTime) < cutoff) {
+      await markCompacted(backend, b, now);
+      damaged.delete(`${tenant}/${b.blockID}`);
+      result.blocksDeleted++;
+      opts.logger?.info({ tenant, blockID: b.blockID, endTime: b.endTime }, 'block past retention');
+    } else if (!damaged.has(`${tenant}/${b.blockID}`)) live.push(b);
+  }
+
+  for (const group of compactionGroups(live, opts.compactionWindowMs, opts.maxInputBlocks ?? DEFAULT_MAX_INPUT_BLOCKS)) {
+    let out: BlockMeta;
+    try {
+      out = await compactGroup(backend, tenant, group, now, opts.rowGroupRows);
+    } catch (err) {
+      if (!isBlockDamage(err)) throw err;
+      // Find which input is damaged; the others are merged in a later pass.
+      for (const b of group) {
+        const why = await damageOf(backend, b);
+        if (why !== null) noteDamaged(tenant, b.blockID, why, opts, result);
+      }
+      continue;
+    }
+    result.blocksCompacted += group.length;
+    result.blocksWritten += 1;
+    opts.logger?.info(
+      { tenant, inputs: group.map((b) => b.blockID), output: out.blockID, traces: out.totalObjects, spans: out.totalSpans },
+      'blocks compacted',
+    );
+  }
+
+  for (const id of await listUnreadableMetas(backend, tenant)) {
+    if (damaged.has(`${tenant}/${id}`)) continue;
+    try {
+      const meta = await rebuildBlock(backend, tenant, id, opts.rowGroupRows);
+      result.blocksRecovered++;
+      metrics.recoveredBlocks.inc();
+      opts.logger?.warn({ tenant, blockID: id, rebuiltAs: meta.blockID, traces: meta.totalObjects }, 'block with an unreadable meta.json rebuilt from its data');
+    } catch (err) {
+      noteDamaged(tenant, id, err instanceof Error ? err.message : String(err), opts, result);
+    }
+  }
+
+  const grace = opts.compactedBlockRetentionMs ?? COMPACTED_RETENTION_MS;
+  for (const c of await listCompactedBlocks(backend, tenant, now)) {
+    if (now - c.compactedMs < grace) continue;
+    await deleteBlock(backend, tenant, c.blockID);
+    damaged.delete(`${tenant}/${c.blockID}`);
+    result.compactedDeleted++;
+  }
+
+  result.incompleteDeleted += await cleanIncomplete(backend, tenant, now, opts);
+  // Work folders of block writes that crashed midway.
+  result.incompleteDeleted += await removeStaleWorkDirs(backend, tenant, opts.incompleteBlockTimeoutMs ?? INCOMPLETE_TIMEOUT_MS, now);
+}
+
+function noteDamaged(tenant: string, blockID: string, why: string, opts: CompactionOptions, result: CompactionResult): void {
+  const key = `${tenant}/${blockID}`;
+  if (damaged.has(key)) return;
+  damaged.set(key, why);
+  result.blocksDamaged++;
+  metrics.damagedBlocks.inc();
+  opts.logger?.error({ tenant, blockID, why }, 'block is damaged: left out of compaction (retention still removes it)');
+}
+
+/** Reads a whole block; the damage when that fails for good, else null. */
+async function damageOf(backend: Backend, meta: BlockMeta): Promise<string | null> {
+  let block: StoredBlock | null = null;
+  try {
+    block = await openBlock(backend, meta);
+    for await (const rec of block.traces()) void rec;
+    return null;
+  } catch (err) {
+    return isBlockDamage(err) ? (err instanceof Error ? err.message : String(err)) : null;
+  } finally {
+    await block?.close();
+  }
+}
+
+/**
+ * A block whose meta.json is unreadable but whose data may be whole: its traces are read from
+ * data.parquet and written as a new block (fresh meta, bloom and index), then the old folder goes.
+ */
+async function rebuildBlock(backend: Backend, tenant: string, blockID: string, rowGroupRows?: number): Promise<BlockMeta> {
+  const stand: BlockMeta = {
+    format: BLOCK_FORMAT,
+    blockID,
+    tenantID: tenant,
+    startTime: new Date(0).toISOString(),
+    endTime: new Date(0).toISOString(),
+    totalObjects: 0,
+    totalSpans: 0,
+    size: 0,
+    compactionLevel: 0,
+    minID: '',
+    maxID: '',
+    totalRecords: 0,
+    bloomBytes: 0,
+    indexBytes: 0,
+  };
+  const block = await openBlock(backend, stand);
+  try {
+    const meta = await writeBlock(backend, tenant, block.traces(), rowGroupRows !== undefined ? { rowGroupRows } : {});
+    await deleteBlock(backend, tenant, blockID);
+    return meta;
+  } finally {
+    await block.close();
+  }
 }
 
 /** Groups blocks by endTime truncated to the window; only groups with two or more blocks are merged. */
@@ -107,7 +235,7 @@ export function compactionGroups(blocks: readonly BlockMeta[], windowMs: number,
   return groups;
 }
 
-async function compactGroup(backend: Backend, tenant: string, group: BlockMeta[], rowGroupRows?: number): Promise<BlockMeta> {
+async function compactGroup(backend: Backend, tenant: string, group: BlockMeta[], now: number, rowGroupRows?: number): Promise<BlockMeta> {
   const readers = await Promise.all(group.map((m) => openBlock(backend, m)));
   try {
     const merged = mergeSortedTraces(readers.map((r) => r.traces()), combine);
@@ -117,8 +245,9 @@ async function compactGroup(backend: Backend, tenant: string, group: BlockMeta[]
       ...(rowGroupRows !== undefined ? { rowGroupRows } : {}),
     });
     // The new block is committed (its meta.json written) before any input goes: a crash in between
-    // leaves duplicates, which readers tolerate, never a loss.
-    for (const b of group) await deleteBlock(backend, tenant, b.blockID);
+    // leaves duplicates, which readers tolerate, never a loss. Inputs stay readable for searches
+    // already under way until compacted_block_retention has passed.
+    for (const b of group) await markCompacted(backend, b, now);
     return meta;
   } finally {
     await Promise.all(readers.map((r) => r.close()));
@@ -180,7 +309,8 @@ export function startCompactor(
           metrics.compactedBlocks.inc(result.blocksCompacted);
           metrics.writtenBlocks.inc(result.blocksWritten);
           metrics.retentionDeleted.inc(result.blocksDeleted);
-          if (result.blocksDeleted + result.blocksCompacted + result.blocksWritten > 0) opts.onChange?.(result);
+          const changed = result.blocksDeleted + result.blocksCompacted + result.blocksWritten + result.blocksRecovered + result.compactedDeleted;
+          if (changed > 0) opts.onChange?.(result);
         },
         (err: unknown) => {
           metrics.compactionErrors.inc();

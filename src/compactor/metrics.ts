@@ -31,3 +31,15 @@ export const compactionDuration = new Histogram({
   buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
   registers: [registry],
 });
+
+export const damagedBlocks = new Counter({
+  name: 'rubato_compactor_damaged_blocks_total',
+  help: 'Blocks the compactor found damaged and leaves out of merges.',
+  registers: [registry],
+});
+
+export const recoveredBlocks = new Counter({
+  name: 'rubato_compactor_recovered_blocks_total',
+  help: 'Blocks with an unreadable meta.json rebuilt from their data.',
+  registers: [registry],
+});

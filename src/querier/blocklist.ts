@@ -3,8 +3,11 @@ import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
 import { listBlocks, listTenants } from '../block/listing.js';
 import { openBlock, type StoredBlock } from '../block/encoding.js';
-import type { BlockSource } from '../block/block.js';
-import { Gauge } from 'prom-client';
+import type { Block, BlockSource } from '../block/block.js';
+import { BLOCK_FILES, blockPath } from '../block/meta.js';
+import { Counter, Gauge } from 'prom-client';
+import { isBlockDamage } from '../block/damage.js';
+import { GuardedBlock } from './guarded-block.js';
 import { registry } from '../metrics/registry.js';
 
 const blocklistLength = new Gauge({
@@ -14,9 +17,24 @@ const blocklistLength = new Gauge({
   registers: [registry],
 });
 
+const quarantined = new Gauge({
+  name: 'rubato_blocks_quarantined',
+  help: 'Blocks found damaged and skipped by queries (until they leave the block list or the process restarts).',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+});
+const blockFallbacks = new Counter({
+  name: 'rubato_block_damaged_files_total',
+  help: 'Damaged bloom or index files found when opening a block; lookups read the data instead.',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+});
+
 interface Entry {
   readonly meta: BlockMeta;
-  block: Promise<StoredBlock> | null;
+  block: Promise<Block> | null;
+  /** Why the block is skipped, once found damaged. */
+  damaged: string | null;
 }
 
 /**
@@ -26,6 +44,8 @@ interface Entry {
  */
 export class Blocklist implements BlockSource {
   private readonly tenants = new Map<string, Map<string, Entry>>();
+  /** The stored block behind each opened entry, to close it when it leaves the list. */
+  private readonly opened = new Map<Entry, StoredBlock>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -54,14 +74,17 @@ export class Blocklist implements BlockSource {
       const metas = await listBlocks(this.backend, tenant);
       const old = this.tenants.get(tenant) ?? new Map<string, Entry>();
       const next = new Map<string, Entry>();
-      for (const meta of metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, block: null });
+      for (const meta of metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, block: null, damaged: null });
       for (const [id, e] of old) {
         if (!next.has(id)) {
-          e.block?.then((b) => b.close()).catch((err: unknown) => this.logger.warn({ err, block: id }, 'closing a removed block failed'));
+          const opened = this.opened.get(e);
+          this.opened.delete(e);
+          opened?.close().catch((err: unknown) => this.logger.warn({ err, block: id }, 'closing a removed block failed'));
         }
       }
       this.tenants.set(tenant, next);
       blocklistLength.set({ tenant }, next.size);
+      quarantined.set({ tenant }, [...next.values()].filter((e) => e.damaged !== null).length);
     }
     for (const tenant of [...this.tenants.keys()]) if (!seen.has(tenant)) this.tenants.delete(tenant);
   }
@@ -73,7 +96,7 @@ export class Blocklist implements BlockSource {
       blocks = new Map();
       this.tenants.set(tenant, blocks);
     }
-    if (!blocks.has(meta.blockID)) blocks.set(meta.blockID, { meta, block: null });
+    if (!blocks.has(meta.blockID)) blocks.set(meta.blockID, { meta, block: null, damaged: null });
     blocklistLength.set({ tenant }, blocks.size);
   }
 
@@ -82,7 +105,7 @@ export class Blocklist implements BlockSource {
   }
 
   /** The tenant's blocks overlapping [startMs, endMs] (either may be omitted). */
-  async blocks(tenant: string, range: { startMs?: number; endMs?: number } = {}): Promise<StoredBlock[]> {
+  async blocks(tenant: string, range: { startMs?: number; endMs?: number } = {}): Promise<Block[]> {
     const first = await this.open(tenant, range.startMs, range.endMs);
     if (first.ok) return first.blocks;
     // A block could not be opened: most likely compacted or deleted since the last poll.
@@ -90,19 +113,42 @@ export class Blocklist implements BlockSource {
     return (await this.open(tenant, range.startMs, range.endMs)).blocks;
   }
 
-  async refresh(): Promise<boolean> {
-    await this.poll();
-    return true;
+  /**
+   * A query on a block failed. Gone (compacted or deleted since the last poll): re-read the list.
+   * Damaged: quarantine it (logged, counted, skipped from now on). Anything else is thrown on.
+   */
+  private async failed(tenant: string, e: Entry, err: unknown): Promise<void> {
+    const meta = await this.backend.read(blockPath(tenant, e.meta.blockID, BLOCK_FILES.meta)).catch(() => null);
+    if (meta === null) {
+      this.logger.info({ tenant, block: e.meta.blockID }, 'block gone during a query; re-reading the block list');
+      await this.poll();
+      return;
+    }
+    if (!isBlockDamage(err)) throw err;
+    if (e.damaged === null) {
+      e.damaged = err instanceof Error ? err.message : String(err);
+      quarantined.inc({ tenant });
+      this.logger.error({ tenant, block: e.meta.blockID, err }, 'block is damaged: quarantined, queries skip it');
+    }
   }
 
-  private async open(tenant: string, startMs?: number, endMs?: number): Promise<{ ok: boolean; blocks: StoredBlock[] }> {
-    const out: Promise<StoredBlock>[] = [];
+  private async open(tenant: string, startMs?: number, endMs?: number): Promise<{ ok: boolean; blocks: Block[] }> {
+    const out: Promise<Block>[] = [];
     for (const e of this.tenants.get(tenant)?.values() ?? []) {
+      if (e.damaged !== null) continue;
       if (startMs !== undefined && Date.parse(e.meta.endTime) < startMs) continue;
       if (endMs !== undefined && Date.parse(e.meta.startTime) > endMs) continue;
       let p = e.block;
       if (p === null) {
-        p = openBlock(this.backend, e.meta);
+        p = openBlock(this.backend, e.meta).then((b) => {
+          this.opened.set(e, b);
+          if (b.problems.length > 0) {
+            blockFallbacks.inc({ tenant }, b.problems.length);
+            this.logger.warn({ tenant, block: e.meta.blockID, problems: b.problems }, 'block has damaged files; reading its data instead');
+          }
+          return new GuardedBlock(b, (err) => this.failed(tenant, e, err));
+        });
+        // Not swallowed: the caller awaits the same promise and sees the error; only the cache forgets it.
         p.catch(() => {
           e.block = null;
         });

@@ -24,31 +24,15 @@ export interface TimeRange {
 export class Querier {
   constructor(private readonly sources: readonly BlockSource[]) {}
 
-  /** The encoded tempopb.Trace, or null when no part of it is found. */
+  /**
+   * The encoded tempopb.Trace, or null when no part of it is found. Blocks handle their own failures
+   * (a damaged block is quarantined, one deleted underneath re-reads its list), so a lookup is one pass.
+   */
   async findTraceById(tenant: string, traceId: string, range: TimeRange = {}, signal?: AbortSignal): Promise<Uint8Array | null> {
-    let found = await this.lookup(tenant, traceId, range, signal);
-    if (found === 'stale') {
-      // A block vanished under us (compacted or past retention): re-read the block lists, once.
-      await Promise.all(this.sources.map((s) => s.refresh?.()));
-      found = await this.lookup(tenant, traceId, range, signal);
-      if (found === 'stale') throw new Error('block list changed during lookup; try again');
-    }
-    return found.length === 0 ? null : mergeTraces(found);
-  }
-
-  private async lookup(tenant: string, traceId: string, range: TimeRange, signal?: AbortSignal): Promise<Uint8Array[] | 'stale'> {
     const blocks = await blocksOf(this.sources, tenant, range);
-    let stale = false;
-    const found = await Promise.all(
-      blocks.map((b) => {
-        blocksInspected.inc();
-        return b.findTrace(traceId, signal).catch((err: unknown) => {
-          if (signal?.aborted === true) throw signal.reason;
-          stale = true;
-          return [];
-        });
-      }),
-    );
-    return stale ? 'stale' : found.flat();
+    blocksInspected.inc(blocks.length);
+    const found = await Promise.all(blocks.map((b) => b.findTrace(traceId, signal)));
+    const parts = found.flat();
+    return parts.length === 0 ? null : mergeTraces(parts);
   }
 }

@@ -13,7 +13,7 @@
  * still fits inside the file. A zero-filled region (what some filesystems leave after a crash) fails
  * the magic check.
  */
-import { crc32 } from './crc32.js';
+import { crc32 } from '../util/crc32.js';
 
 export const RECORD_MAGIC = 0xb7;
 export const RECORD_VERSION = 1;

@@ -43,9 +43,9 @@ test('a trace split over two blocks is whole when read, and the compactor merges
   }
 });
 
-test('blocks past block_retention are deleted', async () => {
+test('blocks past block_retention leave queries at once and the disk after compacted_block_retention', async () => {
   const rubato = await startRubato({
-    extraYaml: ['compactor:', '  compaction:', '    compaction_cycle: 1s', '    block_retention: 1s'].join('\n'),
+    extraYaml: ['compactor:', '  compaction:', '    compaction_cycle: 1s', '    block_retention: 1s', '    compacted_block_retention: 2s'].join('\n'),
   });
   try {
     await rubato.waitReady();
@@ -58,6 +58,7 @@ test('blocks past block_retention are deleted', async () => {
     await until('retention to delete the block', () => blocksIn(tenantDir).length === 0);
     const id = spans![0]!.spanContext().traceId;
     assert.equal((await fetch(`${rubato.url}/api/traces/${id}`)).status, 404);
+    await until('the compacted block to be deleted', () => readdirSync(tenantDir).filter((b) => !b.startsWith('.')).length === 0);
   } finally {
     await rubato.stop();
     rubato.cleanup();

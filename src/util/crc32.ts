@@ -3,7 +3,7 @@
  *
  * Node ≥ 20.15 / ≥ 22.2 ship `zlib.crc32` (native, SIMD-accelerated), so it is used when present.
  * Older Node 20 releases lack it; there a slicing-by-8 table implementation takes over. Both give
- * identical results, so a WAL written by one is read by the other.
+ * identical results, so a WAL or block written by one is read by the other.
  */
 import zlib from 'node:zlib';
 
