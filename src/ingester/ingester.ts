@@ -5,6 +5,7 @@ import type { PushBatch, SpanEntry } from '../model/batch.js';
 import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../model/pusher.js';
 import type { Backend } from '../backend/backend.js';
 import { openWal, type Wal } from '../wal/wal.js';
+import { retryableWriteFailure } from '../wal/io-errors.js';
 import type { BlockMeta } from '../block/meta.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace, mergeTraces } from '../otlp/trace-encode.js';
@@ -116,8 +117,10 @@ export class Ingester implements Pusher {
     });
     m.walReplayed.inc(records);
     m.walCorrupt.inc(stats.truncatedBytes);
+    m.walSkipped.inc(stats.skippedStretches);
+    m.walSkippedBytes.inc(stats.skippedBytes);
     logger.info(
-      { segments: stats.segments, records, bytes: stats.bytes, truncatedBytes: stats.truncatedBytes, badRecords, ms: Date.now() - began },
+      { segments: stats.segments, records, bytes: stats.bytes, truncatedBytes: stats.truncatedBytes, skippedStretches: stats.skippedStretches, skippedBytes: stats.skippedBytes, badRecords, ms: Date.now() - began },
       'WAL replay done',
     );
     this.isReady = true;
@@ -145,6 +148,9 @@ export class Ingester implements Pusher {
     try {
       const landed = await wal.append(tenant, payload);
       this.append(tenant, accepted, landed, Date.now());
+    } catch (err) {
+      // A full disk (WAL or head block file) is answered 503/UNAVAILABLE so clients retry, not 500.
+      throw retryableWriteFailure(err) ?? err;
     } finally {
       const left = (this.pending.get(segment) ?? 1) - 1;
       if (left === 0) this.pending.delete(segment);

@@ -85,6 +85,18 @@ export const walCorrupt = new Counter({
   registers: [registry],
 });
 
+export const walSkipped = new Counter({
+  name: 'tempo_ingester_wal_corrupt_records_skipped_total',
+  help: 'Damaged stretches in the middle of WAL segments skipped at replay (each held at least one record); replay resumed at the next valid record.',
+  registers: [registry],
+});
+
+export const walSkippedBytes = new Counter({
+  name: 'tempo_ingester_wal_corrupt_skipped_bytes_total',
+  help: 'Bytes of damaged WAL records skipped at replay.',
+  registers: [registry],
+});
+
 export const budgetCuts = new Counter({
   name: 'tempo_ingester_head_block_budget_cuts_total',
   help: 'Head blocks cut early because the per-trace memory budget (ingester.max_live_traces_bytes) was full.',
