@@ -5,7 +5,7 @@ import type { PushBatch, SpanEntry } from '../model/batch.js';
 import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../model/pusher.js';
 import type { Backend } from '../backend/backend.js';
 import { openWal, type Wal } from '../wal/wal.js';
-import { retryableWriteFailure } from '../wal/io-errors.js';
+import { isTransientIoError, retryableWriteFailure } from '../wal/io-errors.js';
 import type { BlockMeta } from '../block/meta.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace, mergeTraces } from '../otlp/trace-encode.js';
@@ -111,6 +111,8 @@ export class Ingester implements Pusher {
         // tracking hundreds of thousands of them at once would cost memory for nothing.
         this.append(tenant, batch.spans, segment, Date.now(), false);
       } catch (err) {
+        // A full disk while rebuilding head files must stop the start, not drop the record as undecodable.
+        if (isTransientIoError(err)) throw err;
         badRecords++;
         logger.warn({ err, segment }, 'skipping undecodable WAL record');
       }

@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, readdir, stat, truncate, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openWal, type ReplayStats, type WalLogger } from './wal.js';
 import { listSegments, readSegment, REPLAY_CHUNK_BYTES, segmentPath } from './segment.js';
 import { encodeRecord } from './record.js';
+import { isTransientIoError } from './io-errors.js';
 
 interface Rec {
   tenant: string;
@@ -330,5 +333,43 @@ test('close commits appends issued before it', async () => {
     await assert.rejects(wal.cut(), /closed/);
     const { stats } = await replayAll(dir);
     assert.equal(stats.records, 10);
+  });
+});
+
+test('disk full (a real tmpfs): appends reject with a transient error, leave no empty segments behind, and succeed once space is back', async (t) => {
+  await withDir(async (dir) => {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (err) {
+      t.skip(`cannot mount a tmpfs here (needs root): ${(err as Error).message.split('\n')[0]}`);
+      return;
+    }
+    try {
+      const logger = captureLogger();
+      const wal = await openWal({ dir, logger });
+      const before = await wal.append('t', Buffer.from('before'));
+      const fs = statfsSync(dir);
+      await writeFile(join(dir, 'ballast'), Buffer.alloc(fs.bavail * fs.bsize));
+      const errors: unknown[] = [];
+      for (let i = 0; i < 30; i++) {
+        // Bigger than what is left of the current segment's last page.
+        await wal.append('t', Buffer.alloc(8192, i)).then(
+          () => assert.fail('append on a full disk resolved'),
+          (err: unknown) => errors.push(err),
+        );
+      }
+      assert.ok(errors.every((e) => isTransientIoError(e) && (e as NodeJS.ErrnoException).code === 'ENOSPC'));
+      assert.equal(logger.warnings.length, 1, 'one warning per failing stretch');
+      assert.ok((await listSegments(dir)).length <= 2, `segments: ${(await listSegments(dir)).join(',')}`);
+      await rm(join(dir, 'ballast'));
+      const after = await wal.append('t', Buffer.from('after'));
+      assert.ok(after > before);
+      await wal.close();
+      const { recs, stats } = await replayAll(dir);
+      assert.deepEqual(recs.map((r) => r.payload.toString()), ['before', 'after']);
+      assert.equal(stats.skippedStretches + stats.truncatedBytes, 0);
+    } finally {
+      execFileSync('umount', [dir], { stdio: 'pipe' });
+    }
   });
 });
