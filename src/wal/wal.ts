@@ -371,12 +371,13 @@ class GroupCommitWal implements Wal {
   private async abandon(cause: Error): Promise<void> {
     const id = this.current;
     this.failuresInARow++;
-    const detail = { segment: id, durableBytes: this.curSize, code: (cause as NodeJS.ErrnoException).code, err: cause.message };
-    // Under a full disk every push fails the same way: warn once per failing stretch, not per push.
+    // Under a full disk every push fails the same way: warn once per failing stretch, not per push
+    // (the next success logs how many batches failed in between).
     if (this.failuresInARow === 1) {
+      const code = (cause as NodeJS.ErrnoException).code;
       this.logger?.warn(
-        { ...detail, transient: isTransientIoError(cause) },
-        'wal: write failed, abandoning segment; pushes are refused (retryable) until writes succeed',
+        { segment: id, durableBytes: this.curSize, code, transient: isTransientIoError(cause), err: cause.message },
+        'wal: write failed, abandoning segment; appends fail until a write succeeds',
       );
     }
     const fh = this.fh;
