@@ -114,12 +114,14 @@ export class Ingester implements Pusher {
         // A full disk while rebuilding head files must stop the start, not drop the record as undecodable.
         if (isTransientIoError(err)) throw err;
         badRecords++;
+        m.replayErrors.inc({ tenant });
         logger.warn({ err, segment }, 'skipping undecodable WAL record');
       }
     });
     m.walReplayed.inc(records);
     m.walCorrupt.inc(stats.truncatedBytes);
     m.walSkipped.inc(stats.skippedStretches);
+    if (stats.skippedStretches > 0) m.replayErrors.inc({ tenant: '' }, stats.skippedStretches);
     m.walSkippedBytes.inc(stats.skippedBytes);
     logger.info(
       { segments: stats.segments, records, bytes: stats.bytes, truncatedBytes: stats.truncatedBytes, skippedStretches: stats.skippedStretches, skippedBytes: stats.skippedBytes, badRecords, ms: Date.now() - began },

@@ -74,7 +74,8 @@ async function countComplete(rubato: RubatoProcess, traces: ReadableSpan[][]): P
 
 async function metric(rubato: RubatoProcess, name: string): Promise<number> {
   const text = await (await fetch(`${rubato.url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
   return m === null ? NaN : Number(m[1]);
 }
 
@@ -218,6 +219,7 @@ test('one flipped bit in the WAL costs at most the record it hit: 400 acknowledg
     const found = await countComplete(rubato, traces);
     assert.ok(found >= 399, `${found} of 400 traces after one flipped bit`);
     assert.equal(await metric(rubato, 'tempo_ingester_wal_corrupt_records_skipped_total'), 1);
+    assert.equal(await metric(rubato, 'tempo_ingester_replay_errors_total{tenant=""}'), 1);
     assert.match(rubato.output(), /corrupt record skipped/);
   } finally {
     await rubato.kill();
