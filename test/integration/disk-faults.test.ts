@@ -10,12 +10,15 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials, status as grpcStatus } from '@grpc/grpc-js';
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { projectRoot, startRubato, writeRubatoConfig, type RubatoProcess } from '../lib/rubato-process.js';
 import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
 import { assertTraceComplete } from '../lib/fetch-trace.js';
 import { freePort } from '../lib/ports.js';
+
+const silentDiag: DiagLogger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} };
 
 function otlpProto(spans: ReadableSpan[]): Uint8Array {
   const body = ProtobufTraceSerializer.serializeRequest(spans);
@@ -125,18 +128,25 @@ test('disk full: pushes get a retryable 503 / UNAVAILABLE, reads go on, no pile 
     const segs = walSegments(dataDir);
     assert.ok(segs.length <= 2, `segment files after ${refused} refused pushes: ${segs.join(',')}`);
 
-    // Space is back: pushes succeed again without any restart.
+    // A real SDK exporter that starts while the disk is full retries the 503 and gets through once
+    // space is back; plain pushes succeed again too, all without a restart.
+    const diagLines: string[] = [];
+    diag.setLogger({ ...silentDiag, verbose: (msg: string) => void diagLines.push(msg) }, DiagLogLevel.VERBOSE);
+    const exporter = makeExporter('http-proto', rubato);
+    const viaSdk = traces[next++]!;
+    const sdkExport = exportSpans(exporter, viaSdk);
+    await new Promise((r) => setTimeout(r, 300));
     unlinkSync(ballast);
+    assert.ok(await sdkExport, 'the SDK export went through after retrying');
+    acked.push(viaSdk);
+    await exporter.shutdown();
+    diag.disable();
+    assert.ok(diagLines.some((l) => /succeeded after [1-9]\d* retry/.test(l)), `exporter log: ${diagLines.join(' | ')}`);
     for (let k = 0; k < 20; k++) {
       const t = traces[next++]!;
       assert.equal(await postTrace(rubato, t), 200);
       acked.push(t);
     }
-    const exporter = makeExporter('grpc', rubato);
-    const viaSdk = traces[next++]!;
-    assert.ok(await exportSpans(exporter, viaSdk));
-    acked.push(viaSdk);
-    await exporter.shutdown();
 
     await rubato.stop();
     rubato = await startRubato({ dataDir });
