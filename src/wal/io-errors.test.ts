@@ -1,3 +1,4 @@
+// The mapping from WAL write errors to push refusals decides whether OTLP clients retry or drop data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PushError } from '../model/pusher.js';
