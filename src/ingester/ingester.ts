@@ -5,6 +5,7 @@ import type { PushBatch, SpanEntry } from '../model/batch.js';
 import { ACCEPTED_ALL, PushError, type Pusher, type PushResult } from '../model/pusher.js';
 import type { Backend } from '../backend/backend.js';
 import { openWal, type Wal } from '../wal/wal.js';
+import { isTransientIoError, retryableWriteFailure } from '../wal/io-errors.js';
 import type { BlockMeta } from '../block/meta.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace } from '../otlp/trace-encode.js';
@@ -105,14 +106,20 @@ export class Ingester implements Pusher, BlockSource {
         // tracking hundreds of thousands of them at once would cost memory for nothing.
         this.append(tenant, batch.spans, segment, Date.now(), false);
       } catch (err) {
+        // A full disk while rebuilding head files must stop the start, not drop the record as undecodable.
+        if (isTransientIoError(err)) throw err;
         badRecords++;
+        m.replayErrors.inc({ tenant });
         logger.warn({ err, segment }, 'skipping undecodable WAL record');
       }
     });
     m.walReplayed.inc(records);
     m.walCorrupt.inc(stats.truncatedBytes);
+    m.walSkipped.inc(stats.skippedStretches);
+    if (stats.skippedStretches > 0) m.replayErrors.inc({ tenant: '' }, stats.skippedStretches);
+    m.walSkippedBytes.inc(stats.skippedBytes);
     logger.info(
-      { segments: stats.segments, records, bytes: stats.bytes, truncatedBytes: stats.truncatedBytes, badRecords, ms: Date.now() - began },
+      { segments: stats.segments, records, bytes: stats.bytes, truncatedBytes: stats.truncatedBytes, skippedStretches: stats.skippedStretches, skippedBytes: stats.skippedBytes, badRecords, ms: Date.now() - began },
       'WAL replay done',
     );
     this.isReady = true;
@@ -140,6 +147,9 @@ export class Ingester implements Pusher, BlockSource {
     try {
       const landed = await wal.append(tenant, payload);
       this.append(tenant, accepted, landed, Date.now());
+    } catch (err) {
+      // A full disk (WAL or head block file) is answered 503/UNAVAILABLE so clients retry, not 500.
+      throw retryableWriteFailure(err) ?? err;
     } finally {
       const left = (this.pending.get(segment) ?? 1) - 1;
       if (left === 0) this.pending.delete(segment);

@@ -85,6 +85,31 @@ export const walCorrupt = new Counter({
   registers: [registry],
 });
 
+/**
+ * Tempo's own replay error counter (its mixin alerts on any increase: TempoIngesterReplayErrors).
+ * Counts records lost at replay: undecodable records under their tenant, and damaged stretches
+ * skipped mid-segment under tenant "" (their tenant cannot be read). A torn tail is not an error:
+ * a crash mid-write leaves one and it holds nothing that was acknowledged.
+ */
+export const replayErrors = new Counter({
+  name: 'tempo_ingester_replay_errors_total',
+  help: 'The total number of replay errors received per tenant.',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+});
+
+export const walSkipped = new Counter({
+  name: 'tempo_ingester_wal_corrupt_records_skipped_total',
+  help: 'Damaged stretches in the middle of WAL segments skipped at replay (each held at least one record); replay resumed at the next valid record.',
+  registers: [registry],
+});
+
+export const walSkippedBytes = new Counter({
+  name: 'tempo_ingester_wal_corrupt_skipped_bytes_total',
+  help: 'Bytes of damaged WAL records skipped at replay.',
+  registers: [registry],
+});
+
 export const budgetCuts = new Counter({
   name: 'tempo_ingester_head_block_budget_cuts_total',
   help: 'Head blocks cut early because the per-trace memory budget (ingester.max_live_traces_bytes) was full.',

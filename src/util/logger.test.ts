@@ -35,3 +35,19 @@ test('errors are printed by their message in logfmt', () => {
 test('an unknown level is refused', () => {
   assert.throws(() => createLogger('verbose'), /invalid log level/);
 });
+
+test('a log line that cannot be written (stdout on a full disk) is dropped and counted, never thrown', async () => {
+  const { openSync, closeSync } = await import('node:fs');
+  const { droppedLogLines, fdDestination } = await import('./logger.js');
+  const fd = openSync('/dev/full', 'w');
+  try {
+    const before = (await droppedLogLines.get()).values[0]?.value ?? 0;
+    const log = createLogger('info', 'logfmt', fdDestination(fd));
+    log.info('first');
+    createLogger('info', 'json', fdDestination(fd)).warn({ n: 1 }, 'second');
+    const after = (await droppedLogLines.get()).values[0]?.value ?? 0;
+    assert.equal(after - before, 2);
+  } finally {
+    closeSync(fd);
+  }
+});

@@ -1,10 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, readdir, stat, truncate, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openWal, type ReplayStats, type WalLogger } from './wal.js';
-import { listSegments, segmentPath } from './segment.js';
+import { listSegments, readSegment, REPLAY_CHUNK_BYTES, segmentPath } from './segment.js';
+import { encodeRecord } from './record.js';
+import { isTransientIoError } from './io-errors.js';
 
 interface Rec {
   tenant: string;
@@ -26,6 +30,13 @@ function payloadFor(i: number): Buffer {
   const b = Buffer.alloc(len);
   for (let k = 0; k < len; k++) b[k] = (i + k) & 0xff;
   return b;
+}
+
+/** Byte offset of record `n` of a segment, found by walking the framing lengths. */
+function recordOffset(bytes: Buffer, n: number): number {
+  let off = 0;
+  for (let i = 0; i < n; i++) off += 12 + bytes.readUInt16LE(off + 2) + bytes.readUInt32LE(off + 4);
+  return off;
 }
 
 function captureLogger(): WalLogger & { warnings: object[] } {
@@ -135,7 +146,7 @@ test('torn tail: earlier records kept, warning logged, file truncated', async ()
   });
 });
 
-test('flipped byte in the middle of a non-last segment: keeps what precedes it and later segments', async () => {
+test('flipped byte in the middle of a non-last segment: only that record is lost, replay resynchronises', async () => {
   await withDir(async (dir) => {
     const wal = await openWal({ dir, fsync: false });
     for (let seg = 0; seg < 3; seg++) {
@@ -147,26 +158,80 @@ test('flipped byte in the middle of a non-last segment: keeps what precedes it a
     assert.equal(segs.length, 3);
     const path = segmentPath(dir, segs[1]!);
     const bytes = await readFile(path);
-    // Find the byte offset of record 10 of the middle segment by walking the framing lengths.
-    let off = 0;
-    for (let i = 0; i < 10; i++) off += 12 + bytes.readUInt16LE(off + 2) + bytes.readUInt32LE(off + 4);
+    const off = recordOffset(bytes, 10);
     const flipAt = off + 12 + 2 + 5; // inside record 10's payload
     bytes[flipAt] = bytes[flipAt]! ^ 0xff;
     await writeFile(path, bytes);
 
+    for (let round = 0; round < 2; round++) {
+      const logger = captureLogger();
+      const { recs, stats } = await replayAll(dir, logger);
+      assert.equal(stats.records, 20 + 19 + 20);
+      assert.equal(stats.corruptSegments, 1);
+      assert.equal(stats.truncatedBytes, 0);
+      assert.equal(stats.skippedStretches, 1);
+      assert.equal(stats.skippedBytes, recordOffset(bytes, 11) - off);
+      assert.equal(logger.warnings.length, 1);
+      assert.deepEqual(
+        recs.map((r) => r.tenant),
+        [...Array<string>(20).fill('s0'), ...Array<string>(19).fill('s1'), ...Array<string>(20).fill('s2')],
+      );
+      assert.deepEqual(recs[29]!.payload, payloadFor(100 + 9 + 1));
+      assert.deepEqual(recs[30]!.payload, payloadFor(100 + 11 + 1));
+      assert.deepEqual(recs[39]!.payload, payloadFor(200 + 1));
+      // Good data after the damage is never cut off.
+      assert.equal((await stat(path)).size, bytes.length);
+    }
+  });
+});
+
+test('every single bit flip in a record costs that record only, also across read-chunk boundaries', async () => {
+  await withDir(async (dir) => {
+    const tenants = ['a', 'bb', 'a', 'ccc', 'a'];
+    const small = (i: number) => Buffer.from(`payload-${i}`);
+    const clean = Buffer.concat(tenants.map((t, i) => encodeRecord(t, small(i))));
+    const victim = 2;
+    const from = recordOffset(clean, victim);
+    const to = recordOffset(clean, victim + 1);
+    const path = segmentPath(dir, 1);
+    for (const chunk of [REPLAY_CHUNK_BYTES, 16]) {
+      for (let bit = from * 8; bit < to * 8; bit++) {
+        const bytes = Buffer.from(clean);
+        bytes[bit >> 3] = bytes[bit >> 3]! ^ (1 << (bit & 7));
+        await writeFile(path, bytes);
+        const got: string[] = [];
+        const r = await readSegment(dir, 1, (t, p) => got.push(`${t}:${Buffer.from(p).toString('hex')}`), undefined, chunk);
+        const want = tenants.map((t, i) => `${t}:${small(i).toString('hex')}`).filter((_, i) => i !== victim);
+        assert.deepEqual(got, want, `bit ${bit}, chunk ${chunk}`);
+        assert.equal(r.skippedStretches, 1, `bit ${bit}`);
+        assert.equal(r.truncatedBytes, 0, `bit ${bit}`);
+        assert.equal(r.fileBytes, clean.length);
+      }
+    }
+  });
+});
+
+test('a zeroed stretch over several records is skipped as one; damage in the last record is a tail', async () => {
+  await withDir(async (dir) => {
+    const wal = await openWal({ dir, fsync: false });
+    for (let i = 0; i < 30; i++) await wal.append('t', payloadFor(i + 1));
+    await wal.close();
+    const [id] = await listSegments(dir);
+    const path = segmentPath(dir, id!);
+    const bytes = await readFile(path);
+    const [r5, r9, r10, last] = [recordOffset(bytes, 5), recordOffset(bytes, 9), recordOffset(bytes, 10), recordOffset(bytes, 29)];
+    bytes.fill(0, r5 + 3, r9 + 7); // records 5..9 hit
+    bytes[last + 20] = bytes[last + 20]! ^ 1;
+    await writeFile(path, bytes);
     const logger = captureLogger();
     const { recs, stats } = await replayAll(dir, logger);
-    assert.equal(stats.records, 20 + 10 + 20);
-    assert.equal(stats.corruptSegments, 1);
-    assert.equal(stats.truncatedBytes, bytes.length - off);
-    assert.equal(logger.warnings.length, 1);
-    assert.deepEqual(
-      recs.map((r) => r.tenant),
-      [...Array<string>(20).fill('s0'), ...Array<string>(10).fill('s1'), ...Array<string>(20).fill('s2')],
-    );
-    assert.deepEqual(recs[29]!.payload, payloadFor(100 + 9 + 1));
-    assert.deepEqual(recs[30]!.payload, payloadFor(200 + 1));
-    assert.equal((await stat(path)).size, off);
+    const want = [0, 1, 2, 3, 4, ...Array.from({ length: 19 }, (_, k) => k + 10)].map((i) => payloadFor(i + 1));
+    assert.deepEqual(recs.map((r) => r.payload), want);
+    assert.equal(stats.skippedStretches, 1);
+    assert.equal(stats.skippedBytes, r10 - r5);
+    assert.equal(stats.truncatedBytes, bytes.length - last);
+    assert.equal(logger.warnings.length, 2);
+    assert.equal((await stat(path)).size, last);
   });
 });
 
@@ -231,7 +296,7 @@ test('empty and missing dir', async () => {
     const sub = join(dir, 'a', 'wal');
     const wal = await openWal({ dir: sub });
     const stats = await wal.replay(() => assert.fail('no records expected'));
-    assert.deepEqual(stats, { segments: 0, records: 0, bytes: 0, truncatedBytes: 0, corruptSegments: 0 });
+    assert.deepEqual(stats, { segments: 0, records: 0, bytes: 0, truncatedBytes: 0, skippedStretches: 0, skippedBytes: 0, corruptSegments: 0 });
     assert.deepEqual(wal.stats(), { segments: 0, bytes: 0, currentSegment: 1, appends: 0, fsyncs: 0, bytesWritten: 0 });
     await wal.close();
     assert.deepEqual(await readdir(sub), []);
@@ -268,5 +333,43 @@ test('close commits appends issued before it', async () => {
     await assert.rejects(wal.cut(), /closed/);
     const { stats } = await replayAll(dir);
     assert.equal(stats.records, 10);
+  });
+});
+
+test('disk full (a real tmpfs): appends reject with a transient error, leave no empty segments behind, and succeed once space is back', async (t) => {
+  await withDir(async (dir) => {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (err) {
+      t.skip(`cannot mount a tmpfs here (needs root): ${(err as Error).message.split('\n')[0]}`);
+      return;
+    }
+    try {
+      const logger = captureLogger();
+      const wal = await openWal({ dir, logger });
+      const before = await wal.append('t', Buffer.from('before'));
+      const fs = statfsSync(dir);
+      await writeFile(join(dir, 'ballast'), Buffer.alloc(fs.bavail * fs.bsize));
+      const errors: unknown[] = [];
+      for (let i = 0; i < 30; i++) {
+        // Bigger than what is left of the current segment's last page.
+        await wal.append('t', Buffer.alloc(8192, i)).then(
+          () => assert.fail('append on a full disk resolved'),
+          (err: unknown) => errors.push(err),
+        );
+      }
+      assert.ok(errors.every((e) => isTransientIoError(e) && (e as NodeJS.ErrnoException).code === 'ENOSPC'));
+      assert.equal(logger.warnings.length, 1, 'one warning per failing stretch');
+      assert.ok((await listSegments(dir)).length <= 2, `segments: ${(await listSegments(dir)).join(',')}`);
+      await rm(join(dir, 'ballast'));
+      const after = await wal.append('t', Buffer.from('after'));
+      assert.ok(after > before);
+      await wal.close();
+      const { recs, stats } = await replayAll(dir);
+      assert.deepEqual(recs.map((r) => r.payload.toString()), ['before', 'after']);
+      assert.equal(stats.skippedStretches + stats.truncatedBytes, 0);
+    } finally {
+      execFileSync('umount', [dir], { stdio: 'pipe' });
+    }
   });
 });

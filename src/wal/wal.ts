@@ -8,10 +8,18 @@
  * Failure rule: if a write or fsync fails, every record of that batch is rejected and the segment is
  * abandoned (truncated back to its last durable byte, best effort, and closed); the next batch starts
  * a fresh segment. A failed fsync may have dropped dirty pages that a later fsync would then report
- * as clean, so nothing is ever appended after a failure in the same file.
+ * as clean, so nothing is ever appended after a failure in the same file. A segment that holds no
+ * durable record when it is abandoned is deleted and its id reused, so a full disk that refuses push
+ * after push leaves no pile of empty segment files; the WAL needs nothing but free space to recover.
+ *
+ * A refused batch is normally not on disk at all (the truncation removes it). If that truncation
+ * fails too, its records may sit at the end of the abandoned segment and be replayed after a restart
+ * although the client was told to retry: that is duplication of spans the client sends again, which
+ * trace lookup and compaction already remove, never loss.
  */
 import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { encodeRecordHead } from './record.js';
+import { isTransientIoError } from './io-errors.js';
 import { listSegments, readSegment, segmentPath, segmentSizes, type RecordHandler, type WalLogger } from './segment.js';
 
 export type { RecordHandler, WalLogger } from './segment.js';
@@ -33,6 +41,10 @@ export interface ReplayStats {
   bytes: number;
   /** Bytes cut off torn or corrupt segment tails. */
   truncatedBytes: number;
+  /** Damaged stretches skipped in the middle of segments; each held at least one record. */
+  skippedStretches: number;
+  /** Bytes of those stretches. */
+  skippedBytes: number;
   corruptSegments: number;
 }
 
@@ -60,8 +72,9 @@ export interface Wal {
   append(tenant: string, payload: Uint8Array): Promise<number>;
   /**
    * Reads all segments that existed at open, oldest first. Call before the first append. `payload` is
-   * a view into a reused buffer, valid only during the callback: copy it to keep it. Torn or corrupt
-   * tails are truncated with a warning, never thrown.
+   * a view into a reused buffer, valid only during the callback: copy it to keep it. A damaged record
+   * is skipped with a warning and replay resumes at the next valid one; a torn or corrupt tail is
+   * truncated with a warning. Neither throws.
    */
   replay(onRecord: RecordHandler): Promise<ReplayStats>;
   /**
@@ -119,6 +132,8 @@ class GroupCommitWal implements Wal {
   private appends = 0;
   private fsyncs = 0;
   private bytesWritten = 0;
+  /** Failed batches since the last successful one; the first is logged as a warning, the rest only counted. */
+  private failuresInARow = 0;
 
   constructor(
     private readonly dir: string,
@@ -170,16 +185,18 @@ class GroupCommitWal implements Wal {
   }
 
   async replay(onRecord: RecordHandler): Promise<ReplayStats> {
-    const st: ReplayStats = { segments: 0, records: 0, bytes: 0, truncatedBytes: 0, corruptSegments: 0 };
+    const st: ReplayStats = { segments: 0, records: 0, bytes: 0, truncatedBytes: 0, skippedStretches: 0, skippedBytes: 0, corruptSegments: 0 };
     const started = Date.now();
     for (const id of this.replayable) {
       if (!this.sizes.has(id)) continue; // removed since open
       const r = await readSegment(this.dir, id, onRecord, this.logger);
-      this.sizes.set(id, r.bytes);
+      this.sizes.set(id, r.fileBytes);
       st.segments++;
       st.records += r.records;
       st.bytes += r.bytes;
       st.truncatedBytes += r.truncatedBytes;
+      st.skippedStretches += r.skippedStretches;
+      st.skippedBytes += r.skippedBytes;
       if (r.corrupt) st.corruptSegments++;
     }
     this.logger?.info({ ...st, ms: Date.now() - started }, 'wal: replay done');
@@ -300,6 +317,10 @@ class GroupCommitWal implements Wal {
       await this.abandon(err as Error);
       return;
     }
+    if (this.failuresInARow > 0) {
+      this.logger?.info({ segment: this.current, failedBatches: this.failuresInARow }, 'wal: writes succeed again');
+      this.failuresInARow = 0;
+    }
     this.curSize += bytes;
     this.sizes.set(this.current, this.curSize);
     this.appends += batch.length;
@@ -343,11 +364,22 @@ class GroupCommitWal implements Wal {
 
   /**
    * After a failed write/fsync: cut the file back to its last durable byte (best effort; replay would
-   * drop a torn tail anyway), close it and switch to a fresh segment for the next batch.
+   * drop a torn tail anyway), close it and switch to a fresh segment for the next batch. A segment we
+   * created that holds nothing durable is deleted instead and its id reused, so repeated failures
+   * (a full disk) do not leave one empty file per refused batch.
    */
   private async abandon(cause: Error): Promise<void> {
     const id = this.current;
-    this.logger?.warn({ segment: id, durableBytes: this.curSize, err: cause.message }, 'wal: write failed, abandoning segment');
+    this.failuresInARow++;
+    // Under a full disk every push fails the same way: warn once per failing stretch, not per push
+    // (the next success logs how many batches failed in between).
+    if (this.failuresInARow === 1) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      this.logger?.warn(
+        { segment: id, durableBytes: this.curSize, code, transient: isTransientIoError(cause), err: cause.message },
+        'wal: write failed, abandoning segment; appends fail until a write succeeds',
+      );
+    }
     const fh = this.fh;
     this.fh = null;
     if (fh !== null) {
@@ -362,8 +394,22 @@ class GroupCommitWal implements Wal {
         // Nothing more to do with this handle.
       }
     }
+    if (this.curSize === 0 && fh !== null && (await this.removeEmpty(id))) return;
+    // Nothing was created (e.g. no free inode): the id is still unused, unless the name was taken.
+    if (this.curSize === 0 && fh === null && (cause as NodeJS.ErrnoException).code !== 'EEXIST') return;
     this.current = id + 1;
     this.curSize = 0;
+  }
+
+  /** Deletes an abandoned segment that holds no record; false if it could not be deleted. */
+  private async removeEmpty(id: number): Promise<boolean> {
+    try {
+      await unlink(segmentPath(this.dir, id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+    }
+    this.sizes.delete(id);
+    return true;
   }
 }
 
