@@ -14,6 +14,8 @@ export interface RubatoOptions extends ConfigOptions {
   /** Reuse a data folder (restart tests); a fresh temp folder otherwise. */
   readonly dataDir?: string;
   readonly env?: Record<string, string>;
+  /** The server's entry file; default the project's dist/src/main.js. */
+  readonly mainJs?: string;
 }
 
 /** A real rubato server process for integration tests, on free loopback ports. */
@@ -86,7 +88,7 @@ export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProce
   mkdirSync(dataDir, { recursive: true });
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
   const configPath = writeRubatoConfig(dataDir, { httpPort, grpcPort, otlpHttpPort }, opts);
-  const proc = spawn(process.execPath, [mainJs, `-config.file=${configPath}`], {
+  const proc = spawn(process.execPath, [opts.mainJs ?? mainJs, `-config.file=${configPath}`], {
     cwd: projectRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
