@@ -66,18 +66,6 @@ function shared(): Promise<{ api: DuckDBApi; db: DuckDBInstance }> {
   return instance;
 }
 
-/**
- * Closes the instance and its pooled connections, returning DuckDB's buffers to the system; the next
- * use opens a new one (the native library stays loaded). For processes that use DuckDB in bursts.
- */
-export async function releaseDuckDB(): Promise<void> {
-  const current = instance;
-  instance = null;
-  if (current === null) return;
-  for (const c of idle.splice(0)) c.closeSync();
-  (await current).db.closeSync();
-}
-
 /** Quotes a string for use as a SQL literal (paths in COPY / read_parquet cannot be parameters). */
 export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;

@@ -1,30 +1,13 @@
 /**
- * Entry of the long-lived child process that builds blocks from cut head blocks (see
- * childProcessBuilder): loads everything it will need up front (so files replaced under a running
- * server do not matter), says it is ready, then builds one block per request and answers with its
- * meta, closing DuckDB after each so its memory goes back to the system.
+ * Entry of the child process that builds one block from a cut head block (see childProcessBuilder):
+ * receives the job over IPC, writes the block, answers with its meta, exits.
  */
 import { createLocalBackend } from '../backend/local.js';
-import { duckdbApi, releaseDuckDB } from '../block/duckdb.js';
-import { runBuildJob, type BuilderMessage, type BuilderRequest } from './block-builder.js';
+import { runBuildJob, type FlushJob } from './block-builder.js';
 
-// The native library and its JS wrapper, loaded now rather than at the first block.
-await duckdbApi();
-await releaseDuckDB();
-
-let chain = Promise.resolve();
-process.on('message', (req: BuilderRequest) => {
-  chain = chain.then(async () => {
-    let answer: BuilderMessage;
-    try {
-      answer = { id: req.id, ok: true, meta: await runBuildJob(req.job, createLocalBackend(req.root)) };
-    } catch (err) {
-      answer = { id: req.id, ok: false, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
-    }
-    await releaseDuckDB();
-    await new Promise<void>((resolve) => process.send?.(answer, () => resolve()));
-  });
+process.once('message', (msg: { job: FlushJob; root: string }) => {
+  runBuildJob(msg.job, createLocalBackend(msg.root)).then(
+    (meta) => process.send?.({ ok: true, meta }, () => process.exit(0)),
+    (err: unknown) => process.send?.({ ok: false, message: err instanceof Error ? (err.stack ?? err.message) : String(err) }, () => process.exit(1)),
+  );
 });
-// The server went away: nothing left to build for.
-process.on('disconnect', () => process.exit(0));
-process.send?.({ ready: true } satisfies BuilderMessage);

@@ -1,5 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
 import type { TraceRecord } from '../model/trace-record.js';
@@ -14,8 +17,8 @@ export interface FlushJob {
   readonly indexPath: string;
 }
 
-/** Writes a cut head block to the backend; resolves with the new block's meta. `close` ends its worker, if any. */
-export type BlockBuilder = ((job: FlushJob) => Promise<BlockMeta>) & { close?(): void };
+/** Writes a cut head block to the backend; resolves with the new block's meta. */
+export type BlockBuilder = (job: FlushJob) => Promise<BlockMeta>;
 
 /** Longest stretch an in-process build runs before letting other work (pushes) in. */
 const SLICE_MS = 5;
@@ -44,85 +47,66 @@ export function inProcessBuilder(backend: Backend): BlockBuilder {
   return (job) => writeBlock(backend, job.tenant, headRecords(job, SLICE_MS));
 }
 
-/** What the child process says: ready once its code is loaded, then one answer per job. */
-export type BuilderMessage = { ready: true } | { id: number; ok: true; meta: BlockMeta } | { id: number; ok: false; message: string };
+/** What the child process answers. */
+type BuildAnswer = { ok: true; meta: BlockMeta } | { ok: false; message: string };
 
-/** What the server sends the child. */
-export interface BuilderRequest {
-  readonly id: number;
-  readonly job: FlushJob;
-  readonly root: string;
+/**
+ * Builds each block in a short-lived child process (same node flags) writing to a local backend at
+ * `root`. Building a block is the heaviest thing rubato does — decoding every span and running
+ * DuckDB's Parquet writer — and in a child its memory is returned to the system the moment the
+ * block is done, the server's event loop keeps acknowledging pushes, and a second core helps.
+ *
+ * The children run from a private copy of the server's compiled code, taken when the server starts:
+ * files replaced under a running server (an upgrade in place) then cannot break its flushes or mix
+ * two versions in one process.
+ */
+export function childProcessBuilder(root: string): BlockBuilder {
+  const entry = snapshotOfCode();
+  return (job) =>
+    new Promise<BlockMeta>((resolve, reject) => {
+      const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      let answer: BuildAnswer | null = null;
+      child.once('message', (m: BuildAnswer) => {
+        answer = m;
+      });
+      child.once('error', reject);
+      child.once('exit', (code, signal) => {
+        if (answer?.ok === true) resolve(answer.meta);
+        else reject(new Error(answer?.ok === false ? answer.message : `block builder exited with ${code ?? signal}`));
+      });
+      child.send({ job, root });
+    });
 }
 
 /**
- * Builds blocks in one long-lived child process (same node flags) writing to a local backend at
- * `root`. Building a block is the heaviest thing rubato does — decoding every span and running
- * DuckDB's Parquet writer — and in a child the server's event loop keeps acknowledging pushes and a
- * second core helps. The child loads all its code (DuckDB's native library included) when it starts,
- * at server start, so files replaced under a running server (an upgrade) cannot break later flushes;
- * after each block it closes DuckDB, which returns DuckDB's memory to the system. A child that dies
- * is replaced at the next job.
+ * Copies the compiled product code (this process's dist/src, without tests and source maps) to a
+ * temporary folder removed at exit, beside a package.json and a link to the dependencies; returns the
+ * builder entry in the copy.
  */
-export function childProcessBuilder(root: string): BlockBuilder {
-  let child: ChildProcess | null = null;
-  let ready: Promise<void> | null = null;
-  let nextId = 1;
-  const waiting = new Map<number, { resolve(m: BlockMeta): void; reject(e: Error): void }>();
-
-  const start = (): Promise<void> => {
-    const c = fork(new URL('./block-builder-process.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child = c;
-    ready = new Promise<void>((resolve, reject) => {
-      c.on('message', (m: BuilderMessage) => {
-        if ('ready' in m) {
-          resolve();
-          return;
-        }
-        const w = waiting.get(m.id);
-        waiting.delete(m.id);
-        if (m.ok) w?.resolve(m.meta);
-        else w?.reject(new Error(m.message));
-      });
-      c.once('error', reject);
-      c.once('exit', (code, signal) => {
-        const err = new Error(`block builder exited with ${code ?? signal}`);
-        reject(err);
-        for (const w of waiting.values()) w.reject(err);
-        waiting.clear();
-        if (child === c) {
-          child = null;
-          ready = null;
-        }
-      });
-    });
-    // The same promise is awaited by every build; this only keeps an early death from going unhandled.
-    ready.catch(() => undefined);
-    return ready;
-  };
-  // Started now, with the files the server itself was started from.
-  void start();
-
-  const build = async (job: FlushJob): Promise<BlockMeta> => {
-    if (ready === null) void start();
-    await ready;
-    const c = child;
-    if (c === null) throw new Error('block builder is not running');
-    const id = nextId++;
-    return new Promise<BlockMeta>((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
-      c.send({ id, job, root } satisfies BuilderRequest);
-    });
-  };
-  return Object.assign(build, {
-    close(): void {
-      child?.kill();
-      child = null;
-      ready = null;
-    },
+function snapshotOfCode(): string {
+  const src = fileURLToPath(new URL('../', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'rubato-code-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  cpSync(src, join(dir, 'src'), {
+    recursive: true,
+    filter: (from) => !/\.(test|test-helper)\.js$|\.map$|\.d\.ts$/.test(from),
   });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  const modules = findNodeModules(src);
+  if (modules !== null) symlinkSync(modules, join(dir, 'node_modules'), 'dir');
+  return join(dir, 'src', 'ingester', 'block-builder-process.js');
 }
 
-/** The child side: builds one block. */
+/** The node_modules folder the code at `from` resolves its dependencies in. */
+function findNodeModules(from: string): string | null {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+/** The child side: builds one block and answers. */
 export async function runBuildJob(job: FlushJob, backend: Backend): Promise<BlockMeta> {
   // Alone in its process: no need to yield.
   return writeBlock(backend, job.tenant, headRecords(job, Infinity));

@@ -181,12 +181,8 @@ export class Ingester implements Pusher, BlockSource {
     this.stopping = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    if (this.wal === null) {
-      this.build.close?.();
-      return;
-    }
+    if (this.wal === null) return;
     await this.flush();
-    this.build.close?.();
     await this.wal.close();
     this.wal = null;
   }
