@@ -1,7 +1,7 @@
 // TraceQL regexes follow RE2 as Tempo uses it (whole value, `.` matches newline) and never backtrack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRegex } from './regex.js';
+import { compileRegex, portablePattern } from './regex.js';
 import { parse } from './parser.js';
 import { validate } from './validate.js';
 import { evaluate, buildEvalTrace } from './eval.js';
@@ -99,4 +99,23 @@ test('evaluation uses the same engine: anchoring, arrays, !~ and patterns read f
   // Patterns read from the span itself.
   assert.equal(count('{ name =~ name }'), 4);
   assert.equal(count('{ name =~ statusMessage }'), 0);
+});
+
+test('portable patterns give DuckDB (C++ RE2, blocks pre-filter) the same answers as evaluation', async () => {
+  const { withDuckDB, sqlString } = await import('../block/duckdb.js');
+  const patterns = [
+    'a.b', '.*error.*', '(?-s)a.b', '(?<verb>GET|POST) /.*', '(?P<verb>GET) /', '\\Qa.b', '\\Qa.b\\E.*', '\\Q(?<x>\\E',
+    '[(?<]+', '[]a]+', '[^]a]+', '[[:alpha:]]+', '\\(?<x>', 'x|(?<n>a)\\.b', '(?i)A\\nB', '\\pL+', '.', '',
+  ];
+  const values = ['a\nb', 'axb', 'a.b', 'GET /x\ny', 'POST /', 'line\nerror\nend', '(?<x>', '<x>', '(<', 'a', ']a', 'é', 'A\nB', ''];
+  await withDuckDB(async (conn) => {
+    for (const p of patterns) {
+      const rx = compileRegex(p);
+      const portable = portablePattern(p);
+      for (const v of values) {
+        const r = await conn.runAndReadAll(`SELECT regexp_full_match(${sqlString(v)}, ${sqlString(portable)})`);
+        assert.equal(r.getRows()[0]![0], rx.test(v), `${p} → ${portable} on ${JSON.stringify(v)}`);
+      }
+    }
+  });
 });

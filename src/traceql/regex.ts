@@ -39,3 +39,57 @@ function reason(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.replace(/^error parsing regexp: /, '').replace('`(?s)', '`');
 }
+
+/**
+ * The pattern spelled so that any RE2 (C++ RE2 in DuckDB for blocks too) gives Tempo's answer with
+ * plain full-match options: `.` matching newline made explicit with `(?s:…)`, named groups spelled
+ * `(?P<name>` (C++ RE2 refuses Go 1.22's `(?<name>`), and a `\Q` quote left open closed so that the
+ * wrapping parenthesis stays syntax. `pattern` must already have compiled (compileRegex).
+ */
+export function portablePattern(pattern: string): string {
+  let out = '';
+  let i = 0;
+  while (i < pattern.length) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      if (pattern[i + 1] === 'Q') {
+        const end = pattern.indexOf('\\E', i + 2);
+        if (end < 0) return `(?s:${out}${pattern.slice(i)}\\E)`;
+        out += pattern.slice(i, end + 2);
+        i = end + 2;
+      } else {
+        out += pattern.slice(i, i + 2);
+        i += 2;
+      }
+    } else if (c === '[') {
+      const end = classEnd(pattern, i);
+      out += pattern.slice(i, end);
+      i = end;
+    } else if (c === '(' && pattern.startsWith('(?<', i) && pattern[i + 3] !== '=' && pattern[i + 3] !== '!') {
+      out += '(?P<';
+      i += 3;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return `(?s:${out})`;
+}
+
+/** Index just past the character class that opens at `start` (Go syntax: `[]a]`, `[^]a]`, `[[:alpha:]]`). */
+function classEnd(p: string, start: number): number {
+  let j = start + 1;
+  if (p[j] === '^') j++;
+  if (p[j] === ']') j++;
+  while (j < p.length && p[j] !== ']') {
+    if (p[j] === '\\') {
+      j += 2;
+    } else if (p.startsWith('[:', j)) {
+      const close = p.indexOf(':]', j + 2);
+      j = close < 0 ? j + 1 : close + 2;
+    } else {
+      j++;
+    }
+  }
+  return j + 1;
+}
