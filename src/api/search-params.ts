@@ -1,4 +1,13 @@
-import { parse, validate, TraceQLParseError, TraceQLUnsupportedError, TraceQLValidationError, type RootExpr } from '../traceql/index.js';
+import {
+  DEFAULT_PARSE_LIMITS,
+  parse,
+  validate,
+  TraceQLParseError,
+  TraceQLUnsupportedError,
+  TraceQLValidationError,
+  type ParseLimits,
+  type RootExpr,
+} from '../traceql/index.js';
 import type { SearchRequest } from '../querier/search.js';
 import { parseDuration } from '../util/duration.js';
 import { parseTimeRange } from './trace-routes.js';
@@ -27,10 +36,10 @@ export interface SearchQueryString {
 export class BadRequest extends Error {}
 
 /** Parses and checks a TraceQL search query; refuses metrics queries, which have their own endpoints. */
-export function parseSearchQuery(q: string): RootExpr {
+export function parseSearchQuery(q: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): RootExpr {
   let root: RootExpr;
   try {
-    root = parse(q);
+    root = parse(q, limits);
     validate(root);
   } catch (err) {
     if (err instanceof TraceQLParseError || err instanceof TraceQLValidationError || err instanceof TraceQLUnsupportedError) {

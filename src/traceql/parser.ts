@@ -108,7 +108,7 @@ class Parser {
     this.nesting--;
   }
   /** Records the height of a new node over its children; refuses trees taller than maxDepth. */
-  private node<T extends object>(n: T, pos: number, ...children: readonly (object | null)[]): T {
+  private node<T extends object>(n: T, pos: number, children: readonly (object | null)[]): T {
     let h = 0;
     for (const c of children) if (c !== null) h = Math.max(h, this.heights.get(c) ?? 1);
     if (h + 1 > this.limits.maxDepth) {
@@ -193,7 +193,7 @@ class Parser {
       if (t.t !== 'op' || !STAGE_LEVELS[level]!.includes(t.v)) return lhs;
       this.next();
       const rhs = this.parseStage(level + 1);
-      lhs = this.node<Loose>({ k: 'bin', op: t.v, lhs, rhs, pos: t.pos }, t.pos, lhs, rhs);
+      lhs = this.node<Loose>({ k: 'bin', op: t.v, lhs, rhs, pos: t.pos }, t.pos, [lhs, rhs]);
     }
   }
 
@@ -204,7 +204,7 @@ class Parser {
       this.enter(t.pos);
       const rhs = this.parseStagePow();
       this.leave();
-      return this.node<Loose>({ k: 'bin', op: '^', lhs: base, rhs, pos: t.pos }, t.pos, base, rhs);
+      return this.node<Loose>({ k: 'bin', op: '^', lhs: base, rhs, pos: t.pos }, t.pos, [base, rhs]);
     }
     return base;
   }
@@ -213,7 +213,7 @@ class Parser {
     const t = this.peek();
     if (this.isPunct('{')) {
       const expr = this.parseBraces();
-      return this.node<Loose>({ k: 'filter', expr, pos: t.pos }, t.pos, expr);
+      return this.node<Loose>({ k: 'filter', expr, pos: t.pos }, t.pos, [expr]);
     }
     if (this.isPunct('(')) {
       this.next();
@@ -221,7 +221,7 @@ class Parser {
       const stages = this.parseStages();
       this.leave();
       this.expectPunct(')');
-      return this.node<Loose>({ k: 'paren', stages, pos: t.pos }, t.pos, ...stages);
+      return this.node<Loose>({ k: 'paren', stages, pos: t.pos }, t.pos, stages);
     }
     if (t.t === 'int' || t.t === 'float' || t.t === 'duration') {
       this.next();
@@ -245,7 +245,7 @@ class Parser {
           this.expectPunct('(');
           const expr = this.parseField();
           this.expectPunct(')');
-          return this.node<Loose>({ k: 'group', expr, pos: t.pos }, t.pos, expr);
+          return this.node<Loose>({ k: 'group', expr, pos: t.pos }, t.pos, [expr]);
         }
         case 'coalesce':
           this.next();
@@ -257,7 +257,7 @@ class Parser {
           this.expectPunct('(');
           const exprs = this.parseFieldList(true);
           this.expectPunct(')');
-          return this.node<Loose>({ k: 'select', exprs, pos: t.pos }, t.pos, ...exprs);
+          return this.node<Loose>({ k: 'select', exprs, pos: t.pos }, t.pos, exprs);
         }
         case 'topk':
         case 'bottomk': {
@@ -280,7 +280,7 @@ class Parser {
     let expr: FieldExpr | null = null;
     if (fn !== 'count') expr = this.parseField();
     this.expectPunct(')');
-    return this.node<Loose>({ k: 'agg', fn, expr, pos: t.pos }, t.pos, expr);
+    return this.node<Loose>({ k: 'agg', fn, expr, pos: t.pos }, t.pos, [expr]);
   }
 
   private parseMetricsFn(): Loose {
@@ -332,7 +332,7 @@ class Parser {
       this.expectPunct(')');
     }
     const agg: MetricsAggregation = { kind: 'metricsAggregation', fn, attr, quantiles, compareFilter, compareArgs, by };
-    return this.node<Loose>({ k: 'metrics', agg, pos: t.pos }, t.pos, attr, compareFilter?.expr ?? null, ...by);
+    return this.node<Loose>({ k: 'metrics', agg, pos: t.pos }, t.pos, [attr, compareFilter?.expr ?? null, ...by]);
   }
 
   private parseAttributeField(): FieldExpr {
@@ -375,7 +375,7 @@ class Parser {
       if (t.t !== 'op' || !FIELD_LEVELS[level]!.includes(t.v)) return lhs;
       this.next();
       const rhs = this.parseField(level + 1);
-      lhs = this.node<FieldExpr>({ kind: 'binary', op: t.v as FieldBinaryOp, lhs, rhs }, t.pos, lhs, rhs);
+      lhs = this.node<FieldExpr>({ kind: 'binary', op: t.v as FieldBinaryOp, lhs, rhs }, t.pos, [lhs, rhs]);
     }
   }
 
@@ -385,7 +385,7 @@ class Parser {
       this.enter(t.pos);
       const expr = this.parseFieldUnary();
       this.leave();
-      return this.node<FieldExpr>({ kind: 'unary', op: t.v as '-' | '!', expr }, t.pos, expr);
+      return this.node<FieldExpr>({ kind: 'unary', op: t.v as '-' | '!', expr }, t.pos, [expr]);
     }
     const base = this.parseFieldPrimary();
     if (this.isOp('^')) {
@@ -393,7 +393,7 @@ class Parser {
       this.enter(t.pos);
       const rhs = this.parseFieldUnary();
       this.leave();
-      return this.node<FieldExpr>({ kind: 'binary', op: '^', lhs: base, rhs }, t.pos, base, rhs);
+      return this.node<FieldExpr>({ kind: 'binary', op: '^', lhs: base, rhs }, t.pos, [base, rhs]);
     }
     return base;
   }
