@@ -14,8 +14,10 @@ export interface CompiledRegex {
 }
 
 // Queries repeat (dashboards poll), and one query compiles each pattern in validation and again in
-// evaluation: a small cache of compiled patterns avoids the ~50 µs compile each time.
+// evaluation: a small cache of compiled patterns avoids the ~50 µs compile each time. Huge patterns
+// are rare and would pin memory, so they are not kept.
 const CACHE_SIZE = 256;
+const CACHE_MAX_PATTERN = 4096;
 const cache = new Map<string, CompiledRegex>();
 
 /** Compiles a TraceQL regex; throws TraceQLValidationError with RE2's reason when it is not valid. */
@@ -26,18 +28,23 @@ export function compileRegex(pattern: string): CompiledRegex {
   try {
     re = RE2JS.compile(pattern, RE2JS.DOTALL);
   } catch (err) {
-    throw new TraceQLValidationError(`invalid regular expression ${JSON.stringify(pattern)}: ${reason(err)}`);
+    const shown = pattern.length > 200 ? `${JSON.stringify(pattern.slice(0, 200))}…` : JSON.stringify(pattern);
+    throw new TraceQLValidationError(`invalid regular expression ${shown}: ${reason(err)}`);
   }
   const compiled: CompiledRegex = { source: pattern, test: (value) => re.matches(value) };
-  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
-  cache.set(pattern, compiled);
+  if (pattern.length <= CACHE_MAX_PATTERN) {
+    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(pattern, compiled);
+  }
   return compiled;
 }
 
 // re2js implements DOTALL by prefixing `(?s)`, which then shows in its messages; the user wrote neither.
 function reason(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.replace(/^error parsing regexp: /, '').replace('`(?s)', '`');
+  const why = msg.replace(/^error parsing regexp: /, '').replace('`(?s)', '`');
+  // RE2 quotes the offending part, which for some errors is the whole (possibly huge) pattern.
+  return why.length > 300 ? `${why.slice(0, 300)}…` : why;
 }
 
 /**
