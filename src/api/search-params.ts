@@ -1,4 +1,13 @@
-import { parse, validate, TraceQLParseError, TraceQLUnsupportedError, TraceQLValidationError, type RootExpr } from '../traceql/index.js';
+import {
+  DEFAULT_PARSE_LIMITS,
+  parse,
+  validate,
+  TraceQLParseError,
+  TraceQLUnsupportedError,
+  TraceQLValidationError,
+  type ParseLimits,
+  type RootExpr,
+} from '../traceql/index.js';
 import type { SearchRequest } from '../querier/search.js';
 import { parseDuration } from '../util/duration.js';
 import { parseTimeRange } from './trace-routes.js';
@@ -29,10 +38,10 @@ export interface SearchQueryString {
 export class BadRequest extends Error {}
 
 /** Parses and checks a TraceQL search query; refuses metrics queries, which have their own endpoints. */
-export function parseSearchQuery(q: string): RootExpr {
+export function parseSearchQuery(q: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): RootExpr {
   let root: RootExpr;
   try {
-    root = parse(q);
+    root = parse(q, limits);
     validate(root);
   } catch (err) {
     if (err instanceof TraceQLParseError || err instanceof TraceQLValidationError || err instanceof TraceQLUnsupportedError) {
@@ -46,26 +55,43 @@ export function parseSearchQuery(q: string): RootExpr {
   return root;
 }
 
+// A quoted TraceQL attribute name only knows the escapes \" and \\ (see the lexer).
 function quoteName(key: string): string {
-  return /^[A-Za-z0-9_.:/-]+$/.test(key) && !key.startsWith('.') ? key : JSON.stringify(key);
+  return /^[A-Za-z0-9_.:/-]+$/.test(key) && !key.startsWith('.') ? key : `"${key.replace(/[\\"]/g, '\\$&')}"`;
 }
 
-/** logfmt pairs: `a=b c="d e"`. */
+// One `key=value` pair: the value is quoted (JSON-like escapes, as go-logfmt) or runs to the next
+// space; either way a space or the end must follow. The alternatives are disjoint, so no backtracking.
+const LOGFMT_PAIR = /([^\s="]+)=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*))(?=\s|$)/y;
+
+/** logfmt pairs: `a=b c="d e"`. Anything else is a BadRequest naming where it went wrong. */
 export function parseLogfmt(s: string): [string, string][] {
   const out: [string, string][] = [];
-  const re = /\s*([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/y;
   let pos = 0;
-  while (pos < s.length) {
-    if (/^\s*$/.test(s.slice(pos))) break;
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (m === null) throw new BadRequest(`invalid tags: ${s} (want logfmt, e.g. service.name=foo http.status_code=500)`);
-    let v = m[2]!;
-    if (v.startsWith('"')) v = JSON.parse(v) as string;
+  for (;;) {
+    while (pos < s.length && /\s/.test(s[pos]!)) pos++;
+    if (pos >= s.length) return out;
+    LOGFMT_PAIR.lastIndex = pos;
+    const m = LOGFMT_PAIR.exec(s);
+    if (m === null) throw badTags(s, pos, 'expected key=value or key="quoted value"');
+    let v = m[3] ?? '';
+    if (m[2] !== undefined) {
+      try {
+        v = JSON.parse(`"${m[2]}"`) as string;
+      } catch {
+        throw badTags(s, pos, 'invalid escape or control character in quoted value');
+      }
+    }
     out.push([m[1]!, v]);
-    pos = re.lastIndex;
+    pos = LOGFMT_PAIR.lastIndex;
   }
-  return out;
+}
+
+function badTags(s: string, pos: number, why: string): BadRequest {
+  const near = s.slice(pos, pos + 40);
+  return new BadRequest(
+    `invalid tags: ${why} at offset ${pos} near ${JSON.stringify(near)}${pos + 40 < s.length ? '…' : ''} (want logfmt, e.g. service.name=foo http.status_code=500)`,
+  );
 }
 
 /**

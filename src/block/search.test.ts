@@ -21,7 +21,7 @@ describe('TraceQL conditions as SQL', () => {
     assert.equal(filterSql({ conditions: conds('{ resource.service.name = "api" }') }), `service_name = 'api'`);
     assert.equal(filterSql({ conditions: conds('{ span.http.response.status_code >= 500 }') }), 'http_status_code >= 500');
     assert.equal(filterSql({ conditions: conds('{ span.http.request.method = "GET" }') }), `http_method = 'GET'`);
-    assert.equal(filterSql({ conditions: conds('{ span.http.route =~ "/api/.*" }') }), `regexp_full_match(http_route, '/api/.*')`);
+    assert.equal(filterSql({ conditions: conds('{ span.http.route =~ "/api/.*" }') }), `regexp_full_match(http_route, '(?s:/api/.*)')`);
   });
 
   test('old and new semantic-convention names share a column only where that cannot miss a span', () => {
@@ -37,7 +37,7 @@ describe('TraceQL conditions as SQL', () => {
 
   test('intrinsics map to their columns', () => {
     assert.equal(filterSql({ conditions: conds('{ duration > 900ms && duration < 1s }') }), '(duration_nano > 900000000) AND (duration_nano < 1000000000)');
-    assert.equal(filterSql({ conditions: conds('{ name =~ "GET.*" }') }), `regexp_full_match(name, 'GET.*')`);
+    assert.equal(filterSql({ conditions: conds('{ name =~ "GET.*" }') }), `regexp_full_match(name, '(?s:GET.*)')`);
     assert.equal(filterSql({ conditions: conds('{ status = error }') }), 'status_code = 2');
     assert.equal(filterSql({ conditions: conds('{ kind != server }') }), 'kind != 2');
     assert.equal(filterSql({ conditions: conds('{ rootServiceName = "a" }') }), `coalesce(trace_root_service = 'a', TRUE)`);

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { INTRINSICS, type Condition, type IntrinsicName, type QueryConditions, type StaticValue } from '../traceql/index.js';
+import { INTRINSICS, portablePattern, type Condition, type IntrinsicName, type QueryConditions, type StaticValue } from '../traceql/index.js';
 import { attributeListColumn, intrinsicColumn, prefilterDedicatedColumn } from './columns.js';
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import { duckdbConnect, interruptOnAbort, sqlString, withDuckDB } from './duckdb.js';
@@ -47,7 +47,8 @@ function compare(col: string, op: Condition['op'], v: StaticValue | undefined, k
   if (v === undefined) return null;
   if (op === '=~' || op === '!~') {
     if (kind !== 'string' || v.type !== 'string') return null;
-    const m = `regexp_full_match(${col}, ${sqlString(v.value)})`;
+    // DuckDB's RE2 runs with C++ defaults; portablePattern spells the pattern so it means what TraceQL means.
+    const m = `regexp_full_match(${col}, ${sqlString(portablePattern(v.value))})`;
     return op === '=~' ? m : `NOT ${m}`;
   }
   if (kind === 'string') {

@@ -6,7 +6,8 @@ export type ConditionOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | '=~' | '!~' | '
  * One predicate storage may test on a single span. `scope: 'intrinsic'` names an intrinsic
  * by its IntrinsicName (`name`, `status`, `spanID`, `traceID`, …; see intrinsics.ts); `scope: 'none'`
  * is an unscoped attribute (span attribute, else resource attribute). Array attributes satisfy a
- * condition when any element does. Regexes are Go syntax and fully anchored (see regex.ts).
+ * condition when any element does. Regexes are Go syntax as the user wrote them, matched as Tempo
+ * does (whole value, `.` matching newline); portablePattern (regex.ts) spells one for C++ RE2.
  */
 export type ConditionTarget = { readonly scope: 'intrinsic'; readonly name: IntrinsicName } | { readonly scope: AttributeScope; readonly name: string };
 

@@ -13,7 +13,7 @@ import type {
 import { TraceQLUnsupportedError } from './errors.js';
 import { fieldType, type FieldType } from './field-type.js';
 import { formatField, formatScalar } from './format.js';
-import { compileRegex } from './regex.js';
+import { compileRegex, type CompiledRegex } from './regex.js';
 import type { AttrScalar, EvalSpan, EvalTrace } from './span-model.js';
 import { structureOf } from './structure.js';
 import { validate } from './validate.js';
@@ -48,6 +48,8 @@ type Stage = (input: Spanset[], t: EvalTrace) => Spanset[];
 
 const STATUS_NAMES = ['unset', 'ok', 'error'];
 const KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+/** Distinct regex patterns read from span values that one comparison keeps compiled. */
+const DYNAMIC_REGEX_CACHE = 1000;
 const NO_SELECTED: ReadonlyMap<EvalSpan, readonly NamedValue[]> = new Map();
 
 const compiled = new WeakMap<RootExpr, CompiledQuery>();
@@ -531,21 +533,28 @@ function compileComparison(op: string, le: FieldExpr, re: FieldExpr, l: Getter, 
       const test = (x: AttrScalar): boolean => typeof x === 'string' && rx.test(x);
       return (s, t) => matchRegex(l(s, t), test, negate);
     }
-    const cache = new Map<string, RegExp>();
+    // The pattern comes from the span: compile each distinct one once per query, keeping only a
+    // bounded number so a query over many distinct values cannot grow without limit.
+    const cache = new Map<string, CompiledRegex | null>();
+    const lookup = (p: string): CompiledRegex | null => {
+      let rx = cache.get(p);
+      if (rx !== undefined) return rx;
+      try {
+        rx = compileRegex(p);
+      } catch {
+        // The query itself is valid; a value that is not a valid pattern just matches nothing.
+        rx = null;
+      }
+      if (cache.size >= DYNAMIC_REGEX_CACHE) cache.clear();
+      cache.set(p, rx);
+      return rx;
+    };
     return (s, t) => {
       const p = r(s, t);
       if (typeof p !== 'string') return false;
-      let rx = cache.get(p);
-      if (rx === undefined) {
-        try {
-          rx = compileRegex(p);
-        } catch {
-          return false;
-        }
-        cache.set(p, rx);
-      }
-      const re2 = rx;
-      return matchRegex(l(s, t), (x) => typeof x === 'string' && re2.test(x), negate);
+      const rx = lookup(p);
+      if (rx === null) return false;
+      return matchRegex(l(s, t), (x) => typeof x === 'string' && rx.test(x), negate);
     };
   }
 

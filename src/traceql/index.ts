@@ -12,3 +12,7 @@ export type { Condition, ConditionOp, ConditionTarget, QueryConditions } from '.
 export { TraceQLParseError, TraceQLUnsupportedError, TraceQLValidationError } from './errors.js';
 export type { QueryPosition } from './errors.js';
 export { formatField, formatStatic } from './format.js';
+export { compileRegex, portablePattern } from './regex.js';
+export type { CompiledRegex } from './regex.js';
+export { DEFAULT_PARSE_LIMITS } from './limits.js';
+export type { ParseLimits } from './limits.js';

@@ -23,6 +23,7 @@ import type {
 import { TraceQLParseError, positionAt } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 import { BARE_INTRINSICS } from './intrinsics.js';
+import { DEFAULT_PARSE_LIMITS, type ParseLimits } from './limits.js';
 
 /**
  * The query is first read into a loose tree of pipeline stages whose operators are not yet given a
@@ -67,17 +68,55 @@ const METRICS_FNS = new Set<string>([
 const STATUSES = new Set<string>(['ok', 'error', 'unset']);
 const KINDS = new Set<string>(['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']);
 
-/** Parses a TraceQL query. Throws TraceQLParseError; call validate() before trusting the result. */
-export function parse(query: string): RootExpr {
-  return new Parser(query).parseRoot();
+/**
+ * Parses a TraceQL query. Throws TraceQLParseError (also for queries beyond `limits`); call
+ * validate() before trusting the result.
+ */
+export function parse(query: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): RootExpr {
+  // Checked before anything else so that a huge text costs no more than its length.
+  if (query.length > limits.maxQueryBytes || Buffer.byteLength(query, 'utf8') > limits.maxQueryBytes) {
+    throw new TraceQLParseError(
+      `TraceQL expression exceeds the maximum size of ${limits.maxQueryBytes} bytes (${Buffer.byteLength(query, 'utf8')} bytes)`,
+      positionAt(query, 0),
+    );
+  }
+  return new Parser(query, limits).parseRoot();
 }
 
 class Parser {
   private readonly toks: Token[];
   private i = 0;
+  /** Parser recursion levels open right now (parentheses, braces, unary operators, `^`). */
+  private nesting = 0;
+  /** Height of every tree node built so far; a node absent here is a leaf (height 1). */
+  private readonly heights = new WeakMap<object, number>();
 
-  constructor(private readonly text: string) {
+  constructor(
+    private readonly text: string,
+    private readonly limits: ParseLimits,
+  ) {
     this.toks = tokenize(text);
+  }
+
+  // ---- depth limits ----
+
+  private enter(pos: number): void {
+    if (++this.nesting > this.limits.maxNesting) {
+      this.fail(`expression nests too deeply (more than ${this.limits.maxNesting} levels of parentheses, braces or unary operators)`, pos);
+    }
+  }
+  private leave(): void {
+    this.nesting--;
+  }
+  /** Records the height of a new node over its children; refuses trees taller than maxDepth. */
+  private node<T extends object>(n: T, pos: number, children: readonly (object | null)[]): T {
+    let h = 0;
+    for (const c of children) if (c !== null) h = Math.max(h, this.heights.get(c) ?? 1);
+    if (h + 1 > this.limits.maxDepth) {
+      this.fail(`expression is too deep (more than ${this.limits.maxDepth} nested operators, e.g. a very long chain of && or ||)`, pos);
+    }
+    this.heights.set(n, h + 1);
+    return n;
   }
 
   // ---- token helpers ----
@@ -155,7 +194,7 @@ class Parser {
       if (t.t !== 'op' || !STAGE_LEVELS[level]!.includes(t.v)) return lhs;
       this.next();
       const rhs = this.parseStage(level + 1);
-      lhs = { k: 'bin', op: t.v, lhs, rhs, pos: t.pos };
+      lhs = this.node<Loose>({ k: 'bin', op: t.v, lhs, rhs, pos: t.pos }, t.pos, [lhs, rhs]);
     }
   }
 
@@ -163,19 +202,27 @@ class Parser {
     const base = this.parseStagePrimary();
     if (this.isOp('^')) {
       const t = this.next();
-      return { k: 'bin', op: '^', lhs: base, rhs: this.parseStagePow(), pos: t.pos };
+      this.enter(t.pos);
+      const rhs = this.parseStagePow();
+      this.leave();
+      return this.node<Loose>({ k: 'bin', op: '^', lhs: base, rhs, pos: t.pos }, t.pos, [base, rhs]);
     }
     return base;
   }
 
   private parseStagePrimary(): Loose {
     const t = this.peek();
-    if (this.isPunct('{')) return { k: 'filter', expr: this.parseBraces(), pos: t.pos };
+    if (this.isPunct('{')) {
+      const expr = this.parseBraces();
+      return this.node<Loose>({ k: 'filter', expr, pos: t.pos }, t.pos, [expr]);
+    }
     if (this.isPunct('(')) {
       this.next();
+      this.enter(t.pos);
       const stages = this.parseStages();
+      this.leave();
       this.expectPunct(')');
-      return { k: 'paren', stages, pos: t.pos };
+      return this.node<Loose>({ k: 'paren', stages, pos: t.pos }, t.pos, stages);
     }
     if (t.t === 'int' || t.t === 'float' || t.t === 'duration') {
       this.next();
@@ -199,7 +246,7 @@ class Parser {
           this.expectPunct('(');
           const expr = this.parseField();
           this.expectPunct(')');
-          return { k: 'group', expr, pos: t.pos };
+          return this.node<Loose>({ k: 'group', expr, pos: t.pos }, t.pos, [expr]);
         }
         case 'coalesce':
           this.next();
@@ -211,7 +258,7 @@ class Parser {
           this.expectPunct('(');
           const exprs = this.parseFieldList(true);
           this.expectPunct(')');
-          return { k: 'select', exprs, pos: t.pos };
+          return this.node<Loose>({ k: 'select', exprs, pos: t.pos }, t.pos, exprs);
         }
         case 'topk':
         case 'bottomk': {
@@ -234,7 +281,7 @@ class Parser {
     let expr: FieldExpr | null = null;
     if (fn !== 'count') expr = this.parseField();
     this.expectPunct(')');
-    return { k: 'agg', fn, expr, pos: t.pos };
+    return this.node<Loose>({ k: 'agg', fn, expr, pos: t.pos }, t.pos, [expr]);
   }
 
   private parseMetricsFn(): Loose {
@@ -285,7 +332,8 @@ class Parser {
       by = this.parseFieldList(true);
       this.expectPunct(')');
     }
-    return { k: 'metrics', agg: { kind: 'metricsAggregation', fn, attr, quantiles, compareFilter, compareArgs, by }, pos: t.pos };
+    const agg: MetricsAggregation = { kind: 'metricsAggregation', fn, attr, quantiles, compareFilter, compareArgs, by };
+    return this.node<Loose>({ k: 'metrics', agg, pos: t.pos }, t.pos, [attr, compareFilter?.expr ?? null, ...by]);
   }
 
   private parseAttributeField(): FieldExpr {
@@ -307,12 +355,15 @@ class Parser {
   // ---- field expressions (inside braces and function arguments) ----
 
   private parseBraces(): FieldExpr {
+    const pos = this.peek().pos;
     this.expectPunct('{');
     if (this.isPunct('}')) {
       this.next();
       return { kind: 'static', value: { type: 'bool', value: true } };
     }
+    this.enter(pos);
     const expr = this.parseField();
+    this.leave();
     this.expectPunct('}');
     return expr;
   }
@@ -325,19 +376,25 @@ class Parser {
       if (t.t !== 'op' || !FIELD_LEVELS[level]!.includes(t.v)) return lhs;
       this.next();
       const rhs = this.parseField(level + 1);
-      lhs = { kind: 'binary', op: t.v as FieldBinaryOp, lhs, rhs };
+      lhs = this.node<FieldExpr>({ kind: 'binary', op: t.v as FieldBinaryOp, lhs, rhs }, t.pos, [lhs, rhs]);
     }
   }
 
   private parseFieldUnary(): FieldExpr {
     if (this.isOp('-') || this.isOp('!')) {
-      const op = (this.next() as { v: string }).v as '-' | '!';
-      return { kind: 'unary', op, expr: this.parseFieldUnary() };
+      const t = this.next() as { v: string; pos: number };
+      this.enter(t.pos);
+      const expr = this.parseFieldUnary();
+      this.leave();
+      return this.node<FieldExpr>({ kind: 'unary', op: t.v as '-' | '!', expr }, t.pos, [expr]);
     }
     const base = this.parseFieldPrimary();
     if (this.isOp('^')) {
-      this.next();
-      return { kind: 'binary', op: '^', lhs: base, rhs: this.parseFieldUnary() };
+      const t = this.next();
+      this.enter(t.pos);
+      const rhs = this.parseFieldUnary();
+      this.leave();
+      return this.node<FieldExpr>({ kind: 'binary', op: '^', lhs: base, rhs }, t.pos, [base, rhs]);
     }
     return base;
   }
@@ -347,7 +404,9 @@ class Parser {
     switch (t.t) {
       case 'punct':
         if (t.v === '(') {
+          this.enter(t.pos);
           const e = this.parseField();
+          this.leave();
           this.expectPunct(')');
           return e;
         }
@@ -567,7 +626,20 @@ function isMetricsStage(n: Loose): boolean {
   return n.k === 'metrics' || (n.k === 'bin' && SCALAR_FILTER_OPS.has(n.op) && n.lhs.k === 'metrics');
 }
 
+// pipeKind looks into nested parentheses twice (for metrics, then for scalar) at every level:
+// remembered per group, or nested parentheses would cost 2^depth.
+const pipeKinds = new WeakMap<readonly Loose[], 'metrics' | 'scalar' | 'spanset'>();
+
 function pipeKind(stages: readonly Loose[]): 'metrics' | 'scalar' | 'spanset' {
+  let kind = pipeKinds.get(stages);
+  if (kind === undefined) {
+    kind = pipeKindOf(stages);
+    pipeKinds.set(stages, kind);
+  }
+  return kind;
+}
+
+function pipeKindOf(stages: readonly Loose[]): 'metrics' | 'scalar' | 'spanset' {
   if (stages.some(isMetricsStage) || containsWrapped(stages[0]!, 'metrics')) return 'metrics';
   if (stages.length >= 2 && stages[stages.length - 1]!.k === 'agg') return 'scalar';
   if (stages.length === 1 && containsWrapped(stages[0]!, 'scalar')) return 'scalar';

@@ -228,11 +228,8 @@ function validateField(e: FieldExpr): void {
     case '!~':
       if (!isStringLike(l) || !isStringLike(r)) bad();
       if (e.rhs.kind === 'static' && e.rhs.value.type === 'string') {
-        try {
-          compileRegex(e.rhs.value.value);
-        } catch (err) {
-          throw new TraceQLValidationError(`invalid regular expression ${JSON.stringify(e.rhs.value.value)}: ${(err as Error).message}`);
-        }
+        // Throws the validation error naming RE2's reason (lookahead, backreference, …).
+        compileRegex(e.rhs.value.value);
       }
       return;
     case '=':
