@@ -97,6 +97,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       defaultSpss: cfg.query_frontend.search.default_spans_per_span_set,
       maxSpss: cfg.query_frontend.search.max_spans_per_span_set,
       maxResponseBytes: cfg.query_frontend.search.max_response_bytes,
+      maxQueryBytes: cfg.query_frontend.max_query_expression_size_bytes,
     },
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),

@@ -59,3 +59,9 @@ test('too many tags or a huge TraceQL query is a BadRequest', () => {
   badRequest({ q: `{ ${'!'.repeat(14_000)}true }` }, /invalid TraceQL query: .*nests too deeply/);
   badRequest({ q: '{ name =~ "(?=a)a" }' }, /invalid TraceQL query: invalid regular expression "\(\?=a\)a"/);
 });
+
+test('query_frontend.max_query_expression_size_bytes bounds the query text', () => {
+  const small = { ...limits, maxQueryBytes: 16 };
+  assert.throws(() => parseSearchParams({ q: '{ span.http.route = "/a/long/route" }' }, small), (e: unknown) => e instanceof BadRequest);
+  assert.equal(parseSearchParams({ q: '{ }' }, small).limit, 20);
+});

@@ -21,6 +21,13 @@ export interface SearchLimits {
   readonly maxSpss: number;
   /** rubato's `query_frontend.search.max_response_bytes`: results a search may collect; 0: no bound. */
   readonly maxResponseBytes: number;
+  /** Tempo's `query_frontend.max_query_expression_size_bytes`; default 128 KiB. */
+  readonly maxQueryBytes?: number;
+}
+
+/** The parse limits a search or tag request's query must respect. */
+export function parseLimitsOf(limits: SearchLimits): ParseLimits {
+  return limits.maxQueryBytes === undefined ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, maxQueryBytes: limits.maxQueryBytes };
 }
 
 export interface SearchQueryString {
@@ -148,7 +155,7 @@ function durationParam(name: string, v: string | undefined): bigint | undefined 
 /** The search request from /api/search's query string; throws BadRequest with Tempo-like messages. */
 export function parseSearchParams(qs: SearchQueryString, limits: SearchLimits): SearchRequest {
   const text = qs.q !== undefined && qs.q.trim() !== '' ? qs.q : legacyTagsToTraceQL(qs.tags ?? '');
-  const query = parseSearchQuery(text);
+  const query = parseSearchQuery(text, parseLimitsOf(limits));
   let limit = intParam('limit', qs.limit, limits.defaultLimit, 1);
   if (limits.maxLimit > 0) limit = Math.min(limit, limits.maxLimit);
   let spss = intParam('spss', qs.spss, limits.defaultSpss, 0);

@@ -3,7 +3,7 @@ import type { SearchRequest } from '../querier/search.js';
 import type { SearchResult } from '../querier/search-result.js';
 import { TAG_SCOPES, parseTagRef, type TagRef, type TagRequest, type TagScope, type TagScopeNames, type TagValue } from '../querier/tags.js';
 import { encodeSearchResponse, encodeStringList, encodeTagScopes, encodeTagValues, searchResponseJson } from './search-encode.js';
-import { BadRequest, parseSearchParams, parseSearchQuery, type SearchLimits, type SearchQueryString } from './search-params.js';
+import { BadRequest, parseLimitsOf, parseSearchParams, parseSearchQuery, type SearchLimits, type SearchQueryString } from './search-params.js';
 import { tenantOf } from './tenant.js';
 import { querySignal } from './deadline.js';
 import { parseTimeRange } from './trace-routes.js';
@@ -39,7 +39,7 @@ async function send(reply: FastifyReply, req: FastifyRequest, json: unknown, pro
   return reply.type('application/json').send(JSON.stringify(json));
 }
 
-function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagValues', signal: AbortSignal): TagRequest {
+function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagValues', signal: AbortSignal, limits: SearchLimits): TagRequest {
   const range = parseTimeRange(qs);
   if (typeof range === 'string') throw new BadRequest(range);
   const rawLimit = qs.limit ?? qs[limitKey];
@@ -49,7 +49,7 @@ function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagVal
     if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`invalid limit: ${rawLimit}`);
   }
   const out: { startMs?: number; endMs?: number; limit: number; query?: TagRequest['query']; signal: AbortSignal } = { ...range, limit, signal };
-  if (qs.q !== undefined && qs.q.trim() !== '' && qs.q.trim() !== '{}') out.query = parseSearchQuery(qs.q);
+  if (qs.q !== undefined && qs.q.trim() !== '' && qs.q.trim() !== '{}') out.query = parseSearchQuery(qs.q, parseLimitsOf(limits));
   return out;
 }
 
@@ -90,7 +90,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/search/tags',
     handle<TagQueryString>(async (tenant, req, reply) => {
       const scopes = scopesOf(req.query.scope, true);
-      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply)));
+      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply), deps.searchLimits));
       const names = [...new Set(found.flatMap((s) => s.tags))].sort();
       return send(reply, req, { tagNames: names }, () => encodeStringList(names));
     }),
@@ -100,7 +100,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/v2/search/tags',
     handle<TagQueryString>(async (tenant, req, reply) => {
       const scopes = scopesOf(req.query.scope, false);
-      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply)));
+      const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply), deps.searchLimits));
       // Scopes without any tags are left out, except the ones asked for by name.
       const shown = found.filter((s) => s.tags.length > 0 || scopes.length === 1 || s.name === 'resource' || s.name === 'span');
       return send(reply, req, { scopes: shown.map((s) => ({ name: s.name, tags: [...s.tags] })) }, () => encodeTagScopes(shown));
@@ -111,7 +111,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/search/tag/:tagName/values',
     handle<TagQueryString>(async (tenant, req, reply) => {
       const name = req.params['tagName'] ?? '';
-      const values = await deps.tagValues(tenant, { kind: 'attribute', scope: 'none', key: name }, tagRequest(req.query, 'maxTagValues', signalOf(reply)));
+      const values = await deps.tagValues(tenant, { kind: 'attribute', scope: 'none', key: name }, tagRequest(req.query, 'maxTagValues', signalOf(reply), deps.searchLimits));
       const strings = [...new Set(values.map((v) => v.value))];
       return send(reply, req, { tagValues: strings }, () => encodeStringList(strings));
     }),
@@ -122,7 +122,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     handle<TagQueryString>(async (tenant, req, reply) => {
       const name = req.params['tagName'] ?? '';
       if (name === '') throw new BadRequest('invalid tag name');
-      const values = await deps.tagValues(tenant, parseTagRef(name), tagRequest(req.query, 'maxTagValues', signalOf(reply)));
+      const values = await deps.tagValues(tenant, parseTagRef(name), tagRequest(req.query, 'maxTagValues', signalOf(reply), deps.searchLimits));
       return send(reply, req, { tagValues: values.map((v) => ({ type: v.type, value: v.value })) }, () => encodeTagValues(values));
     }),
   );

@@ -60,6 +60,7 @@ export const DEFAULTS = {
     maxRetries: 2,
     searchConcurrentJobs: 1000,
     searchTargetBytesPerJob: 100 * MiB,
+    maxQueryExpressionSizeBytes: 128 * KiB,
     searchDefaultResultLimit: 20,
     searchMaxResultLimit: 0,
     searchMaxDuration: 168 * HOUR,

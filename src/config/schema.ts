@@ -188,6 +188,8 @@ const queryFrontendSchema = section(
     max_outstanding_per_tenant: int(D.queryFrontend.maxOutstandingPerTenant),
     /** default 2 */
     max_retries: int(D.queryFrontend.maxRetries),
+    /** default 128KiB: longer TraceQL queries are refused with 400 */
+    max_query_expression_size_bytes: bytes(D.queryFrontend.maxQueryExpressionSizeBytes),
     search: section(
       {
         /** default 1000 */
@@ -249,7 +251,7 @@ const queryFrontendSchema = section(
   },
   [
     'max_batch_size', 'log_query_request_headers', 'multi_tenant_queries_enabled', 'response_consumers',
-    'weights', 'mcp_server', 'max_query_expression_size_bytes', 'rf1_after', 'api_timeout',
+    'weights', 'mcp_server', 'rf1_after', 'api_timeout',
   ],
 );
 
