@@ -8,7 +8,7 @@ import { assertTraceComplete } from '../lib/fetch-trace.js';
 
 const blocksIn = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((b) => existsSync(join(dir, b, 'meta.json'))) : []);
 
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
