@@ -57,7 +57,8 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       return { maxBytesPerTrace: l.global.max_bytes_per_trace, maxLiveTraces: l.ingestion.max_traces_per_user };
     },
     logger,
-    blockBuilder: childProcessBuilder(resolve(cfg.storage.trace.local.path)),
+    flushAllOnShutdown: cfg.ingester.flush_all_on_shutdown,
+    blockBuilder: childProcessBuilder(resolve(cfg.storage.trace.local.path), { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }),
     onBlockFlushed: (tenant, meta) => {
       blocklist.add(tenant, meta);
       warmTags(tenant);
@@ -101,7 +102,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
-    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, req),
+    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: limits(tenant).read.max_bytes_per_tag_values_query }),
   });
   logger.info({ port: api.port }, 'HTTP API listening');
 
@@ -139,6 +140,11 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   const compactor = startCompactor(backend, {
     retentionMs: cfg.compactor.compaction.block_retention,
     compactedBlockRetentionMs: cfg.compactor.compaction.compacted_block_retention,
+    bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive,
+    forTenant: (tenant) => {
+      const c = limits(tenant).compaction;
+      return { retentionMs: c.block_retention, compactionDisabled: c.compaction_disabled };
+    },
     compactionWindowMs: cfg.compactor.compaction.compaction_window,
     intervalMs: cfg.compactor.compaction.compaction_cycle,
     logger,

@@ -37,3 +37,11 @@ test('64-bit IDs (upper half zero) still spread', () => {
 test('rejects garbage', () => {
   assert.throws(() => parseBloomFilter(new Uint8Array(20)));
 });
+
+test('the false-positive rate sizes the filter; out-of-range rates are clamped', () => {
+  const tight = createBloomFilter(10_000, 0.001).serialize().byteLength;
+  const loose = createBloomFilter(10_000, 0.1).serialize().byteLength;
+  assert.ok(tight > loose * 2, `${tight} vs ${loose}`);
+  assert.ok(Number.isFinite(createBloomFilter(100, 0).serialize().byteLength));
+  assert.ok(createBloomFilter(100, 1).serialize().byteLength > 0);
+});

@@ -18,7 +18,9 @@ export interface BloomFilter {
 /** Sizes a filter for `expectedItems` at `falsePositiveRate` (default 1%). */
 export function createBloomFilter(expectedItems: number, falsePositiveRate = 0.01): BloomFilter {
   const n = Math.max(1, expectedItems);
-  const bits = Math.max(64, Math.ceil((-n * Math.log(falsePositiveRate)) / (Math.LN2 * Math.LN2)));
+  // 0 would ask for infinite bits, 1 for none: keep the rate where the formula means something.
+  const p = Math.min(0.5, Math.max(1e-6, falsePositiveRate));
+  const bits = Math.max(64, Math.ceil((-n * Math.log(p)) / (Math.LN2 * Math.LN2)));
   const hashes = Math.max(1, Math.round((bits / n) * Math.LN2));
   const nbits = Math.ceil(bits / 8) * 8;
   return bloomOver(new Uint8Array(nbits / 8), nbits, hashes);

@@ -35,6 +35,8 @@ export interface WriteBlockOptions {
   tmpDir?: string;
   /** Block ID to use; default a fresh uuid v4. */
   blockID?: string;
+  /** The bloom filter's false-positive rate (Tempo's `bloom_filter_false_positive`); default 0.01. */
+  bloomFalsePositive?: number;
 }
 
 export const DEFAULT_ROW_GROUP_ROWS = 10_240;
@@ -108,7 +110,7 @@ export async function writeBlock(
     // Tag names are asked often and a block never changes: list its attribute keys once, here.
     const keys: BlockAttributeKeys = { span: await distinctKeys(conn, dataFile, 'span_attrs'), resource: await distinctKeys(conn, dataFile, 'resource_attrs') };
 
-    const bloom = createBloomFilter(index.count);
+    const bloom = createBloomFilter(index.count, opts.bloomFalsePositive);
     let minID = '';
     let maxID = '';
     for (const id of index.ids()) {

@@ -145,3 +145,16 @@ test('a damaged block is left out of merges and the pass goes on to retention an
   assert.equal(again.blocksDamaged, 0);
   assert.equal(errors.length, 1);
 });
+
+test('per-tenant block_retention and compaction_disabled', async () => {
+  const a = await writeBlock(backend, 'own-1', syntheticTraces({ traces: 5, spansPerTrace: 2, seed: 21, startNs: T2026 }));
+  const b = await writeBlock(backend, 'own-1', syntheticTraces({ traces: 5, spansPerTrace: 2, seed: 22, startNs: T2026 }));
+  const c = await writeBlock(backend, 'own-2', syntheticTraces({ traces: 5, spansPerTrace: 2, seed: 23, startNs: T2026 }));
+  const forTenant = (t: string) => (t === 'own-1' ? { retentionMs: 0, compactionDisabled: true } : { retentionMs: HOUR / 2, compactionDisabled: false });
+  await runCompaction(backend, { tenant: 'own-1', retentionMs: 72 * HOUR, compactionWindowMs: HOUR, now: NOW, forTenant });
+  // Not merged although they share a window.
+  assert.deepEqual((await listBlocks(backend, 'own-1')).map((m) => m.blockID).sort(), [a.blockID, b.blockID].sort());
+  await runCompaction(backend, { tenant: 'own-2', retentionMs: 72 * HOUR, compactionWindowMs: HOUR, now: NOW, forTenant });
+  // Past this tenant's own half hour, though well within the global 72 h.
+  assert.ok(!(await listBlocks(backend, 'own-2')).some((m) => m.blockID === c.blockID));
+});

@@ -5,7 +5,7 @@ import { openBlock, type StoredBlock } from '../block/encoding.js';
 import { isBlockDamage } from '../block/damage.js';
 import { BLOCK_FORMAT } from '../block/meta.js';
 import type { TraceRecord } from '../model/trace-record.js';
-import { removeStaleWorkDirs, writeBlock } from '../block/writer.js';
+import { removeStaleWorkDirs, writeBlock, type WriteBlockOptions } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { mergeSortedTraces } from './merge.js';
 import * as metrics from './metrics.js';
@@ -36,6 +36,13 @@ export interface CompactionOptions {
   incompleteBlockTimeoutMs?: number;
   /** Row group size for written blocks (see writeBlock). */
   rowGroupRows?: number;
+  /** Bloom filter false-positive rate of written blocks (Tempo's `bloom_filter_false_positive`). */
+  bloomFalsePositive?: number;
+  /**
+   * A tenant's own settings (Tempo's per-tenant `compaction.block_retention`, 0 = the global one, and
+   * `compaction.compaction_disabled`, which stops merges but not retention).
+   */
+  forTenant?: (tenant: string) => { readonly retentionMs: number; readonly compactionDisabled: boolean };
   logger?: CompactorLogger;
 }
 
@@ -103,7 +110,8 @@ export async function runCompaction(backend: Backend, opts: CompactionOptions): 
 
 async function compactTenant(backend: Backend, tenant: string, now: number, opts: CompactionOptions, result: CompactionResult): Promise<void> {
   const blocks = await listBlocks(backend, tenant);
-  const cutoff = now - opts.retentionMs;
+  const own = opts.forTenant?.(tenant);
+  const cutoff = now - (own !== undefined && own.retentionMs > 0 ? own.retentionMs : opts.retentionMs);
   const live: BlockMeta[] = [];
   for (const b of blocks) {
     if (Date.parse(b.endTime) < cutoff) {
@@ -114,10 +122,11 @@ async function compactTenant(backend: Backend, tenant: string, now: number, opts
     } else if (!damaged.has(`${tenant}/${b.blockID}`)) live.push(b);
   }
 
-  for (const group of compactionGroups(live, opts.compactionWindowMs, opts.maxInputBlocks ?? DEFAULT_MAX_INPUT_BLOCKS)) {
+  const groups = own?.compactionDisabled === true ? [] : compactionGroups(live, opts.compactionWindowMs, opts.maxInputBlocks ?? DEFAULT_MAX_INPUT_BLOCKS);
+  for (const group of groups) {
     let out: BlockMeta;
     try {
-      out = await compactGroup(backend, tenant, group, now, opts.rowGroupRows);
+      out = await compactGroup(backend, tenant, group, now, writeOptions(opts));
     } catch (err) {
       if (!isBlockDamage(err)) throw err;
       // Find which input is damaged; the others are merged in a later pass.
@@ -138,7 +147,7 @@ async function compactTenant(backend: Backend, tenant: string, now: number, opts
   for (const id of await listUnreadableMetas(backend, tenant)) {
     if (damaged.has(`${tenant}/${id}`)) continue;
     try {
-      const meta = await rebuildBlock(backend, tenant, id, opts.rowGroupRows);
+      const meta = await rebuildBlock(backend, tenant, id, writeOptions(opts));
       result.blocksRecovered++;
       metrics.recoveredBlocks.inc();
       opts.logger?.warn({ tenant, blockID: id, rebuiltAs: meta.blockID, traces: meta.totalObjects }, 'block with an unreadable meta.json rebuilt from its data');
@@ -187,7 +196,7 @@ async function damageOf(backend: Backend, meta: BlockMeta): Promise<string | nul
  * A block whose meta.json is unreadable but whose data may be whole: its traces are read from
  * data.parquet and written as a new block (fresh meta, bloom and index), then the old folder goes.
  */
-async function rebuildBlock(backend: Backend, tenant: string, blockID: string, rowGroupRows?: number): Promise<BlockMeta> {
+async function rebuildBlock(backend: Backend, tenant: string, blockID: string, write: WriteBlockOptions): Promise<BlockMeta> {
   const stand: BlockMeta = {
     format: BLOCK_FORMAT,
     blockID,
@@ -206,7 +215,7 @@ async function rebuildBlock(backend: Backend, tenant: string, blockID: string, r
   };
   const block = await openBlock(backend, stand);
   try {
-    const meta = await writeBlock(backend, tenant, block.traces(), rowGroupRows !== undefined ? { rowGroupRows } : {});
+    const meta = await writeBlock(backend, tenant, block.traces(), write);
     await deleteBlock(backend, tenant, blockID);
     return meta;
   } finally {
@@ -235,15 +244,20 @@ export function compactionGroups(blocks: readonly BlockMeta[], windowMs: number,
   return groups;
 }
 
-async function compactGroup(backend: Backend, tenant: string, group: BlockMeta[], now: number, rowGroupRows?: number): Promise<BlockMeta> {
+/** How the compactor writes blocks. */
+function writeOptions(opts: CompactionOptions): WriteBlockOptions {
+  return {
+    ...(opts.rowGroupRows !== undefined ? { rowGroupRows: opts.rowGroupRows } : {}),
+    ...(opts.bloomFalsePositive !== undefined ? { bloomFalsePositive: opts.bloomFalsePositive } : {}),
+  };
+}
+
+async function compactGroup(backend: Backend, tenant: string, group: BlockMeta[], now: number, write: WriteBlockOptions): Promise<BlockMeta> {
   const readers = await Promise.all(group.map((m) => openBlock(backend, m)));
   try {
     const merged = mergeSortedTraces(readers.map((r) => r.traces()), combine);
     const level = Math.max(...group.map((b) => b.compactionLevel)) + 1;
-    const meta = await writeBlock(backend, tenant, merged, {
-      compactionLevel: level,
-      ...(rowGroupRows !== undefined ? { rowGroupRows } : {}),
-    });
+    const meta = await writeBlock(backend, tenant, merged, { ...write, compactionLevel: level });
     // The new block is committed (its meta.json written) before any input goes: a crash in between
     // leaves duplicates, which readers tolerate, never a loss. Inputs stay readable for searches
     // already under way until compacted_block_retention has passed.

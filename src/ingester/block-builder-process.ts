@@ -3,10 +3,10 @@
  * receives the job over IPC, writes the block, answers with its meta, exits.
  */
 import { createLocalBackend } from '../backend/local.js';
-import { runBuildJob, type FlushJob } from './block-builder.js';
+import { runBuildJob, type BuildRequest } from './block-builder.js';
 
-process.once('message', (msg: { job: FlushJob; root: string }) => {
-  runBuildJob(msg.job, createLocalBackend(msg.root)).then(
+process.once('message', (msg: BuildRequest) => {
+  runBuildJob(msg.job, createLocalBackend(msg.root), msg.write).then(
     (meta) => process.send?.({ ok: true, meta }, () => process.exit(0)),
     (err: unknown) => process.send?.({ ok: false, message: err instanceof Error ? (err.stack ?? err.message) : String(err) }, () => process.exit(1)),
   );

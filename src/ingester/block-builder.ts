@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
 import type { TraceRecord } from '../model/trace-record.js';
-import { writeBlock } from '../block/writer.js';
+import { writeBlock, type WriteBlockOptions } from '../block/writer.js';
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { readTraceChain, SORTED_ENTRY } from './head-block.js';
 
@@ -43,8 +43,8 @@ async function* headRecords(job: FlushJob, yieldEvery: number): AsyncGenerator<T
 }
 
 /** Builds blocks in this process, yielding to the event loop every few ms. */
-export function inProcessBuilder(backend: Backend): BlockBuilder {
-  return (job) => writeBlock(backend, job.tenant, headRecords(job, SLICE_MS));
+export function inProcessBuilder(backend: Backend, write: WriteBlockOptions = {}): BlockBuilder {
+  return (job) => writeBlock(backend, job.tenant, headRecords(job, SLICE_MS), write);
 }
 
 /** What the child process answers. */
@@ -60,7 +60,7 @@ type BuildAnswer = { ok: true; meta: BlockMeta } | { ok: false; message: string 
  * files replaced under a running server (an upgrade in place) then cannot break its flushes or mix
  * two versions in one process.
  */
-export function childProcessBuilder(root: string): BlockBuilder {
+export function childProcessBuilder(root: string, write: WriteBlockOptions = {}): BlockBuilder {
   const entry = snapshotOfCode();
   return (job) =>
     new Promise<BlockMeta>((resolve, reject) => {
@@ -74,7 +74,7 @@ export function childProcessBuilder(root: string): BlockBuilder {
         if (answer?.ok === true) resolve(answer.meta);
         else reject(new Error(answer?.ok === false ? answer.message : `block builder exited with ${code ?? signal}`));
       });
-      child.send({ job, root });
+      child.send({ job, root, write } satisfies BuildRequest);
     });
 }
 
@@ -106,8 +106,15 @@ function findNodeModules(from: string): string | null {
   }
 }
 
+/** What the server sends the child. */
+export interface BuildRequest {
+  readonly job: FlushJob;
+  readonly root: string;
+  readonly write: WriteBlockOptions;
+}
+
 /** The child side: builds one block and answers. */
-export async function runBuildJob(job: FlushJob, backend: Backend): Promise<BlockMeta> {
+export async function runBuildJob(job: FlushJob, backend: Backend, write: WriteBlockOptions): Promise<BlockMeta> {
   // Alone in its process: no need to yield.
-  return writeBlock(backend, job.tenant, headRecords(job, Infinity));
+  return writeBlock(backend, job.tenant, headRecords(job, Infinity), write);
 }

@@ -51,6 +51,12 @@ export interface IngesterOptions {
   readonly onBlockFlushed?: (tenant: string, meta: BlockMeta) => void;
   /** How cut head blocks become backend blocks; default in this process (see block-builder.ts). */
   readonly blockBuilder?: BlockBuilder;
+  /**
+   * Tempo's `flush_all_on_shutdown` (default false): on stop, write every head block to the backend.
+   * Without it, stop only finishes the blocks already being written; the WAL keeps the rest, which
+   * the next start replays, so a restart is quick and loses nothing.
+   */
+  readonly flushAllOnShutdown?: boolean;
 }
 
 /**
@@ -176,13 +182,14 @@ export class Ingester implements Pusher, BlockSource {
     return this.flushChain;
   }
 
-  /** Stops taking pushes, flushes everything to blocks and closes the WAL. */
+  /** Stops taking pushes, writes head blocks to the backend (all of them with flushAllOnShutdown) and closes the WAL. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     if (this.wal === null) return;
-    await this.flush();
+    if (this.opts.flushAllOnShutdown === true) await this.flush();
+    else await this.flushChain;
     await this.wal.close();
     this.wal = null;
   }

@@ -55,6 +55,8 @@ export interface TagRequest {
   readonly query?: RootExpr;
   /** Stops the request (deadline, client gone): it rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Values answered at most this many bytes (Tempo's `max_bytes_per_tag_values_query`); 0 or absent: no bound. */
+  readonly maxBytes?: number;
 }
 
 /** Tag names and values: one loop over the tenant's blocks, recent and stored alike. */
@@ -88,7 +90,8 @@ export class TagService {
     for (const l of lists) for (const v of l) out.set(`${v.type}\u0000${v.value}`, v);
     const values = [...out.values()].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : a.type < b.type ? -1 : 1));
     const limit = req.limit ?? 0;
-    return limit > 0 ? values.slice(0, limit) : values;
+    const limited = limit > 0 ? values.slice(0, limit) : values;
+    return withinBytes(limited, req.maxBytes ?? 0);
   }
 
   /**
@@ -125,4 +128,15 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promis
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** The leading values whose text adds up to at most `maxBytes` (0: all), as Tempo cuts tag-value answers. */
+function withinBytes(values: TypedValue[], maxBytes: number): TypedValue[] {
+  if (maxBytes <= 0) return values;
+  let bytes = 0;
+  for (let i = 0; i < values.length; i++) {
+    bytes += Buffer.byteLength(values[i]!.value);
+    if (bytes > maxBytes) return values.slice(0, i);
+  }
+  return values;
 }

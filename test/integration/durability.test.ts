@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -68,8 +68,8 @@ test('a torn WAL tail is cut off with a warning and nothing before it is lost', 
   }
 });
 
-test('SIGTERM flushes live traces to a block and exits 0; the WAL is emptied', async () => {
-  let rubato = await startRubato({ ingester: ['trace_idle_period: 1h'] });
+test('with flush_all_on_shutdown, SIGTERM flushes live traces to a block and exits 0; the WAL is emptied', async () => {
+  let rubato = await startRubato({ ingester: ['trace_idle_period: 1h', 'flush_all_on_shutdown: true'] });
   try {
     await rubato.waitReady();
     const exporter = makeExporter('http-proto', rubato);
@@ -81,6 +81,28 @@ test('SIGTERM flushes live traces to a block and exits 0; the WAL is emptied', a
     assert.ok(blocks.length >= 1, 'a block was written');
     const segs = readdirSync(join(rubato.dataDir, 'wal', 'segments')).filter((f) => f.endsWith('.wal'));
     assert.ok(segs.length <= 1, `WAL segments left: ${segs.join(',')}`);
+    rubato = await startRubato({ dataDir: rubato.dataDir });
+    await rubato.waitReady();
+    for (const t of traces) await assertTraceComplete(rubato, t);
+  } finally {
+    await rubato.kill();
+    rubato.cleanup();
+  }
+});
+
+test("without flush_all_on_shutdown (Tempo's default), SIGTERM exits 0 at once and keeps the WAL, which the next start replays", async () => {
+  let rubato = await startRubato({ ingester: ['trace_idle_period: 1h'] });
+  try {
+    await rubato.waitReady();
+    const exporter = makeExporter('http-proto', rubato);
+    const traces = byTrace(await recordTraces(5, 'sigterm-keep'));
+    for (const t of traces) assert.ok(await exportSpans(exporter, t));
+    await exporter.shutdown();
+    assert.equal(await rubato.stop(), 0, rubato.output());
+    const tenantDir = join(rubato.dataDir, 'traces', 'single-tenant');
+    assert.ok(!existsSync(tenantDir) || readdirSync(tenantDir).length === 0, 'no block was written');
+    const segs = readdirSync(join(rubato.dataDir, 'wal', 'segments')).filter((f) => f.endsWith('.wal'));
+    assert.ok(segs.length >= 1, 'the WAL is kept');
     rubato = await startRubato({ dataDir: rubato.dataDir });
     await rubato.waitReady();
     for (const t of traces) await assertTraceComplete(rubato, t);
