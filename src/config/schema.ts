@@ -147,8 +147,11 @@ const ingesterSchema = section(
     flush_op_timeout: duration(D.ingester.flushOpTimeout),
     /** default 4 */
     concurrent_flushes: int(D.ingester.concurrentFlushes, 1),
-    /** default false: flush all data to the backend on shutdown (the WAL keeps it otherwise) */
-    flush_all_on_shutdown: bool(false),
+    /**
+     * default true (Tempo's is false): an emptyDir WAL does not outlive its pod, so rubato writes
+     * every head block to the backend on SIGTERM unless told not to
+     */
+    flush_all_on_shutdown: bool(true),
     /** default 64MiB (rubato extension): memory budget for live traces; beyond it they are cut early */
     max_live_traces_bytes: bytes(D.ingester.maxLiveTracesBytes),
   },

@@ -52,7 +52,7 @@ export interface IngesterOptions {
   /** How cut head blocks become backend blocks; default in this process (see block-builder.ts). */
   readonly blockBuilder?: BlockBuilder;
   /**
-   * Tempo's `flush_all_on_shutdown` (default false): on stop, write every head block to the backend.
+   * Tempo's `flush_all_on_shutdown` (rubato's default true): on stop, write every head block to the backend.
    * Without it, stop only finishes the blocks already being written; the WAL keeps the rest, which
    * the next start replays, so a restart is quick and loses nothing.
    */

@@ -68,8 +68,8 @@ test('a torn WAL tail is cut off with a warning and nothing before it is lost', 
   }
 });
 
-test('with flush_all_on_shutdown, SIGTERM flushes live traces to a block and exits 0; the WAL is emptied', async () => {
-  let rubato = await startRubato({ ingester: ['trace_idle_period: 1h', 'flush_all_on_shutdown: true'] });
+test('by default (flush_all_on_shutdown: true), SIGTERM flushes live traces to a block and exits 0; the WAL is emptied', async () => {
+  let rubato = await startRubato({ ingester: ['trace_idle_period: 1h'] });
   try {
     await rubato.waitReady();
     const exporter = makeExporter('http-proto', rubato);
@@ -90,8 +90,8 @@ test('with flush_all_on_shutdown, SIGTERM flushes live traces to a block and exi
   }
 });
 
-test("without flush_all_on_shutdown (Tempo's default), SIGTERM exits 0 at once and keeps the WAL, which the next start replays", async () => {
-  let rubato = await startRubato({ ingester: ['trace_idle_period: 1h'] });
+test('with flush_all_on_shutdown: false, SIGTERM exits 0 at once and keeps the WAL, which the next start replays', async () => {
+  let rubato = await startRubato({ ingester: ['trace_idle_period: 1h', 'flush_all_on_shutdown: false'] });
   try {
     await rubato.waitReady();
     const exporter = makeExporter('http-proto', rubato);
