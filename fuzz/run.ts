@@ -9,10 +9,12 @@
  *   FUZZ_MAX_LEN   cap on generated input length (default: each target's own)
  *   --replay DIR   run only the inputs in DIR/<target>/, one by one, and report which still fail
  *                  (`--replay fuzz/crashers` tells whether the known bugs are fixed)
+ *   --merge        no fuzzing: replay fuzz/corpus/<target>/ and fuzz/out/<target>/corpus/, smallest
+ *                  first, and copy into fuzz/corpus/<target>/ the found inputs that add coverage
  */
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
 import { matchKnown, readKnown } from './engine/known.js';
 import { listCorpus, readCorpus, runTarget, saveFinding } from './engine/supervise.js';
 import { TARGET_NAMES } from './engine/target.js';
@@ -22,6 +24,8 @@ const argv = process.argv.slice(2);
 const replayAt = argv.indexOf('--replay');
 const replayDir = replayAt >= 0 ? argv[replayAt + 1] : undefined;
 if (replayAt >= 0) argv.splice(replayAt, 2);
+const mergeAt = argv.indexOf('--merge');
+if (mergeAt >= 0) argv.splice(mergeAt, 1);
 const unknown = argv.filter((a) => !(TARGET_NAMES as readonly string[]).includes(a));
 if (unknown.length > 0) {
   console.error(`unknown fuzz target(s): ${unknown.join(', ')}; known: ${TARGET_NAMES.join(', ')}`);
@@ -46,6 +50,16 @@ for (const name of targets) {
     continue;
   }
   const out = join(root, 'fuzz', 'out', name);
+  if (mergeAt >= 0) {
+    const own = listCorpus([join(root, 'fuzz', 'corpus', name)]);
+    const found = listCorpus([join(out, 'corpus')]).sort((a, b) => statSync(a).size - statSync(b).size);
+    const paths = [...own, ...found];
+    const report = await runTarget({ target: name, seconds: 0, seed, seeds: paths.map((p) => new Uint8Array(readFileSync(p))), replayOnly: true, coarse: true, log: quiet });
+    const add = report.kept.filter((i) => i >= own.length).map((i) => paths[i]!);
+    for (const p of add) copyFileSync(p, join(root, 'fuzz', 'corpus', name, `found-${basename(p).slice(0, 16)}`));
+    console.log(`[${name}] merge: ${found.length} found inputs, ${add.length} add coverage to the ${own.length} in fuzz/corpus/${name}/ and were copied there`);
+    continue;
+  }
   console.log(`[${name}] fuzzing for ${seconds} s, seed ${seed}`);
   const report = await runTarget({
     target: name,

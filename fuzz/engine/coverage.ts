@@ -37,8 +37,14 @@ export class CoverageTracker {
   private readonly seen = new Set<number>();
   private readonly scriptIndex = new Map<string, number>();
 
-  /** `include`: substrings of script URLs whose coverage counts (the code under test). */
-  constructor(private readonly include: readonly string[]) {
+  /**
+   * `include`: substrings of script URLs whose coverage counts (the code under test). `coarse`: a
+   * feature is only "this block ran", without hit counts — what a corpus merge keeps inputs for.
+   */
+  constructor(
+    private readonly include: readonly string[],
+    private readonly coarse = false,
+  ) {
     this.session.connect();
     // A same-thread inspector session answers synchronously, so the fuzz loop can stay synchronous.
     this.session.post('Profiler.enable');
@@ -78,9 +84,10 @@ export class CoverageTracker {
         const fnCount = fn.ranges[0]?.count ?? 0;
         if (fnCount === 0) continue;
         for (const r of fn.ranges) {
+          if (this.coarse && r.count === 0) continue;
           // A number key (script, offset, length class, bucket) keeps the Set cheap; collisions only
           // cost a little guidance, never correctness.
-          const key = (((idx * 0x100000 + r.startOffset) * 64 + (r.endOffset - r.startOffset) % 64) * 16 + bucket(r.count)) % Number.MAX_SAFE_INTEGER;
+          const key = (((idx * 0x100000 + r.startOffset) * 64 + (r.endOffset - r.startOffset) % 64) * 16 + (this.coarse ? 1 : bucket(r.count))) % Number.MAX_SAFE_INTEGER;
           if (!this.seen.has(key)) {
             fresh++;
             pending.push(key);

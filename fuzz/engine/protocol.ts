@@ -13,6 +13,8 @@ export interface WorkerData {
   readonly seeds: Uint8Array[];
   readonly shared: SharedArrayBuffer;
   readonly replayOnly: boolean;
+  /** Count a block as covered or not, ignoring hit counts (for corpus merges). */
+  readonly coarse: boolean;
   readonly slowMs: number;
   /** Signatures already reported (by an earlier worker of the same run): not sent again. */
   readonly knownSignatures: string[];
@@ -23,6 +25,8 @@ export type FindingKind = 'crash' | 'hang' | 'oom' | 'slow';
 export type WorkerMessage =
   | { type: 'finding'; kind: FindingKind; signature: string; message: string; stack: string; input: Uint8Array }
   | { type: 'new'; input: Uint8Array }
+  /** A seed input that showed coverage no earlier seed did (what a corpus merge keeps). */
+  | { type: 'kept'; index: number }
   | { type: 'stats'; execs: number; corpus: number; features: number }
   | { type: 'done'; execs: number; corpus: number; features: number };
 

@@ -29,6 +29,8 @@ export interface RunOptions {
   readonly seeds: readonly Uint8Array[];
   /** Only run the seed inputs, no mutation. */
   readonly replayOnly?: boolean;
+  /** Coverage without hit counts (see CoverageTracker). */
+  readonly coarse?: boolean;
   /** Where to write inputs that found new coverage (none when undefined). */
   readonly saveCorpusDir?: string;
   readonly hangMs?: number;
@@ -47,6 +49,8 @@ export interface RunReport {
   restarts: number;
   readonly findings: Finding[];
   newInputs: number;
+  /** Indexes of the seeds that added coverage over the seeds before them. */
+  readonly kept: number[];
 }
 
 export function sha1(b: Uint8Array): string {
@@ -83,7 +87,7 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
   const shared = new SharedArrayBuffer(16 + Math.max(longestSeed, opts.maxLen ?? 0, 1 << 16));
   const header = new Int32Array(shared, 0, 4);
   const hangMs = opts.hangMs ?? 10_000;
-  const report: RunReport = { target: opts.target, seed: opts.seed, execs: 0, corpus: 0, features: 0, seeds: seeds.length, restarts: 0, findings: [], newInputs: 0 };
+  const report: RunReport = { target: opts.target, seed: opts.seed, execs: 0, corpus: 0, features: 0, seeds: seeds.length, restarts: 0, findings: [], newInputs: 0, kept: [] };
   const signatures = new Set<string>();
   const corpus = [...seeds];
   const endAt = Date.now() + opts.seconds * 1000;
@@ -109,6 +113,7 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
       seeds: corpus,
       shared,
       replayOnly: opts.replayOnly ?? false,
+      coarse: opts.coarse ?? false,
       slowMs: opts.slowMs ?? 1000,
       knownSignatures: [...signatures],
     };
@@ -135,6 +140,9 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
       }, 250);
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'finding') record({ target: opts.target, ...m });
+        else if (m.type === 'kept') {
+          if (pass === 0) report.kept.push(m.index);
+        }
         else if (m.type === 'new') {
           corpus.push(m.input);
           report.newInputs++;
