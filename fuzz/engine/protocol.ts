@@ -13,6 +13,8 @@ export interface WorkerData {
   readonly seeds: Uint8Array[];
   readonly shared: SharedArrayBuffer;
   readonly replayOnly: boolean;
+  /** End the run at the first finding. */
+  readonly stopOnFinding: boolean;
   /** Count a block as covered or not, ignoring hit counts (for corpus merges). */
   readonly coarse: boolean;
   readonly slowMs: number;

@@ -29,6 +29,8 @@ export interface RunOptions {
   readonly seeds: readonly Uint8Array[];
   /** Only run the seed inputs, no mutation. */
   readonly replayOnly?: boolean;
+  /** End the run at the first finding (crash, hang or OOM). */
+  readonly stopOnFinding?: boolean;
   /** Coverage without hit counts (see CoverageTracker). */
   readonly coarse?: boolean;
   /** Where to write inputs that found new coverage (none when undefined). */
@@ -114,6 +116,7 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
       shared,
       replayOnly: opts.replayOnly ?? false,
       coarse: opts.coarse ?? false,
+      stopOnFinding: opts.stopOnFinding ?? false,
       slowMs: opts.slowMs ?? 1000,
       knownSignatures: [...signatures],
     };
@@ -169,7 +172,7 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
         resolve('done');
       });
     });
-    if (ended === 'done' || ended === 'error' || opts.replayOnly === true || Date.now() >= endAt - 1000) break;
+    if (ended === 'done' || ended === 'error' || opts.replayOnly === true || opts.stopOnFinding === true || Date.now() >= endAt - 1000) break;
     report.restarts++;
   }
   return report;

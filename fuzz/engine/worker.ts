@@ -20,6 +20,7 @@ const slot = new Uint8Array(data.shared, 16);
 const maxLen = Math.min(data.maxLen ?? target.maxLen, slot.length);
 const seenSignatures = new Set<string>(data.knownSignatures);
 let execs = 0;
+let found = false;
 // The first input pays for lazy loading and compilation: not counted as slow.
 let slowReported = -1;
 
@@ -38,6 +39,7 @@ function exec(input: Uint8Array): void {
       const signature = signatureOf(e);
       if (!seenSignatures.has(signature)) {
         seenSignatures.add(signature);
+        found = true;
         send({ type: 'finding', kind: 'crash', signature, message: `${e.name}: ${e.message}`, stack: e.stack ?? '', input });
       }
     }
@@ -67,7 +69,7 @@ const dictionary = target.dictionary.map((t) => Buffer.from(t, 'utf8'));
 const ctx: MutationContext = { rng, dictionary, corpus, maxLen };
 const deadline = Date.now() + data.seconds * 1000;
 let lastStats = Date.now();
-while (!data.replayOnly && Date.now() < deadline) {
+while (!data.replayOnly && Date.now() < deadline && !(found && data.stopOnFinding)) {
   // Favour recent finds a little: they are the frontier of the coverage.
   const parent = rng.next() < 0.3 ? corpus[corpus.length - 1 - rng.int(Math.min(16, corpus.length))]! : rng.pick(corpus);
   const child = mutate(parent, ctx);
