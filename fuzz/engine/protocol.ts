@@ -33,13 +33,14 @@ export type WorkerMessage =
   | { type: 'done'; execs: number; corpus: number; features: number };
 
 /**
- * One finding per distinct bug rather than per input: the error name, its message with numbers and
- * quoted text blanked, and the first stack frame in the project's code.
+ * One finding per distinct bug rather than per input: the error name, the head of its message with
+ * numbers and quoted text blanked, and the first stack frame in the project's code.
  */
 export function signatureOf(e: Error): string {
   // A stack overflow's top frame is wherever the recursion happened to run out: one bug, one signature.
   if (e instanceof RangeError && /call stack/.test(e.message)) return `${e.name}: ${e.message}`;
-  const msg = e.message.replace(/\d+/g, 'N').replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 120);
+  // Up to the first ": " — what follows is usually the detail that varies (a name, an offset).
+  const msg = (e.message.split(': ')[0] ?? '').replace(/\d+/g, 'N').replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 120);
   const frame = (e.stack ?? '').split('\n').find((l) => l.includes('/dist/src/')) ?? '';
   const where = frame.replace(/^\s*at\s+/, '').replace(/\(?file:\/\/.*\/dist\//, '').replace(/:\d+\)?$/, '');
   return `${e.name}: ${msg} @ ${where}`;

@@ -9,6 +9,10 @@ import { mutate, Rng, type MutationContext } from './mutate.js';
 import type { FuzzTarget } from './target.js';
 import { signatureOf, SLOT_BUSY, SLOT_LEN, SLOT_SEQ, type WorkerData, type WorkerMessage } from './protocol.js';
 
+// Libraries under test emit process warnings on odd inputs (the yaml package on mapping keys that are
+// collections); thousands of them would drown the report, and they are not findings.
+process.removeAllListeners('warning');
+
 const data = workerData as WorkerData;
 const port = parentPort!;
 const send = (m: WorkerMessage): void => port.postMessage(m);
@@ -52,6 +56,8 @@ function exec(input: Uint8Array): void {
   else if (ms > data.slowMs && slowReported++ < 3) send({ type: 'finding', kind: 'slow', signature: `slow:${Math.round(ms)}ms`, message: `one input took ${Math.round(ms)} ms`, stack: '', input });
 }
 
+// The time budget covers the corpus replay too, so a large corpus does not lengthen the CI run.
+const deadline = Date.now() + data.seconds * 1000;
 const tracker = new CoverageTracker(target.coverage, data.coarse);
 exec(new Uint8Array(0));
 tracker.collect();
@@ -67,7 +73,6 @@ if (corpus.length === 0) corpus.push(new Uint8Array(0));
 const rng = new Rng(data.seed);
 const dictionary = target.dictionary.map((t) => Buffer.from(t, 'utf8'));
 const ctx: MutationContext = { rng, dictionary, corpus, maxLen };
-const deadline = Date.now() + data.seconds * 1000;
 let lastStats = Date.now();
 while (!data.replayOnly && Date.now() < deadline && !(found && data.stopOnFinding)) {
   // Favour recent finds a little: they are the frontier of the coverage.
