@@ -13,6 +13,8 @@ export interface FuzzTarget {
   readonly maxLen: number;
   /** Substrings of script URLs whose coverage guides the fuzzer. */
   readonly coverage: readonly string[];
+  /** The input is protobuf: half of the mutations are structural (engine/proto-mutate.ts). */
+  readonly protobuf?: boolean;
 }
 
 /** Thrown by a target when an invariant between two parts of the code does not hold. */

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CoverageTracker } from './coverage.js';
 import { mutate, Rng, type MutationContext } from './mutate.js';
+import { mutateProto } from './proto-mutate.js';
 import type { FuzzTarget } from './target.js';
 import { signatureOf, SLOT_BUSY, SLOT_LEN, SLOT_SEQ, type WorkerData, type WorkerMessage } from './protocol.js';
 
@@ -77,7 +78,8 @@ let lastStats = Date.now();
 while (!data.replayOnly && Date.now() < deadline && !(found && data.stopOnFinding)) {
   // Favour recent finds a little: they are the frontier of the coverage.
   const parent = rng.next() < 0.3 ? corpus[corpus.length - 1 - rng.int(Math.min(16, corpus.length))]! : rng.pick(corpus);
-  const child = mutate(parent, ctx);
+  const structural = target.protobuf === true && rng.next() < 0.5 ? mutateProto(parent, rng, corpus) : null;
+  const child = structural !== null && structural.length <= maxLen ? structural : mutate(parent, ctx);
   exec(child);
   if (tracker.collect() > 0) {
     corpus.push(child);

@@ -36,4 +36,5 @@ export const target: FuzzTarget = {
   dictionary: [...TAGS.map((t) => String.fromCharCode(t)), '\x0a\x00', '\x12\x00', '\x0a\x10', '\x12\x08', '\xff\xff\xff\xff\x0f', '\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01', 'service.name'],
   maxLen: 8192,
   coverage: ['/dist/src/'],
+  protobuf: true,
 };
