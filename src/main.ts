@@ -21,6 +21,12 @@ async function main(): Promise<void> {
     process.stdout.write(`rubato, version ${packageVersion()} (node ${process.version})\n`);
     process.exit(0);
   }
+  if (args.verify) {
+    // Tempo's -config.verify: the config loaded; say what was ignored and stop.
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+    process.stdout.write('config OK\n');
+    process.exit(0);
+  }
   const logger = createLogger(config.server.log_level, config.server.log_format);
   for (const w of warnings) logger.warn(w);
   if (config.target !== 'all') {

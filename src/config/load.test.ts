@@ -393,3 +393,19 @@ distributor:
     assert.match(text, /secret_key: "\*+"/);
   });
 });
+
+describe('YAML the fuzzer found', () => {
+  test('unresolved aliases, merges of lists and alias bombs are config errors, not crashes', () => {
+    assert.throws(() => load('server: *nowhere\n'), (e: unknown) => e instanceof ConfigError && /Unresolved alias/.test(e.message));
+    assert.throws(() => load('ingester: &x [1]\nquerier:\n  <<: *x\n'), (e: unknown) => e instanceof ConfigError && /Merge sources/.test(e.message));
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+    assert.throws(() => load(bomb), (e: unknown) => e instanceof ConfigError);
+  });
+
+  test('a config with every receiver off renders to YAML that loads again', () => {
+    const { config } = load('distributor:\n  receivers: {}\n');
+    assert.equal(config.distributor.receivers.otlp.protocols.grpc, null);
+    const again = load(renderConfig(config)).config;
+    assert.deepEqual(again.distributor.receivers, config.distributor.receivers);
+  });
+});

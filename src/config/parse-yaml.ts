@@ -17,7 +17,14 @@ export function parseYamlMapping(text: string, source: string): Record<string, u
     const reason = (first.message.split('\n')[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError(`invalid YAML in ${source} at ${where}: ${reason}`);
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // Aliases and merge keys are resolved here: an unknown anchor, a merge of a list or an alias bomb
+    // is the file's fault, not a crash.
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw new ConfigError(`invalid YAML in ${source}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (data === null || data === undefined) return {};
   if (!isPlainObject(data)) throw new ConfigError(`invalid config in ${source}: expected a mapping of keys at the top level`);
   return data;

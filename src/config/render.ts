@@ -13,7 +13,11 @@ const SECRET_MASK = '********';
  * Tempo's layout (the loaded per-tenant map) are left out too.
  */
 export function renderConfig(cfg: RubatoConfig): string {
-  return stringify(toTempoForm(rubatoConfigSchema, cfg), { lineWidth: 0 });
+  const out = toTempoForm(rubatoConfigSchema, cfg) as { distributor?: { receivers?: { otlp?: { protocols?: object } } } };
+  // Every receiver off is `receivers: {}`; an empty `protocols:` would not load again.
+  const receivers = out.distributor?.receivers;
+  if (receivers?.otlp?.protocols !== undefined && Object.keys(receivers.otlp.protocols).length === 0) delete receivers.otlp;
+  return stringify(out, { lineWidth: 0 });
 }
 
 function toTempoForm(schema: z.core.$ZodType, value: unknown): unknown {
