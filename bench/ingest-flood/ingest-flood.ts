@@ -6,10 +6,11 @@
  *   (b) 64 concurrent 3.6 MB OTLP/gRPC requests;
  *   (c) 4-way OTLP/JSON pushes vs 4-way OTLP/HTTP protobuf pushes of the same spans (limits off).
  *
- *   npm run bench:ingest-flood -- [--flood-seconds 10] [--push-seconds 40] [--only a,b,c]
+ *   npm run bench:ingest-flood -- [--flood-seconds 10] [--push-seconds 40] [--only a,b,c] [--http-clients 256]
+ *     [--grpc-clients 64] [--spans-per-request 4000] [--inflight 64MiB]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -27,6 +28,12 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const floodSeconds = Number(args.get('flood-seconds') ?? 10);
 const pushSeconds = Number(args.get('push-seconds') ?? 40);
 const only = new Set((args.get('only') ?? 'a,b,c').split(','));
+const httpClients = Number(args.get('http-clients') ?? 256);
+const grpcClients = Number(args.get('grpc-clients') ?? 64);
+/** distributor.max_inflight_bytes for the runs, e.g. "32MiB"; the server's default when absent. */
+const inflight = args.get('inflight');
+/** Spans per request in (c): 4000 make a ~3.2 MB JSON body, near the 4 MiB default size limit. */
+const spansPerRequest = Number(args.get('spans-per-request') ?? 4000);
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const NO_LIMITS = ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0'].join('\n');
@@ -37,6 +44,8 @@ interface Server {
   readonly otlpHttpPort: number;
   /** Highest VmRSS seen by the 50 ms sampler, MiB (VmHWM is read at the end as well). */
   sampledPeak(): number;
+  /** Highest V8 heap and external (Buffer) memory seen in /metrics, MiB. */
+  heapPeaks(): { heap: number; external: number };
   stop(): Promise<void>;
 }
 
@@ -44,6 +53,7 @@ async function startRubato(extraYaml = ''): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'rubato-flood-'));
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
   const cfg = writeRubatoConfig(dir, { httpPort, grpcPort, otlpHttpPort }, { logLevel: 'error', ingester: ['trace_idle_period: 10s'], extraYaml });
+  if (inflight !== undefined) writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('\ndistributor:\n', `\ndistributor:\n  max_inflight_bytes: ${inflight}\n`));
   const proc = spawn(process.execPath, [...startFlags(), join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${cfg}`], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -71,13 +81,26 @@ async function startRubato(extraYaml = ''): Promise<Server> {
     const r = rssMiB(pid);
     if (r > peak) peak = r;
   }, 50);
+  const peaks = { heap: 0, external: 0 };
+  const metricOf = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20;
+  const scraper = setInterval(() => {
+    fetch(`http://127.0.0.1:${httpPort}/metrics`)
+      .then((r) => r.text())
+      .then((t) => {
+        peaks.heap = Math.max(peaks.heap, metricOf(t, 'nodejs_heap_size_total_bytes'));
+        peaks.external = Math.max(peaks.external, metricOf(t, 'nodejs_external_memory_bytes'));
+      })
+      .catch(() => undefined);
+  }, 250);
   return {
     pid,
     grpcPort,
     otlpHttpPort,
     sampledPeak: () => Math.max(peak, peakRssMiB(pid)),
+    heapPeaks: () => peaks,
     async stop() {
       clearInterval(sampler);
+      clearInterval(scraper);
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         await new Promise((r) => proc.once('exit', r));
@@ -102,7 +125,8 @@ function report(name: string, c: Counts, server: Server, extra = ''): void {
   const other = [...c.other].map(([k, v]) => `${k}×${v}`).join(' ');
   console.log(
     `${name.padEnd(44)} accepted ${String(c.accepted).padStart(6)}  refused(429/RESOURCE_EXHAUSTED) ${String(c.refused).padStart(6)}` +
-      `  other ${other === '' ? '-' : other}  peak RSS ${server.sampledPeak().toFixed(0)} MiB${extra}`,
+      `  other ${other === '' ? '-' : other}  peak RSS ${server.sampledPeak().toFixed(0)} MiB` +
+      ` (V8 heap ${server.heapPeaks().heap.toFixed(0)}, external ${server.heapPeaks().external.toFixed(0)})${extra}`,
   );
 }
 
@@ -149,10 +173,10 @@ async function scenarioGzipFlood(): Promise<void> {
   const gz = gzipSync(raw, { level: 9 });
   const server = await startRubato();
   const c = newCounts();
-  await runWorkers(256, floodSeconds, () =>
+  await runWorkers(httpClients, floodSeconds, () =>
     postHttp(server.otlpHttpPort, gz, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, c),
   );
-  report(`(a) 256× gzip POST ${(gz.length / 1024).toFixed(0)} KB → ${(raw.length / 1e6).toFixed(1)} MB, ${floodSeconds}s`, c, server);
+  report(`(a) ${httpClients}× gzip POST ${(gz.length / 1024).toFixed(0)} KB → ${(raw.length / 1e6).toFixed(1)} MB, ${floodSeconds}s`, c, server);
   await server.stop();
 }
 
@@ -161,12 +185,12 @@ async function scenarioGrpcFlood(): Promise<void> {
   const server = await startRubato();
   const c = newCounts();
   const clients = Array.from(
-    { length: 64 },
+    { length: grpcClients },
     () => new Client(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 }),
   );
   let i = 0;
-  await runWorkers(64, floodSeconds, () => grpcSend(clients[i++ % clients.length]!, freshRequest(template), c));
-  report(`(b) 64× gRPC ${(template.bytes.length / 1e6).toFixed(1)} MB, ${floodSeconds}s`, c, server);
+  await runWorkers(grpcClients, floodSeconds, () => grpcSend(clients[i++ % clients.length]!, freshRequest(template), c));
+  report(`(b) ${grpcClients}× gRPC ${(template.bytes.length / 1e6).toFixed(1)} MB, ${floodSeconds}s`, c, server);
   for (const cl of clients) cl.close();
   await server.stop();
 }
@@ -174,8 +198,8 @@ async function scenarioGrpcFlood(): Promise<void> {
 async function scenarioJsonVsProto(): Promise<void> {
   // A pool of distinct requests (fresh trace IDs), built before the server starts so the client's
   // work does not compete with it during the run.
-  const template = makeTemplate(1000, 10);
-  const protos = Array.from({ length: 40 }, () => freshRequest(template));
+  const template = makeTemplate(spansPerRequest, 10);
+  const protos = Array.from({ length: 20 }, () => freshRequest(template));
   const jsons = protos.map((p) => traceToOtlpJson(decodeTrace(p)));
   const protoMb = protos[0]!.length / 1e6;
   const jsonMb = Buffer.byteLength(jsons[0]!) / 1e6;

@@ -77,10 +77,12 @@ function channelOptions(maxRecvBytes: number, c: GrpcConnectionOptions): Record<
  * message: grpc-js buffers a whole message before the handler runs, so checking in the handler would
  * come after the bytes are in memory. A call reserves the largest message it may send
  * (maxRecvBytes; twice that when compressed, since the compressed and inflated copies coexist) and
- * gives back the excess once its message is in. A refused call is answered RESOURCE_EXHAUSTED with
- * RetryInfo at once; its stream was never read, so it costs at most one HTTP/2 flow-control window
- * (64 KiB) until it is closed. Memory held by message bytes is therefore at most the budget plus one
- * call's reservation, whatever the number of connections and streams.
+ * gives back the excess once its message is in. A call that does not get its bytes within
+ * ADMISSION_WAIT_MS is answered RESOURCE_EXHAUSTED with RetryInfo. While it waits its stream is not
+ * read, so it costs at most one HTTP/2 flow-control window (64 KiB), and the number of such streams
+ * is at most connections (grpc_listen_conn_limit) × grpc_server_max_concurrent_streams. Message bytes
+ * in memory are therefore at most the budget plus one call's reservation (a call alone is always
+ * admitted), plus those windows, whatever the clients do.
  */
 function admissionInterceptor(budget: InflightBudget, maxRecvBytes: number): ServerInterceptor {
   return (_method, call) => {
@@ -91,15 +93,17 @@ function admissionInterceptor(budget: InflightBudget, maxRecvBytes: number): Ser
           onReceiveMetadata: (metadata, nextMetadata) => {
             const encoding = firstString(metadata, 'grpc-encoding') ?? 'identity';
             const reserve = encoding === 'identity' ? maxRecvBytes : 2 * maxRecvBytes;
-            if (!lease.take(reserve)) {
+            void lease.takeOrWait(reserve).then((granted) => {
+              if (granted) {
+                nextMetadata(metadata);
+                return;
+              }
               countRefusal('grpc', 'inflight_bytes');
               const failure = classifyFailure(new InflightError(budget.limitBytes));
               const md = new Metadata();
               md.set('grpc-status-details-bin', toBuffer(encodeStatusWithRetryInfo(failure.rpcCode, failure.message, failure.retryAfterSeconds ?? 1)));
               call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: failure.message, metadata: md });
-              return;
-            }
-            nextMetadata(metadata);
+            });
           },
           onReceiveMessage: (message: Buffer, nextMessage) => {
             // The request as decoded is what stays in memory until the push settles.
@@ -192,7 +196,20 @@ export async function startGrpcReceiver(opts: GrpcReceiverOptions): Promise<Grpc
   // We own the listening socket and hand connections to grpc-js, so the connection cap and TCP
   // keepalive apply (grpc-js has no setting for either).
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-  const listener: NetServer = createServer((socket) => injector.injectConnection(socket));
+  const prefaceTimeoutMs = grpcMs(conn.maxConnectionIdleMs);
+  const listener: NetServer = createServer((socket) => {
+    // grpc-js's idle timer sends GOAWAY and waits for the client, which a client that never spoke
+    // HTTP/2 ignores: such a connection is closed here when nothing arrives within the idle time.
+    // Set after the injection, since the HTTP/2 server resets the socket's timeout when it takes it.
+    injector.injectConnection(socket);
+    if (prefaceTimeoutMs !== undefined && prefaceTimeoutMs < GRPC_NEVER_MS) {
+      const timer = setTimeout(() => {
+        if (socket.bytesRead === 0) socket.destroy();
+      }, prefaceTimeoutMs);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    }
+  });
   limitConnections(listener, conn.maxConnections ?? 0);
   const { host, port: wanted } = parseEndpoint(opts.endpoint);
   const port = await new Promise<number>((resolve, reject) => {

@@ -8,15 +8,23 @@ export interface ReadBodyOptions {
   readonly contentEncoding: string | undefined;
   /** Cap on the body both as sent and after decompression; beyond it: BodyError 413. */
   readonly maxBytes: number;
-  /** Where the body's bytes are taken from; running out: InflightError (429). */
+  /**
+   * Where the body's bytes are taken from: the bytes as sent plus, when compressed, the decompressed
+   * bytes. What the lease already holds (a reservation made before reading) is used first; beyond
+   * it bytes are taken as they arrive, and running out is an InflightError (429). When the body is
+   * read, the lease is shrunk to the body's size (the compressed bytes are no longer held).
+   */
   readonly lease: InflightLease;
-  /** Bytes of the body as sent already in the lease (its Content-Length); later bytes are taken as they arrive. */
-  readonly reserved: number;
   /** The budget's size, for the refusal message. */
   readonly budgetBytes: number;
 }
 
 const CODINGS = ['gzip', 'x-gzip', 'deflate'];
+
+/** True for the codings whose decompressed size is unknown until inflated. */
+export function isCompressed(contentEncoding: string | undefined): boolean {
+  return CODINGS.includes((contentEncoding ?? '').trim().toLowerCase());
+}
 
 /** Refuses an unknown Content-Encoding (415) before anything is read. Returns the normalised coding ('' = none). */
 export function checkContentEncoding(contentEncoding: string | undefined): string {
@@ -36,9 +44,8 @@ function inflaterFor(encoding: string, first: Buffer): Transform {
 }
 
 /**
- * Reads a request body as it streams in, decompressing on the fly, with every byte held counted in
- * the lease before it is kept: compressed bytes beyond the reserved Content-Length and each
- * decompressed chunk. A gzip bomb therefore stops at maxBytes of output (413) or when the shared
+ * Reads a request body as it streams in, decompressing on the fly, with every byte held (as sent, and
+ * each decompressed chunk) covered by the lease before it is kept. A gzip bomb therefore stops at maxBytes of output (413) or when the shared
  * budget is spent (429), never after inflating in full. On failure the rest of the body is read and
  * dropped, not kept; the caller answers with `Connection: close`.
  */
@@ -64,9 +71,18 @@ export function readBody(payload: Readable, opts: ReadBodyOptions): Promise<Buff
       payload.resume();
       reject(err);
     };
+    /** Bytes in memory for this body: as sent, plus the inflated output of a compressed one. */
+    const held = (): number => (encoding === '' ? sent : sent + keptBytes);
+    /** Makes the lease cover `n` bytes. */
+    const cover = (n: number): boolean => {
+      if (n <= opts.lease.bytes || opts.lease.take(n - opts.lease.bytes)) return true;
+      fail(new InflightError(opts.budgetBytes));
+      return false;
+    };
     const finish = (): void => {
       if (settled) return;
       settled = true;
+      opts.lease.shrinkTo(keptBytes);
       resolve(kept.length === 1 ? kept[0]! : Buffer.concat(kept, keptBytes));
     };
     const keep = (chunk: Buffer): boolean => {
@@ -75,10 +91,7 @@ export function readBody(payload: Readable, opts: ReadBodyOptions): Promise<Buff
         fail(new BodyError(413, `${encoding === '' ? 'request body' : 'decompressed body'} exceeds the limit of ${opts.maxBytes} bytes`));
         return false;
       }
-      if (encoding !== '' && !opts.lease.take(chunk.length)) {
-        fail(new InflightError(opts.budgetBytes));
-        return false;
-      }
+      if (encoding !== '' && !cover(held())) return false;
       kept.push(chunk);
       return true;
     };
@@ -89,12 +102,7 @@ export function readBody(payload: Readable, opts: ReadBodyOptions): Promise<Buff
         fail(new BodyError(413, `request body exceeds the limit of ${opts.maxBytes} bytes`));
         return;
       }
-      // Bytes as sent, beyond what Content-Length announced (chunked bodies announce nothing).
-      const beyond = sent - Math.max(opts.reserved, sent - chunk.length);
-      if (beyond > 0 && !opts.lease.take(beyond)) {
-        fail(new InflightError(opts.budgetBytes));
-        return;
-      }
+      if (!cover(held())) return;
       if (encoding === '') {
         keep(chunk);
         return;

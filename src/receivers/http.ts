@@ -8,7 +8,7 @@ import { otlpJsonToProto } from '../otlp/json-request.js';
 import { parseEndpoint } from './endpoint.js';
 import { BodyError, classifyFailure } from './failure.js';
 import type { ReceiveFailure } from './failure.js';
-import { readBody } from './http-body.js';
+import { isCompressed, readBody } from './http-body.js';
 import { countRefusal, DEFAULT_INFLIGHT_BYTES, InflightBudget, InflightError, type InflightLease } from './inflight.js';
 import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
 import { consoleLogger } from './logger.js';
@@ -115,7 +115,6 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
         contentEncoding: headerValue(request.headers['content-encoding']),
         maxBytes: opts.maxBodyBytes,
         lease: held.lease,
-        reserved: held.lease.bytes,
         budgetBytes: budget.limitBytes,
       }).then(
         (bytes) => done(null, { json: mediaTypeOf(request.headers['content-type']) === JSON_TYPE, bytes }),
@@ -140,7 +139,11 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
       countRefusal('http', 'too_large');
       return sendFailure(request, reply, classifyFailure(new BodyError(413, `request body of ${announced} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`)));
     }
-    if (announced > 0 && !held.lease.take(announced)) {
+    // A compressed body may inflate to the size limit: that much is reserved before reading, so a
+    // flood of small gzip bodies is refused up front instead of each being half inflated and dropped.
+    // The lease shrinks to the real size once the body is in.
+    const reserve = announced + (isCompressed(headerValue(request.headers['content-encoding'])) ? opts.maxBodyBytes : 0);
+    if (reserve > 0 && !(await held.lease.takeOrWait(reserve))) {
       countRefusal('http', 'inflight_bytes');
       return sendFailure(request, reply, classifyFailure(new InflightError(budget.limitBytes)));
     }

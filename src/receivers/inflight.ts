@@ -13,8 +13,22 @@ export const DEFAULT_INFLIGHT_BYTES = DEFAULTS.distributor.maxInflightBytes;
 /** Why a request was refused before its push; the label of rubato_receiver_refused_requests_total. */
 export type RefusalReason = 'inflight_bytes' | 'too_large';
 
+/**
+ * How long a request may wait for bytes before it is refused. A short wait turns momentary overlaps
+ * (a few requests arriving together) into a delay rather than a refusal; a waiting request holds no
+ * body bytes, only its connection (its body stays in the socket, HTTP/2 flow control holds the rest).
+ */
+export const ADMISSION_WAIT_MS = 2000;
+
+interface Waiter {
+  readonly lease: InflightLease;
+  readonly n: number;
+  readonly done: (granted: boolean) => void;
+}
+
 export class InflightBudget {
   private used = 0;
+  private readonly waiters: Waiter[] = [];
   /** @param limitBytes bytes all requests together may hold; 0 or less turns the budget off. */
   constructor(readonly limitBytes: number) {}
 
@@ -42,12 +56,31 @@ export class InflightBudget {
   giveBack(n: number): void {
     this.used -= n;
     inflightBytes.set(this.used);
+    // First come, first served: the head waiter blocks those behind it until it fits.
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      if (!this.grant(w.n, w.lease.bytes)) break;
+      this.waiters.shift();
+      w.done(true);
+    }
+  }
+
+  /** @internal for InflightLease */
+  enqueue(w: Waiter): void {
+    this.waiters.push(w);
+  }
+
+  /** @internal for InflightLease */
+  dequeue(lease: InflightLease): Waiter | undefined {
+    const i = this.waiters.findIndex((w) => w.lease === lease);
+    return i < 0 ? undefined : this.waiters.splice(i, 1)[0];
   }
 }
 
 /** The bytes one request holds; release() is idempotent so every way a request can end may call it. */
 export class InflightLease {
   private held = 0;
+  private released = false;
   constructor(private readonly budget: InflightBudget) {}
 
   get bytes(): number {
@@ -57,9 +90,34 @@ export class InflightLease {
   /** Takes `n` more bytes; false (nothing taken) when the budget cannot give them. */
   take(n: number): boolean {
     if (n <= 0) return true;
-    if (!this.budget.grant(n, this.held)) return false;
+    if (this.released || !this.budget.grant(n, this.held)) return false;
     this.held += n;
     return true;
+  }
+
+  /**
+   * Takes `n` more bytes, waiting up to `waitMs` for them to be given back by others. Resolves false
+   * (nothing taken) on timeout or when the lease is released meanwhile (the request ended).
+   */
+  takeOrWait(n: number, waitMs = ADMISSION_WAIT_MS): Promise<boolean> {
+    if (this.released) return Promise.resolve(false);
+    if (this.take(n)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.budget.dequeue(this) !== undefined) resolve(false);
+      }, waitMs);
+      timer.unref();
+      this.budget.enqueue({
+        lease: this,
+        n,
+        done: (granted) => {
+          clearTimeout(timer);
+          // grant() already counted the bytes in the budget; the lease now holds them.
+          if (granted) this.held += n;
+          resolve(granted);
+        },
+      });
+    });
   }
 
   /** Gives back what is held beyond `n` bytes (when a request turns out smaller than reserved). */
@@ -70,6 +128,8 @@ export class InflightLease {
   }
 
   release(): void {
+    this.released = true;
+    this.budget.dequeue(this)?.done(false);
     this.shrinkTo(0);
   }
 }
