@@ -1,6 +1,6 @@
 import { createServer, type Server as NetServer } from 'node:net';
 import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status } from '@grpc/grpc-js';
-import type { sendUnaryData, ServerInterceptor, ServerUnaryCall, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerInterceptor, ServerUnaryCall, ServiceDefinition, ServiceError, StatusObject } from '@grpc/grpc-js';
 import type { Pusher } from '../model/pusher.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeExportResponse } from '../otlp/export-response.js';
@@ -75,16 +75,25 @@ function channelOptions(maxRecvBytes: number, c: GrpcConnectionOptions): Record<
 /**
  * Admission to the in-flight byte budget, when a call's headers arrive and before grpc-js reads its
  * message: grpc-js buffers a whole message before the handler runs, so checking in the handler would
- * come after the bytes are in memory. A call reserves the largest message it may send
- * (maxRecvBytes; twice that when compressed, since the compressed and inflated copies coexist) and
- * gives back the excess once its message is in. A call that does not get its bytes within
- * ADMISSION_WAIT_MS is answered RESOURCE_EXHAUSTED with RetryInfo. While it waits its stream is not
- * read, so it costs at most one HTTP/2 flow-control window (64 KiB), and the number of such streams
- * is at most connections (grpc_listen_conn_limit) × grpc_server_max_concurrent_streams. Message bytes
- * in memory are therefore at most the budget plus one call's reservation (a call alone is always
- * admitted), plus those windows, whatever the clients do.
+ * come after the bytes are in memory. A call reserves the largest message it may send (maxRecvBytes,
+ * twice that when compressed since both copies coexist) but at most a sixteenth of the budget, so a
+ * large size limit does not let only one call receive at a time. Once its message is in, the call
+ * holds exactly the message's size; if the budget cannot cover that, the call is refused there.
+ * A call that does not get its reservation within ADMISSION_WAIT_MS is answered RESOURCE_EXHAUSTED
+ * with RetryInfo; while it waits its stream is not read (HTTP/2 flow control: at most a 64 KiB window).
+ * Message bytes in memory are therefore at most max(budget, 16 × maxRecvBytes) plus one call (a call
+ * alone is always admitted) — with the defaults (64 MiB, 4 MiB) just the budget — whatever the
+ * number of connections and streams.
  */
 function admissionInterceptor(budget: InflightBudget, maxRecvBytes: number): ServerInterceptor {
+  const cap = budget.reservationCap;
+  const refusal = (): StatusObject => {
+    countRefusal('grpc', 'inflight_bytes');
+    const failure = classifyFailure(new InflightError(budget.limitBytes));
+    const md = new Metadata();
+    md.set('grpc-status-details-bin', toBuffer(encodeStatusWithRetryInfo(failure.rpcCode, failure.message, failure.retryAfterSeconds ?? 1)));
+    return { code: status.RESOURCE_EXHAUSTED, details: failure.message, metadata: md };
+  };
   return (_method, call) => {
     const lease = budget.lease();
     return new ServerInterceptingCall(call, {
@@ -92,21 +101,19 @@ function admissionInterceptor(budget: InflightBudget, maxRecvBytes: number): Ser
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             const encoding = firstString(metadata, 'grpc-encoding') ?? 'identity';
-            const reserve = encoding === 'identity' ? maxRecvBytes : 2 * maxRecvBytes;
+            const reserve = Math.min(cap, encoding === 'identity' ? maxRecvBytes : 2 * maxRecvBytes);
             void lease.takeOrWait(reserve).then((granted) => {
-              if (granted) {
-                nextMetadata(metadata);
-                return;
-              }
-              countRefusal('grpc', 'inflight_bytes');
-              const failure = classifyFailure(new InflightError(budget.limitBytes));
-              const md = new Metadata();
-              md.set('grpc-status-details-bin', toBuffer(encodeStatusWithRetryInfo(failure.rpcCode, failure.message, failure.retryAfterSeconds ?? 1)));
-              call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: failure.message, metadata: md });
+              if (granted) nextMetadata(metadata);
+              else call.sendStatus(refusal());
             });
           },
           onReceiveMessage: (message: Buffer, nextMessage) => {
             // The request as decoded is what stays in memory until the push settles.
+            if (message.length > lease.bytes && !lease.take(message.length - lease.bytes)) {
+              lease.release();
+              call.sendStatus(refusal());
+              return;
+            }
             lease.shrinkTo(message.length);
             nextMessage(message);
           },

@@ -139,10 +139,12 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
       countRefusal('http', 'too_large');
       return sendFailure(request, reply, classifyFailure(new BodyError(413, `request body of ${announced} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`)));
     }
-    // A compressed body may inflate to the size limit: that much is reserved before reading, so a
-    // flood of small gzip bodies is refused up front instead of each being half inflated and dropped.
-    // The lease shrinks to the real size once the body is in.
-    const reserve = announced + (isCompressed(headerValue(request.headers['content-encoding'])) ? opts.maxBodyBytes : 0);
+    // A compressed body may inflate to the size limit: that much (up to the budget's reservation cap)
+    // is reserved before reading, so a flood of small gzip bodies is refused up front instead of each
+    // being half inflated and dropped. Inflated bytes beyond it are still taken as they come, and the
+    // lease shrinks to the real size once the body is in.
+    const inflated = isCompressed(headerValue(request.headers['content-encoding'])) ? Math.min(opts.maxBodyBytes, budget.reservationCap) : 0;
+    const reserve = announced + inflated;
     if (reserve > 0 && !(await held.lease.takeOrWait(reserve))) {
       countRefusal('http', 'inflight_bytes');
       return sendFailure(request, reply, classifyFailure(new InflightError(budget.limitBytes)));

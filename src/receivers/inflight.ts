@@ -32,6 +32,15 @@ export class InflightBudget {
   /** @param limitBytes bytes all requests together may hold; 0 or less turns the budget off. */
   constructor(readonly limitBytes: number) {}
 
+  /**
+   * Most a request reserves up front for bytes whose size it cannot know yet (a gRPC message, an
+   * inflated body): a sixteenth of the budget, so a size limit large next to the budget still lets 16
+   * requests be received at once. What they really hold is counted as it becomes known.
+   */
+  get reservationCap(): number {
+    return this.limitBytes > 0 ? Math.floor(this.limitBytes / 16) : Infinity;
+  }
+
   /** Bytes currently held. */
   get inFlight(): number {
     return this.used;
