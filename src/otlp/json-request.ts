@@ -313,34 +313,40 @@ function isWhitespace(c: number): boolean {
 }
 
 /**
- * A position in the JSON text. Only the request's outer levels (request, resourceSpans, scopeSpans,
+ * A position in the JSON bytes (UTF-8: the structural characters are single bytes that never occur
+ * inside a multi-byte character). Only the request's outer levels (request, resourceSpans, scopeSpans,
  * the spans array) are walked here; each resource, scope and span is handed to JSON.parse on its own
  * and written out at once, so the objects of one span at a time exist, not a graph of the whole body
  * (which, for a body of a few MB, outlives the young generation and inflates the heap).
  */
 class Cursor {
   pos = 0;
-  constructor(readonly s: string) {}
+  constructor(readonly s: Buffer) {}
+
+  /** The byte at `i`, -1 past the end. */
+  private at(i: number): number {
+    return this.s[i] ?? -1;
+  }
 
   fail(what: string): never {
     throw new OtlpDecodeError(`invalid JSON: ${what} at position ${this.pos}`);
   }
 
   ws(): void {
-    while (this.pos < this.s.length && isWhitespace(this.s.charCodeAt(this.pos))) this.pos++;
+    while (this.pos < this.s.length && isWhitespace(this.at(this.pos))) this.pos++;
   }
 
   peek(): number {
-    return this.s.charCodeAt(this.pos);
+    return this.at(this.pos);
   }
 
   private skipString(): void {
     let from = this.pos + 1;
     for (;;) {
-      const q = this.s.indexOf('"', from);
+      const q = this.s.indexOf(QUOTE, from);
       if (q < 0) this.fail('unterminated string');
       let backslashes = 0;
-      while (this.s.charCodeAt(q - 1 - backslashes) === BACKSLASH) backslashes++;
+      while (this.at(q - 1 - backslashes) === BACKSLASH) backslashes++;
       if (backslashes % 2 === 0) {
         this.pos = q + 1;
         return;
@@ -357,7 +363,7 @@ class Cursor {
       let depth = 0;
       do {
         if (this.pos >= this.s.length) this.fail('unexpected end of input');
-        const ch = this.s.charCodeAt(this.pos);
+        const ch = this.at(this.pos);
         if (ch === QUOTE) {
           this.skipString();
           continue;
@@ -370,7 +376,7 @@ class Cursor {
     }
     const start = this.pos;
     while (this.pos < this.s.length) {
-      const ch = this.s.charCodeAt(this.pos);
+      const ch = this.at(this.pos);
       if (ch === COMMA || ch === CLOSE_BRACE || ch === CLOSE_BRACKET || isWhitespace(ch)) break;
       this.pos++;
     }
@@ -381,14 +387,15 @@ class Cursor {
   value(): unknown {
     const start = this.pos;
     this.skipValue();
-    return parseJson(this.s.slice(start, this.pos));
+    return parseJson(this.s.toString('utf8', start, this.pos));
   }
 
   /** Consumes a `null` (absent field) if that is what comes next. */
   takeNull(): boolean {
-    if (!this.s.startsWith('null', this.pos)) return false;
-    const after = this.s.charCodeAt(this.pos + 4);
-    if (!(after === COMMA || after === CLOSE_BRACE || after === CLOSE_BRACKET || isWhitespace(after) || Number.isNaN(after))) return false;
+    const p = this.pos;
+    if (!(this.at(p) === 0x6e && this.at(p + 1) === 0x75 && this.at(p + 2) === 0x6c && this.at(p + 3) === 0x6c)) return false;
+    const after = this.at(p + 4);
+    if (!(after === COMMA || after === CLOSE_BRACE || after === CLOSE_BRACKET || isWhitespace(after) || after === -1)) return false;
     this.pos += 4;
     return true;
   }
@@ -396,8 +403,8 @@ class Cursor {
   private key(): string {
     const start = this.pos;
     this.skipString();
-    const raw = this.s.slice(start + 1, this.pos - 1);
-    return raw.includes('\\') ? (parseJson(this.s.slice(start, this.pos)) as string) : raw;
+    const raw = this.s.toString('utf8', start + 1, this.pos - 1);
+    return raw.includes('\\') ? (parseJson(this.s.toString('utf8', start, this.pos)) as string) : raw;
   }
 
   /** Walks the object that starts here; `member` must consume exactly the value of each key. */
@@ -530,16 +537,17 @@ function writeResourceSpans(c: Cursor, w: WireWriter, path: Path): void {
 }
 
 /**
- * Converts an OTLP/JSON ExportTraceServiceRequest body into its protobuf encoding, one span at a time
- * (see Cursor). Fields may come in any order, as protobuf allows. Throws OtlpDecodeError (naming the
+ * Converts an OTLP/JSON ExportTraceServiceRequest body (text, or its UTF-8 bytes as received, which
+ * avoids a string of the whole body) into its protobuf encoding, one span at a time (see Cursor). Fields may come in any order, as protobuf allows. Throws OtlpDecodeError (naming the
  * offending field) on malformed input.
  */
-export function otlpJsonToProto(body: string): Uint8Array {
+export function otlpJsonToProto(json: string | Uint8Array): Uint8Array {
+  const body = typeof json === 'string' ? Buffer.from(json, 'utf8') : Buffer.from(json.buffer, json.byteOffset, json.byteLength);
   const c = new Cursor(body);
   const path: Path = new Path();
   c.ws();
   // Not an object: JSON.parse says what it is, or why it is not JSON.
-  if (c.peek() !== OPEN_BRACE) path.fail('expected a JSON object', parseJson(body));
+  if (c.peek() !== OPEN_BRACE) path.fail('expected a JSON object', parseJson(body.toString('utf8')));
   const w = new WireWriter(Math.max(256, body.length >>> 1));
   c.members((key) => {
     if (key === 'resourceSpans' || key === 'resource_spans') {
