@@ -1,3 +1,4 @@
+// The in-flight budget alone: sharing, the lone-request rule, FIFO waiting, timeouts and release while waiting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InflightBudget } from './inflight.js';
