@@ -9,6 +9,8 @@ import { childProcessBuilder } from './ingester/block-builder.js';
 import { createDistributor } from './distributor/distributor.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
 import { startHttpReceiver } from './receivers/http.js';
+import { InflightBudget } from './receivers/inflight.js';
+import { automaticConnectionLimit, type HttpListenerLimits } from './util/http-listener.js';
 import { Blocklist } from './querier/blocklist.js';
 import { listTenants } from './block/listing.js';
 import { Querier } from './querier/querier.js';
@@ -77,14 +79,25 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
   });
 
-  // The API answers /ready with 503 while the WAL replays, so it starts first.
+  const srv = cfg.server;
+  const httpListener = (): HttpListenerLimits => ({
+    readTimeoutMs: srv.http_server_read_timeout,
+    writeTimeoutMs: srv.http_server_write_timeout,
+    idleTimeoutMs: srv.http_server_idle_timeout,
+    maxConnections: srv.http_listen_conn_limit > 0 ? srv.http_listen_conn_limit : automaticConnectionLimit(),
+  });
+
+  // The API answers /ready with 503 while the WAL replays, so it starts first; /ready turns 200 only
+  // once the OTLP receivers are bound as well, so a client told "ready" can connect.
+  let receiversListening = false;
   const services: Record<string, string> = { distributor: 'Starting', ingester: 'Starting', querier: 'Starting', compactor: 'Starting' };
   const api = await startApiServer({
     host: cfg.server.http_listen_address,
     port: cfg.server.http_listen_port,
+    listener: httpListener(),
     logger,
     multitenancy: cfg.multitenancy_enabled,
-    isReady: () => ingester.ready(),
+    isReady: () => receiversListening && ingester.ready(),
     configYaml: () => configYaml,
     flush: () => ingester.flush(),
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
@@ -114,6 +127,8 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
 
   const protocols = cfg.distributor.receivers.otlp.protocols;
   const multitenancy = cfg.multitenancy_enabled;
+  // One budget for both receivers: memory is one pool whatever the transport.
+  const inflight = new InflightBudget(cfg.distributor.max_inflight_bytes);
   const grpc =
     protocols.grpc === null
       ? null
@@ -123,6 +138,16 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           multitenancy,
           pusher: distributor,
           logger,
+          inflight,
+          connection: {
+            maxConnections: srv.grpc_listen_conn_limit > 0 ? srv.grpc_listen_conn_limit : automaticConnectionLimit(),
+            maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
+            maxConnectionIdleMs: srv.grpc_server_max_connection_idle,
+            maxConnectionAgeMs: srv.grpc_server_max_connection_age,
+            maxConnectionAgeGraceMs: srv.grpc_server_max_connection_age_grace,
+            keepaliveTimeMs: srv.grpc_server_keepalive_time,
+            keepaliveTimeoutMs: srv.grpc_server_keepalive_timeout,
+          },
         });
   const http =
     protocols.http === null
@@ -133,8 +158,11 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           multitenancy,
           pusher: distributor,
           logger,
+          inflight,
+          listener: httpListener(),
         });
   services['distributor'] = 'Running';
+  receiversListening = true;
   logger.info({ otlpGrpc: grpc?.port ?? null, otlpHttp: http?.port ?? null }, 'OTLP receivers listening');
 
   const compactor = startCompactor(backend, {

@@ -7,16 +7,21 @@ import { queryTimeouts } from './metrics.js';
 import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
+import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
 
 export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
+  /** Timeouts, connection cap and TCP keepalive. Default: Tempo's server defaults, no cap. */
+  readonly listener?: HttpListenerLimits;
 }
 
 /** The HTTP API on Tempo's port 3100: query endpoints, operations endpoints and /metrics. */
 export async function startApiServer(opts: ApiServerOptions): Promise<{ app: FastifyInstance; port: number; close(): Promise<void> }> {
-  const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  const listener = opts.listener ?? DEFAULT_HTTP_LISTENER;
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20, ...fastifyTimeouts(listener) });
+  applyListenerLimits(app.server, listener);
   app.addHook('onResponse', async (req, reply) => {
     requestDuration.observe(
       { method: req.method, route: routeName(req.routeOptions.url), status_code: String(reply.statusCode), ws: 'false' },

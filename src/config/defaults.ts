@@ -32,12 +32,19 @@ export const DEFAULTS = {
     gracefulShutdownTimeout: 30 * SECOND,
     grpcServerMaxRecvMsgSize: 16 * MiB,
     grpcServerMaxSendMsgSize: 16 * MiB,
+    grpcServerMaxConcurrentStreams: 100,
+    // Tempo's is infinite; rubato closes idle gRPC connections as it does idle HTTP ones, since each
+    // holds a file descriptor. Clients reconnect on their next export.
+    grpcServerMaxConnectionIdle: 2 * MINUTE,
+    grpcServerKeepaliveTime: 2 * HOUR,
+    grpcServerKeepaliveTimeout: 20 * SECOND,
   },
   distributor: {
     otlpGrpcEndpoint: '0.0.0.0:4317',
     otlpGrpcMaxRecvMsgSizeMib: 4,
     otlpHttpEndpoint: '0.0.0.0:4318',
     maxAttributeBytes: 2048,
+    maxInflightBytes: 64 * MiB,
   },
   ingester: {
     traceIdlePeriod: 10 * SECOND,

@@ -32,12 +32,31 @@ const serverSchema = section(
     log_level: oneOf(LOG_LEVELS, D.server.logLevel),
     /** default "logfmt"; or "json" */
     log_format: oneOf(['logfmt', 'json'], D.server.logFormat),
-    /** default 30s */
+    /** default 30s: a request's headers and body must arrive within this (API and OTLP/HTTP listeners); 0 = none */
     http_server_read_timeout: duration(D.server.httpServerReadTimeout),
-    /** default 30s */
+    /** default 30s: from a request's headers to the end of its answer, else the connection is closed; 0 = none */
     http_server_write_timeout: duration(D.server.httpServerWriteTimeout),
-    /** default 2m */
+    /** default 2m: an HTTP connection without traffic for this long is closed; 0 = never */
     http_server_idle_timeout: duration(D.server.httpServerIdleTimeout),
+    /**
+     * default 0 (rubato: automatic, a quarter of the process's open-file limit; Tempo: no limit): most
+     * open connections on each HTTP listener (API and OTLP/HTTP); more are closed as they arrive
+     */
+    http_listen_conn_limit: int(0),
+    /** default 0 (rubato: automatic, as http_listen_conn_limit; Tempo: no limit): most open connections on the OTLP/gRPC listener */
+    grpc_listen_conn_limit: int(0),
+    /** default 100: calls one OTLP/gRPC connection may have open at once */
+    grpc_server_max_concurrent_streams: int(D.server.grpcServerMaxConcurrentStreams),
+    /** default 2m (rubato; Tempo: infinite): an OTLP/gRPC connection without calls for this long is closed; 0 = never */
+    grpc_server_max_connection_idle: duration(D.server.grpcServerMaxConnectionIdle),
+    /** default infinite (0 = never): an OTLP/gRPC connection older than this is asked to go away */
+    grpc_server_max_connection_age: duration(0),
+    /** default infinite (0 = never): how long calls may finish after max_connection_age */
+    grpc_server_max_connection_age_grace: duration(0),
+    /** default 2h: after this long without activity the server pings the client */
+    grpc_server_keepalive_time: duration(D.server.grpcServerKeepaliveTime),
+    /** default 20s: an unanswered ping closes the connection after this */
+    grpc_server_keepalive_timeout: duration(D.server.grpcServerKeepaliveTimeout),
     /** default 30s: how long shutdown waits for in-flight requests */
     graceful_shutdown_timeout: duration(D.server.gracefulShutdownTimeout),
     /** default 16MiB */
@@ -46,14 +65,13 @@ const serverSchema = section(
     grpc_server_max_send_msg_size: bytes(D.server.grpcServerMaxSendMsgSize),
   },
   [
-    'http_listen_network', 'http_listen_conn_limit', 'grpc_listen_network', 'grpc_listen_conn_limit',
+    'http_listen_network', 'grpc_listen_network',
     'grpc_collect_max_streams_by_conn', 'proxy_protocol_enabled', 'tls_cipher_suites', 'tls_min_version',
     'http_tls_config', 'grpc_tls_config', 'register_instrumentation',
     'report_grpc_codes_in_instrumentation_label_enabled', 'http_server_read_header_timeout',
-    'http_log_closed_connections_without_response_enabled', 'grpc_server_max_concurrent_streams',
-    'grpc_server_max_connection_idle', 'grpc_server_max_connection_age', 'grpc_server_max_connection_age_grace',
-    'grpc_server_keepalive_time', 'grpc_server_keepalive_timeout', 'grpc_server_min_time_between_pings',
-    'grpc_server_ping_without_stream_allowed', 'grpc_server_num_workers', 'grpc_server_stats_tracking_enabled',
+    'http_log_closed_connections_without_response_enabled',
+    // grpc-js does not police how often clients ping, so these two are accepted but have no effect.
+    'grpc_server_min_time_between_pings', 'grpc_server_ping_without_stream_allowed', 'grpc_server_num_workers', 'grpc_server_stats_tracking_enabled',
     'grpc_server_recv_buffer_pools_enabled', 'log_source_ips_enabled', 'log_source_ips_full',
     'log_source_ips_header', 'log_source_ips_regex', 'log_request_headers', 'log_request_at_info_level_enabled',
     'log_request_exclude_headers_list', 'trace_request_headers', 'trace_request_exclude_headers_list',
@@ -119,6 +137,12 @@ const distributorSchema = section(
     receivers: receiversSchema,
     /** default 2048: longer attribute values are truncated; 0 = no limit */
     max_attribute_bytes: int(D.distributor.maxAttributeBytes),
+    /**
+     * default 64MiB (rubato extension): request bytes all OTLP receivers together may hold in memory,
+     * compressed and decompressed, from before a body is read until its push is acknowledged; beyond it
+     * requests are refused with 429 / RESOURCE_EXHAUSTED (with a retry hint) before being read. 0 = no budget.
+     */
+    max_inflight_bytes: bytes(D.distributor.maxInflightBytes),
   },
   [
     'ring', 'override_ring_key', 'forwarders', 'usage', 'ingester_write_path_enabled', 'kafka_write_path_enabled',

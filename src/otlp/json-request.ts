@@ -1,6 +1,6 @@
 /**
- * OTLP/JSON → protobuf. The JSON is parsed once and written straight into protobuf, so the rest of the
- * pipeline sees one format. Follows the OTLP/JSON rules: lowerCamelCase names (snake_case accepted too),
+ * OTLP/JSON → protobuf, span by span, so the rest of the pipeline sees one format and a large body
+ * never becomes one large object graph. Follows the OTLP/JSON rules: lowerCamelCase names (snake_case accepted too),
  * trace/span IDs as hex, 64-bit integers as strings or numbers, enums as integers or names, unknown
  * fields ignored, null treated as absent.
  */
@@ -299,10 +299,185 @@ function writeSpan(w: WireWriter, s: JsonObject, path: Path): void {
   writeFixed32(w, s, 'flags', 'flags', 16, path);
 }
 
-function writeMessageField(w: WireWriter, o: JsonObject, camel: string, snake: string, field: number, path: Path, body: (v: JsonObject) => void): void {
-  const v = get(o, camel, snake);
-  if (v === undefined) return;
-  path.push(camel);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * A position in the JSON bytes (UTF-8: the structural characters are single bytes that never occur
+ * inside a multi-byte character). Only the request's outer levels (request, resourceSpans, scopeSpans,
+ * the spans array) are walked here; each resource, scope and span is handed to JSON.parse on its own
+ * and written out at once, so the objects of one span at a time exist, not a graph of the whole body
+ * (which, for a body of a few MB, outlives the young generation and inflates the heap).
+ */
+class Cursor {
+  pos = 0;
+  constructor(readonly s: Buffer) {}
+
+  /** The byte at `i`, -1 past the end. */
+  private at(i: number): number {
+    return this.s[i] ?? -1;
+  }
+
+  fail(what: string): never {
+    throw new OtlpDecodeError(`invalid JSON: ${what} at position ${this.pos}`);
+  }
+
+  ws(): void {
+    while (this.pos < this.s.length && isWhitespace(this.at(this.pos))) this.pos++;
+  }
+
+  peek(): number {
+    return this.at(this.pos);
+  }
+
+  private skipString(): void {
+    let from = this.pos + 1;
+    for (;;) {
+      const q = this.s.indexOf(QUOTE, from);
+      if (q < 0) this.fail('unterminated string');
+      let backslashes = 0;
+      while (this.at(q - 1 - backslashes) === BACKSLASH) backslashes++;
+      if (backslashes % 2 === 0) {
+        this.pos = q + 1;
+        return;
+      }
+      from = q + 1;
+    }
+  }
+
+  /** Moves past one value. Only its extent is found here; JSON.parse of the slice checks its content. */
+  private skipValue(): void {
+    const c = this.peek();
+    if (c === QUOTE) return this.skipString();
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      let depth = 0;
+      do {
+        if (this.pos >= this.s.length) this.fail('unexpected end of input');
+        const ch = this.at(this.pos);
+        if (ch === QUOTE) {
+          this.skipString();
+          continue;
+        }
+        if (ch === OPEN_BRACE || ch === OPEN_BRACKET) depth++;
+        else if (ch === CLOSE_BRACE || ch === CLOSE_BRACKET) depth--;
+        this.pos++;
+      } while (depth > 0);
+      return;
+    }
+    const start = this.pos;
+    while (this.pos < this.s.length) {
+      const ch = this.at(this.pos);
+      if (ch === COMMA || ch === CLOSE_BRACE || ch === CLOSE_BRACKET || isWhitespace(ch)) break;
+      this.pos++;
+    }
+    if (this.pos === start) this.fail('expected a value');
+  }
+
+  /** The next value, parsed. */
+  value(): unknown {
+    const start = this.pos;
+    this.skipValue();
+    return parseJson(this.s.toString('utf8', start, this.pos));
+  }
+
+  /** Consumes a `null` (absent field) if that is what comes next. */
+  takeNull(): boolean {
+    const p = this.pos;
+    if (!(this.at(p) === 0x6e && this.at(p + 1) === 0x75 && this.at(p + 2) === 0x6c && this.at(p + 3) === 0x6c)) return false;
+    const after = this.at(p + 4);
+    if (!(after === COMMA || after === CLOSE_BRACE || after === CLOSE_BRACKET || isWhitespace(after) || after === -1)) return false;
+    this.pos += 4;
+    return true;
+  }
+
+  private key(): string {
+    const start = this.pos;
+    this.skipString();
+    const raw = this.s.toString('utf8', start + 1, this.pos - 1);
+    return raw.includes('\\') ? (parseJson(this.s.toString('utf8', start, this.pos)) as string) : raw;
+  }
+
+  /** Walks the object that starts here; `member` must consume exactly the value of each key. */
+  members(member: (key: string) => void): void {
+    this.pos++; // '{'
+    this.ws();
+    if (this.peek() === CLOSE_BRACE) {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      if (this.peek() !== QUOTE) this.fail('expected a property name');
+      const k = this.key();
+      this.ws();
+      if (this.peek() !== COLON) this.fail("expected ':'");
+      this.pos++;
+      this.ws();
+      member(k);
+      this.ws();
+      const c = this.peek();
+      this.pos++;
+      if (c === CLOSE_BRACE) return;
+      if (c !== COMMA) {
+        this.pos--;
+        this.fail("expected ',' or '}'");
+      }
+      this.ws();
+    }
+  }
+
+  /** Walks the array that starts here (path: the field's name), each element an object. */
+  objects(path: Path, name: string, element: () => void): void {
+    path.push(name);
+    if (this.peek() !== OPEN_BRACKET) path.fail('expected an array', this.value());
+    this.pos++;
+    this.ws();
+    if (this.peek() === CLOSE_BRACKET) {
+      this.pos++;
+      path.pop();
+      return;
+    }
+    for (let i = 0; ; i++) {
+      path.push(i);
+      if (this.peek() !== OPEN_BRACE) path.fail('expected an object', this.value());
+      element();
+      path.pop();
+      this.ws();
+      const c = this.peek();
+      this.pos++;
+      if (c === CLOSE_BRACKET) break;
+      if (c !== COMMA) {
+        this.pos--;
+        this.fail("expected ',' or ']'");
+      }
+      this.ws();
+    }
+    path.pop();
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new OtlpDecodeError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** A small message field (resource, scope) parsed on its own and written with `body`. */
+function writeParsedMessage(c: Cursor, w: WireWriter, name: string, field: number, path: Path, body: (v: JsonObject) => void): void {
+  if (c.takeNull()) return;
+  const v = c.value();
+  path.push(name);
   if (!isObject(v)) path.fail('expected an object', v);
   const m = w.beginMessage(field);
   body(v);
@@ -310,44 +485,79 @@ function writeMessageField(w: WireWriter, o: JsonObject, camel: string, snake: s
   path.pop();
 }
 
-/**
- * Converts an OTLP/JSON ExportTraceServiceRequest body into its protobuf encoding.
- * Throws OtlpDecodeError (naming the offending field) on malformed input.
- */
-export function otlpJsonToProto(body: string): Uint8Array {
-  let root: unknown;
-  try {
-    root = JSON.parse(body);
-  } catch (e) {
-    throw new OtlpDecodeError(`invalid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const path: Path = new Path();
-  if (!isObject(root)) path.fail('expected a JSON object', root);
-  const w = new WireWriter(Math.max(256, body.length >>> 1));
-  eachOf(root, 'resourceSpans', 'resource_spans', path, (rs) => {
-    const rm = w.beginMessage(1);
-    writeMessageField(w, rs, 'resource', 'resource', 1, path, (res) => {
-      writeAttributes(w, res, 1, path);
-      writeUint32(w, res, 'droppedAttributesCount', 'dropped_attributes_count', 2, path);
-    });
-    eachOf(rs, 'scopeSpans', 'scope_spans', path, (ss) => {
-      const sm = w.beginMessage(2);
-      writeMessageField(w, ss, 'scope', 'scope', 1, path, (sc) => {
+function writeSchemaUrl(c: Cursor, w: WireWriter, field: number, path: Path): void {
+  writeString(w, { schemaUrl: c.value() }, 'schemaUrl', 'schemaUrl', field, path);
+}
+
+function writeScopeSpans(c: Cursor, w: WireWriter, path: Path): void {
+  const sm = w.beginMessage(2);
+  c.members((key) => {
+    if (key === 'scope') {
+      writeParsedMessage(c, w, 'scope', 1, path, (sc) => {
         writeString(w, sc, 'name', 'name', 1, path);
         writeString(w, sc, 'version', 'version', 2, path);
         writeAttributes(w, sc, 3, path);
         writeUint32(w, sc, 'droppedAttributesCount', 'dropped_attributes_count', 4, path);
       });
-      eachOf(ss, 'spans', 'spans', path, (s) => {
+    } else if (key === 'spans') {
+      if (c.takeNull()) return;
+      c.objects(path, 'spans', () => {
+        const span = c.value() as JsonObject;
         const m = w.beginMessage(2);
-        writeSpan(w, s, path);
+        writeSpan(w, span, path);
         w.endMessage(m);
       });
-      writeString(w, ss, 'schemaUrl', 'schema_url', 3, path);
-      w.endMessage(sm);
-    });
-    writeString(w, rs, 'schemaUrl', 'schema_url', 3, path);
-    w.endMessage(rm);
+    } else if (key === 'schemaUrl' || key === 'schema_url') {
+      writeSchemaUrl(c, w, 3, path);
+    } else {
+      c.value(); // unknown field: checked, ignored
+    }
   });
+  w.endMessage(sm);
+}
+
+function writeResourceSpans(c: Cursor, w: WireWriter, path: Path): void {
+  const rm = w.beginMessage(1);
+  c.members((key) => {
+    if (key === 'resource') {
+      writeParsedMessage(c, w, 'resource', 1, path, (res) => {
+        writeAttributes(w, res, 1, path);
+        writeUint32(w, res, 'droppedAttributesCount', 'dropped_attributes_count', 2, path);
+      });
+    } else if (key === 'scopeSpans' || key === 'scope_spans') {
+      if (c.takeNull()) return;
+      c.objects(path, 'scopeSpans', () => writeScopeSpans(c, w, path));
+    } else if (key === 'schemaUrl' || key === 'schema_url') {
+      writeSchemaUrl(c, w, 3, path);
+    } else {
+      c.value();
+    }
+  });
+  w.endMessage(rm);
+}
+
+/**
+ * Converts an OTLP/JSON ExportTraceServiceRequest body (text, or its UTF-8 bytes as received, which
+ * avoids a string of the whole body) into its protobuf encoding, one span at a time (see Cursor). Fields may come in any order, as protobuf allows. Throws OtlpDecodeError (naming the
+ * offending field) on malformed input.
+ */
+export function otlpJsonToProto(json: string | Uint8Array): Uint8Array {
+  const body = typeof json === 'string' ? Buffer.from(json, 'utf8') : Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const c = new Cursor(body);
+  const path: Path = new Path();
+  c.ws();
+  // Not an object: JSON.parse says what it is, or why it is not JSON.
+  if (c.peek() !== OPEN_BRACE) path.fail('expected a JSON object', parseJson(body.toString('utf8')));
+  const w = new WireWriter(Math.max(256, body.length >>> 1));
+  c.members((key) => {
+    if (key === 'resourceSpans' || key === 'resource_spans') {
+      if (c.takeNull()) return;
+      c.objects(path, 'resourceSpans', () => writeResourceSpans(c, w, path));
+    } else {
+      c.value();
+    }
+  });
+  c.ws();
+  if (c.pos < body.length) c.fail('unexpected text after the request');
   return w.finish();
 }

@@ -1,5 +1,6 @@
 import { PushError } from '../model/pusher.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
+import { InflightError } from './inflight.js';
 import { TenantError } from './tenant.js';
 
 /** google.rpc.Code values the receivers answer with (also the `code` of an OTLP/HTTP error Status). */
@@ -46,6 +47,15 @@ export function classifyFailure(err: unknown): ReceiveFailure {
     return err.kind === 'missing'
       ? { rpcCode: RpcCode.UNAUTHENTICATED, httpStatus: 401, message: err.message, internal: false }
       : { rpcCode: RpcCode.INVALID_ARGUMENT, httpStatus: 400, message: err.message, internal: false };
+  }
+  if (err instanceof InflightError) {
+    return {
+      rpcCode: RpcCode.RESOURCE_EXHAUSTED,
+      httpStatus: 429,
+      message: err.message,
+      retryAfterSeconds: RATE_LIMIT_RETRY_AFTER_SECONDS,
+      internal: false,
+    };
   }
   if (err instanceof BodyError) {
     const rpcCode = err.httpStatus === 413 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.INVALID_ARGUMENT;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
@@ -7,7 +8,9 @@ import { otlpJsonToProto } from '../otlp/json-request.js';
 import { parseEndpoint } from './endpoint.js';
 import { BodyError, classifyFailure } from './failure.js';
 import type { ReceiveFailure } from './failure.js';
-import { decodeContentEncoding } from './http-body.js';
+import { isCompressed, readBody } from './http-body.js';
+import { countRefusal, DEFAULT_INFLIGHT_BYTES, InflightBudget, InflightError, type InflightLease } from './inflight.js';
+import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
 import { consoleLogger } from './logger.js';
 import type { WarnLogger } from '../model/logger.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
@@ -27,8 +30,10 @@ export interface HttpReceiverOptions {
   readonly pusher: Pusher;
   /** Receives internal errors. Default: console. */
   readonly logger?: WarnLogger;
-  /** Time allowed to receive a whole request (headers and body), so slow clients cannot pin sockets. Default 60000 ms. */
-  readonly requestTimeoutMs?: number;
+  /** Byte budget shared with the other receivers. Default: a budget of its own of DEFAULT_INFLIGHT_BYTES. */
+  readonly inflight?: InflightBudget;
+  /** Timeouts, connection cap and TCP keepalive of the listener. Default: Tempo's server defaults, no cap. */
+  readonly listener?: HttpListenerLimits;
 }
 
 export interface HttpReceiver {
@@ -79,61 +84,82 @@ function sendFailure(request: FastifyRequest, reply: FastifyReply, failure: Rece
   return reply.send(Buffer.from(encodeRpcStatus(failure.rpcCode, failure.message)));
 }
 
-/** Largest oversize body read to its end before answering 413; larger ones get the answer and a closed connection. */
-const DRAIN_LIMIT = 64 * 1024 * 1024;
-
 /** Starts the OTLP/HTTP trace receiver (POST /v1/traces, protobuf or JSON, optionally gzip/deflate). */
 export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<HttpReceiver> {
   const logger = opts.logger ?? consoleLogger;
   const { host, port } = parseEndpoint(opts.endpoint);
   const okProto = Buffer.from(encodeExportResponse(0, ''));
   const okJson = JSON.stringify(exportResponseJson(0, ''));
+  const budget = opts.inflight ?? new InflightBudget(DEFAULT_INFLIGHT_BYTES);
+  const listener = opts.listener ?? DEFAULT_HTTP_LISTENER;
+  /** Each request's share of the in-flight budget, and whether its route handler (which releases it) has started. */
+  const leases = new WeakMap<FastifyRequest, { lease: InflightLease; inHandler: boolean }>();
 
   const app = Fastify({
     logger: false,
     bodyLimit: opts.maxBodyBytes,
-    requestTimeout: opts.requestTimeoutMs ?? 60_000,
+    ...fastifyTimeouts(listener),
   });
+  applyListenerLimits(app.server, listener);
 
   // Only our types get a parser, so any other Content-Type is refused by fastify with 415 before the
-  // body is read. parseAs 'buffer' enforces the limit on the bytes as sent; the decompressed size is
-  // capped separately below.
+  // body is read. The parser streams the body in (readBody), so the in-flight budget and the size cap
+  // apply to bytes as they arrive and as they are decompressed, never after buffering a whole body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     [...PROTOBUF_TYPES, JSON_TYPE],
-    { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes },
-    (request: FastifyRequest, raw: string | Buffer, done: (err: Error | null, body?: ReceivedBody) => void) => {
-      const encoding = headerValue(request.headers['content-encoding']);
-      const buf = typeof raw === 'string' ? Buffer.from(raw) : raw;
-      decodeContentEncoding(buf, encoding, opts.maxBodyBytes).then(
+    (request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: ReceivedBody) => void) => {
+      const held = leases.get(request);
+      if (held === undefined) return done(new Error('request without an in-flight lease'));
+      readBody(payload, {
+        contentEncoding: headerValue(request.headers['content-encoding']),
+        maxBytes: opts.maxBodyBytes,
+        lease: held.lease,
+        budgetBytes: budget.limitBytes,
+      }).then(
         (bytes) => done(null, { json: mediaTypeOf(request.headers['content-type']) === JSON_TYPE, bytes }),
         (err: Error) => done(err),
       );
     },
   );
 
-  // A body announced as too large is read and thrown away (up to DRAIN_LIMIT) before the 413, so the
-  // client sees the answer instead of a connection reset in the middle of its upload.
   app.addHook('onRequest', async (request, reply) => {
+    const held = { lease: budget.lease(), inHandler: false };
+    leases.set(request, held);
+    // Whatever way the exchange ends, the bytes go back; once the handler runs it releases them itself
+    // when the push settles, which may be after a client gave up.
+    reply.raw.once('close', () => {
+      if (!held.inHandler) held.lease.release();
+    });
     const announced = Number(headerValue(request.headers['content-length']) ?? '0');
-    if (!(announced > opts.maxBodyBytes)) return;
-    const failure = classifyFailure(new BodyError(413, `request body of ${announced} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`));
-    if (announced <= DRAIN_LIMIT) {
-      request.raw.resume();
-      await new Promise<void>((resolve) => {
-        request.raw.once('end', resolve);
-        request.raw.once('error', () => resolve());
-        request.raw.once('close', resolve);
-      });
-    } else {
-      reply.header('connection', 'close');
+    if (announced > opts.maxBodyBytes) {
+      // Answered at once; node then reads the unread body and drops it (keeping nothing) so the
+      // client, still uploading, is not cut off before it reads the 413. http_server_read_timeout
+      // bounds how long that drain may take.
+      countRefusal('http', 'too_large');
+      return sendFailure(request, reply, classifyFailure(new BodyError(413, `request body of ${announced} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`)));
     }
-    return sendFailure(request, reply, failure);
+    // A compressed body may inflate to the size limit: that much (up to the budget's reservation cap)
+    // is reserved before reading, so a flood of small gzip bodies is refused up front instead of each
+    // being half inflated and dropped. Inflated bytes beyond it are still taken as they come, and the
+    // lease shrinks to the real size once the body is in.
+    const inflated = isCompressed(headerValue(request.headers['content-encoding'])) ? Math.min(opts.maxBodyBytes, budget.reservationCap) : 0;
+    const reserve = announced + inflated;
+    if (reserve > 0 && !(await held.lease.takeOrWait(reserve))) {
+      countRefusal('http', 'inflight_bytes');
+      return sendFailure(request, reply, classifyFailure(new InflightError(budget.limitBytes)));
+    }
+    return undefined;
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const failure = classifyFailure(asReceiveError(err));
+    const cause = asReceiveError(err);
+    const failure = classifyFailure(cause);
     if (failure.internal) logger.error({ err }, 'otlp http receiver: request failed');
+    if (cause instanceof InflightError) countRefusal('http', 'inflight_bytes');
+    else if (cause instanceof BodyError && cause.httpStatus === 413) countRefusal('http', 'too_large');
+    // A body refused halfway is dropped, not read to its end: close the connection after the answer.
+    if (!request.raw.complete) reply.header('connection', 'close');
     return sendFailure(request, reply, failure);
   });
 
@@ -141,10 +167,19 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
     const body = request.body;
     // Reached without a body only when there was no Content-Type and nothing to parse.
     if (body === undefined) throw new BodyError(415, 'missing Content-Type: expected application/x-protobuf or application/json');
-    const tenant = resolveTenant(headerValue(request.headers[ORG_ID_HEADER]), opts.multitenancy);
-    const proto = body.json ? otlpJsonToProto(body.bytes.toString('utf8')) : body.bytes;
-    const batch = decodeExportRequest(proto, tenant);
-    const result = batch.spans.length > 0 ? await opts.pusher.push(batch) : ACCEPTED_ALL;
+    const held = leases.get(request);
+    if (held !== undefined) held.inHandler = true;
+    let result;
+    try {
+      const tenant = resolveTenant(headerValue(request.headers[ORG_ID_HEADER]), opts.multitenancy);
+      // The protobuf form (about half the JSON's size) is held beside the body once converted.
+      if (body.json && held !== undefined && !held.lease.take(body.bytes.length >>> 1)) throw new InflightError(budget.limitBytes);
+      const proto = body.json ? otlpJsonToProto(body.bytes) : body.bytes;
+      const batch = decodeExportRequest(proto, tenant);
+      result = batch.spans.length > 0 ? await opts.pusher.push(batch) : ACCEPTED_ALL;
+    } finally {
+      held?.lease.release();
+    }
     const format = replyFormat(request);
     reply.code(200).header('content-type', format.contentType);
     if (result.rejectedSpans > 0) {
