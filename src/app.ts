@@ -17,6 +17,8 @@ import { TagService } from './querier/tags.js';
 import { startApiServer } from './api/server.js';
 import { startCompactor } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
+import { generatorSettings } from './overrides/generator.js';
+import { createMetricsGenerator } from './generator/generator.js';
 
 export interface RunningApp {
   /** Ports actually bound (useful when the config asks for port 0). */
@@ -74,6 +76,15 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
   });
 
+  // The metrics generator sees every accepted push; it does nothing for a tenant until its overrides name processors.
+  const generator = createMetricsGenerator({
+    config: cfg.metrics_generator,
+    settings: (tenant) => generatorSettings(cfg, tenant),
+    logger,
+    multitenancy: cfg.multitenancy_enabled,
+  });
+  const pusher = generator.tap(distributor);
+
   // The API answers /ready with 503 while the WAL replays, so it starts first.
   const services: Record<string, string> = { distributor: 'Starting', ingester: 'Starting', querier: 'Starting', compactor: 'Starting' };
   const api = await startApiServer({
@@ -96,6 +107,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
     tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, req),
+    generator,
   });
   logger.info({ port: api.port }, 'HTTP API listening');
 
@@ -114,7 +126,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           endpoint: protocols.grpc.endpoint,
           maxRecvBytes: protocols.grpc.max_recv_msg_size_mib * 1024 * 1024,
           multitenancy,
-          pusher: distributor,
+          pusher,
           logger,
         });
   const http =
@@ -124,7 +136,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           endpoint: protocols.http.endpoint,
           maxBodyBytes: (protocols.grpc?.max_recv_msg_size_mib ?? 4) * 1024 * 1024,
           multitenancy,
-          pusher: distributor,
+          pusher,
           logger,
         });
   services['distributor'] = 'Running';
@@ -148,6 +160,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       stopping ??= (async () => {
         for (const k of Object.keys(services)) services[k] = 'Stopping';
         await Promise.allSettled([grpc?.close(), http?.close()]);
+        generator.stop();
         await compactor.stop();
         await ingester.stop();
         blocklist.stop();

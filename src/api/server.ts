@@ -5,8 +5,9 @@ import { routeName } from './route-name.js';
 import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
+import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
 
-export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps {
+export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
@@ -32,6 +33,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerOpsRoutes(app, opts);
   registerTraceRoutes(app, opts);
   registerSearchRoutes(app, opts);
+  registerGeneratorRoutes(app, opts);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
