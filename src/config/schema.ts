@@ -502,7 +502,7 @@ const metricsGeneratorSchema = section(
       },
       ['wal', 'remote_write_flush_deadline'],
     ).prefault({}),
-    /** default 30s: spans starting or ending further than this from now are not counted */
+    /** default 30s: spans ending further than this from now are not counted; 0 = no check */
     metrics_ingestion_time_range_slack: duration(G.metricsIngestionTimeRangeSlack),
   },
   ['ring', 'traces_storage', 'traces_query_storage', 'query_timeout', 'override_ring_key', 'instance_id', 'codec', 'assigned_partitions', 'ingest_concurrency', 'leave_consumer_group_on_shutdown', 'disable_grpc', 'generate_native_histograms'],

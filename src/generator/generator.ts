@@ -75,7 +75,7 @@ class TenantGenerator {
     this.wanted = new WantedKeys([...(sm !== null ? spanMetricsKeys(sm) : []), ...(sg !== null ? serviceGraphsKeys(sg) : [])]);
     const attrIndex = (key: string) => this.wanted.names.indexOf(key);
     this.fields = new SpanFields(this.wanted);
-    this.resources = new ResourceCache(reg.max_label_name_length, reg.max_label_value_length);
+    this.resources = new ResourceCache(reg.max_label_name_length, reg.max_label_value_length, sm?.enable_target_info ?? false);
     const common = { maxLabelNameLength: reg.max_label_name_length, maxLabelValueLength: reg.max_label_value_length, attrIndex };
     this.spanMetrics = sm !== null ? new SpanMetrics(this.registry, { ...common, config: sm }) : null;
     this.serviceGraphs =
@@ -121,7 +121,10 @@ class TenantGenerator {
   collect(nowMs: number): void {
     try {
       this.serviceGraphs?.expire(nowMs);
-      this.registry.removeStale(nowMs - this.cfg.registry.stale_duration);
+      if (this.registry.removeStale(nowMs - this.cfg.registry.stale_duration) > 0) {
+        this.spanMetrics?.forgetSeries();
+        this.serviceGraphs?.forgetSeries();
+      }
       const st = this.registry.stats;
       const t = { tenant: this.tenant };
       gm.activeSeries.set(t, st.activeSeries);

@@ -57,12 +57,28 @@ export class Counter {
 
   /** Adds `delta` to the series with these label values (key = values joined by KEY_SEP). */
   add(key: string, values: readonly string[], delta: number, nowMs: number): boolean {
+    const s = this.seriesFor(key, values, nowMs);
+    if (s === null) return false;
+    s.value += delta;
+    s.lastUpdatedMs = nowMs;
+    return true;
+  }
+
+  /** The series with this key, created when there is room for it (null when max_active_series refuses it). */
+  seriesFor(key: string, values: readonly string[], nowMs: number): CounterSeries | null {
     let s = this.series.get(key);
     if (s === undefined) {
-      if (!this.limiter.tryAdd(1)) return false;
+      if (!this.limiter.tryAdd(1)) return null;
       s = { values: values.slice(), value: 0, lastUpdatedMs: nowMs, collected: false };
       this.series.set(key, s);
     }
+    return s;
+  }
+
+  /** Adds to an existing series only; false when there is none (saves building label values). */
+  addExisting(key: string, delta: number, nowMs: number): boolean {
+    const s = this.series.get(key);
+    if (s === undefined) return false;
     s.value += delta;
     s.lastUpdatedMs = nowMs;
     return true;
@@ -134,9 +150,17 @@ export class Histogram {
   }
 
   observe(key: string, values: readonly string[], v: number, traceId: string, nowMs: number): boolean {
+    const s = this.seriesFor(key, values, nowMs);
+    if (s === null) return false;
+    observeInto(this.buckets, s, v, traceId, nowMs);
+    return true;
+  }
+
+  /** The series with this key, created when there is room for it. */
+  seriesFor(key: string, values: readonly string[], nowMs: number): HistogramSeries | null {
     let s = this.series.get(key);
     if (s === undefined) {
-      if (!this.limiter.tryAdd(this.seriesWeight)) return false;
+      if (!this.limiter.tryAdd(this.seriesWeight)) return null;
       const n = this.buckets.length + 1;
       s = {
         values: values.slice(),
@@ -150,24 +174,7 @@ export class Histogram {
       };
       this.series.set(key, s);
     }
-    const b = this.buckets;
-    let i = 0;
-    while (i < b.length && v > b[i]!) i++;
-    s.counts[i]!++;
-    s.sum += v;
-    s.count++;
-    s.lastUpdatedMs = nowMs;
-    if (traceId !== '') {
-      const ex = s.exemplars[i];
-      if (ex === undefined) s.exemplars[i] = { traceId, value: v, timestampMs: nowMs };
-      else {
-        ex.traceId = traceId;
-        ex.value = v;
-        ex.timestampMs = nowMs;
-      }
-      s.exemplarsUnsent[i] = 1;
-    }
-    return true;
+    return s;
   }
 
   removeStale(beforeMs: number): number {
@@ -180,6 +187,26 @@ export class Histogram {
     }
     this.limiter.release(removed * this.seriesWeight);
     return removed;
+  }
+}
+
+/** Counts `v` into a histogram series with upper bounds `b`, keeping it as its bucket's exemplar. */
+export function observeInto(b: readonly number[], s: HistogramSeries, v: number, traceId: string, nowMs: number): void {
+  let i = 0;
+  while (i < b.length && v > b[i]!) i++;
+  s.counts[i]!++;
+  s.sum += v;
+  s.count++;
+  s.lastUpdatedMs = nowMs;
+  if (traceId !== '') {
+    const ex = s.exemplars[i];
+    if (ex === undefined) s.exemplars[i] = { traceId, value: v, timestampMs: nowMs };
+    else {
+      ex.traceId = traceId;
+      ex.value = v;
+      ex.timestampMs = nowMs;
+    }
+    s.exemplarsUnsent[i] = 1;
   }
 }
 
@@ -214,6 +241,12 @@ export class SeriesRegistry implements SeriesLimiter {
     return true;
   }
 
+  /** True when `n` more series fit under max_active_series. */
+  hasRoom(n: number): boolean {
+    const max = this.stats.maxActiveSeries;
+    return max <= 0 || this.stats.activeSeries + n <= max;
+  }
+
   release(n: number): void {
     this.stats.activeSeries -= n;
     this.stats.removed += n;
@@ -237,9 +270,11 @@ export class SeriesRegistry implements SeriesLimiter {
     return m;
   }
 
-  /** Drops series not updated since `beforeMs`. */
-  removeStale(beforeMs: number): void {
-    for (const m of this.metrics) m.removeStale(beforeMs);
+  /** Drops series not updated since `beforeMs`; returns how many went. */
+  removeStale(beforeMs: number): number {
+    let removed = 0;
+    for (const m of this.metrics) removed += m.removeStale(beforeMs);
+    return removed;
   }
 }
 

@@ -6,7 +6,7 @@
  * a virtual node named by it; an expired root server half becomes an edge from the virtual node "user".
  */
 import type { MetricsGeneratorConfig } from '../config/schema.js';
-import { KEY_SEP, sanitizeLabelName, type Counter, type Histogram, type SeriesRegistry } from './registry.js';
+import { KEY_SEP, observeInto, sanitizeLabelName, type Counter, type CounterSeries, type Histogram, type HistogramSeries, type SeriesRegistry } from './registry.js';
 import type { ResourceInfo } from './resource-info.js';
 import type { SpanFields } from './span-fields.js';
 import { SPAN_KIND_CLIENT, SPAN_KIND_CONSUMER, SPAN_KIND_PRODUCER, SPAN_KIND_SERVER, STATUS_CODE_ERROR } from './span-names.js';
@@ -16,8 +16,11 @@ type ServiceGraphsConfig = MetricsGeneratorConfig['processor']['service_graphs']
 export type ConnectionType = '' | 'virtual_node' | 'messaging_system' | 'database';
 
 interface Edge {
-  readonly key: string;
+  /** Hash of the trace ID and the client span ID; `traceId`, `idLow`, `idHigh` tell collisions apart. */
+  readonly key: number;
   readonly traceId: string;
+  readonly idLow: number;
+  readonly idHigh: number;
   /** The server half's parent span ID is '' (a root span): its client is "user" if none shows up. */
   rootServer: boolean;
   client: string;
@@ -59,8 +62,19 @@ export function serviceGraphsKeys(cfg: ServiceGraphsConfig): string[] {
   return [...cfg.dimensions, ...cfg.peer_attributes, 'db.name', 'db.namespace'];
 }
 
+/** The series of one edge label set, found with one lookup. */
+interface EdgeSlot {
+  readonly requests: CounterSeries;
+  readonly server: HistogramSeries;
+  readonly client: HistogramSeries;
+}
+
+const NO_DIMS: string[] = [];
+
 export class ServiceGraphs {
-  private readonly edges = new Map<string, Edge>();
+  private readonly edges = new Map<number, Edge>();
+  /** Edge label-set key → its series; emptied whenever stale series leave the registry. */
+  private readonly slots = new Map<string, EdgeSlot>();
   private readonly requests: Counter;
   private readonly failed: Counter;
   private readonly serverSeconds: Histogram;
@@ -78,8 +92,15 @@ export class ServiceGraphs {
   private readonly maxValue: number;
   /** Edges that expired without their other half, since start. */
   expiredEdges = 0;
+  /** When the oldest waiting edge expires (no need to look before). */
+  private nextExpiryMs = Infinity;
+  /** The dropped-spans series of the last service seen dropping, per side (spans come in runs per resource). */
+  private lastDrop: [string | null, CounterSeries | null, string | null, CounterSeries | null] = [null, null, null, null];
 
-  constructor(reg: SeriesRegistry, private readonly opts: ServiceGraphsOptions) {
+  constructor(
+    private readonly reg: SeriesRegistry,
+    private readonly opts: ServiceGraphsOptions,
+  ) {
     const cfg = opts.config;
     this.prefix = cfg.enable_client_server_prefix;
     this.virtualLabel = cfg.enable_virtual_node_label;
@@ -114,19 +135,29 @@ export class ServiceGraphs {
     const isClient = kind === SPAN_KIND_CLIENT || kind === SPAN_KIND_PRODUCER;
     const isServer = kind === SPAN_KIND_SERVER || kind === SPAN_KIND_CONSUMER;
     if (!isClient && !isServer) return;
-    this.expire(nowMs);
-    const parent = isClient ? '' : f.parentIdHex();
-    const key = isClient ? `${traceId}${f.spanIdHex()}` : `${traceId}${parent}`;
+    if (nowMs >= this.nextExpiryMs) this.expire(nowMs);
+    // The edge is the client span's ID: a client span's own, a server span's parent.
+    const idLow = isClient ? f.spanIdLow : f.parentIdLow;
+    const idHigh = isClient ? f.spanIdHigh : f.parentIdHigh;
+    // 30 bits: small-integer keys, which a Map hashes without allocating
+    const key = (idLow ^ Math.imul(idHigh, 0x9e3779b1) ^ Math.imul(f.traceIdLow, 0x85ebca6b)) & 0x3fffffff;
     let e = this.edges.get(key);
+    if (e !== undefined && (e.idLow !== idLow || e.idHigh !== idHigh || e.traceId !== traceId)) {
+      // Another edge waits under the same hash (about one in 2^30 / max_items): this span is dropped.
+      this.countDropped(isClient, res.service, nowMs);
+      return;
+    }
     if (e === undefined) {
       if (this.edges.size >= this.maxItems) {
-        this.dropped.add(isClient ? `${res.service}${KEY_SEP}` : `${KEY_SEP}${res.service}`, isClient ? [res.service, ''] : ['', res.service], 1, nowMs);
+        this.countDropped(isClient, res.service, nowMs);
         return;
       }
       const nd = this.dimKeys.length;
       e = {
         key,
         traceId,
+        idLow,
+        idHigh,
         rootServer: false,
         client: '',
         server: '',
@@ -138,10 +169,11 @@ export class ServiceGraphs {
         connectionType: '',
         peerNode: '',
         virtualNode: null,
-        dims: new Array<string>(this.prefix ? 2 * nd : nd).fill(''),
+        dims: nd === 0 ? NO_DIMS : new Array<string>(this.prefix ? 2 * nd : nd).fill(''),
         expiresAtMs: nowMs + this.waitMs,
       };
       this.edges.set(key, e);
+      if (this.nextExpiryMs === Infinity) this.nextExpiryMs = e.expiresAtMs;
     }
     const failed = f.statusCode === STATUS_CODE_ERROR;
     e.failed ||= failed;
@@ -178,7 +210,7 @@ export class ServiceGraphs {
       e.hasServer = true;
       e.server = this.cut(res.service);
       e.serverLatencyS = durationS;
-      e.rootServer = parent === '';
+      e.rootServer = f.parentIdLen === 0;
       if (kind === SPAN_KIND_CONSUMER) e.connectionType = 'messaging_system';
       const off = this.prefix ? nd : 0;
       for (let i = 0; i < nd; i++) {
@@ -192,20 +224,59 @@ export class ServiceGraphs {
     }
   }
 
+  private countDropped(isClient: boolean, service: string, nowMs: number): void {
+    const d = this.lastDrop;
+    const i = isClient ? 0 : 2;
+    let series = d[i] === service ? d[i + 1] as CounterSeries | null : null;
+    if (series === null) {
+      series = this.dropped.seriesFor(isClient ? `${service}${KEY_SEP}` : `${KEY_SEP}${service}`, isClient ? [service, ''] : ['', service], nowMs);
+      d[i] = service;
+      d[i + 1] = series;
+      if (series === null) return;
+    }
+    series.value++;
+    series.lastUpdatedMs = nowMs;
+  }
+
   private complete(e: Edge, nowMs: number): void {
-    const values = [e.client, e.server, e.connectionType, ...e.dims];
+    const values = e.dims.length === 0 ? [e.client, e.server, e.connectionType] : [e.client, e.server, e.connectionType, ...e.dims];
     const key = values.join(KEY_SEP);
-    this.requests.add(key, values, 1, nowMs);
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      const need = (this.requests.series.has(key) ? 0 : 1) + (this.serverSeconds.series.has(key) ? 0 : 2 * this.serverSeconds.seriesWeight);
+      if (!this.reg.hasRoom(need)) {
+        this.reg.stats.limited += need;
+        return;
+      }
+      const requests = this.requests.seriesFor(key, values, nowMs);
+      const server = this.serverSeconds.seriesFor(key, values, nowMs);
+      const client = this.clientSeconds.seriesFor(key, values, nowMs);
+      if (requests === null || server === null || client === null) return;
+      slot = { requests, server, client };
+      this.slots.set(key, slot);
+    }
+    slot.requests.value++;
+    slot.requests.lastUpdatedMs = nowMs;
     if (e.failed) this.failed.add(key, values, 1, nowMs);
-    this.serverSeconds.observe(key, values, e.serverLatencyS, e.traceId, nowMs);
-    this.clientSeconds.observe(key, values, e.clientLatencyS, e.traceId, nowMs);
+    observeInto(this.serverSeconds.buckets, slot.server, e.serverLatencyS, e.traceId, nowMs);
+    observeInto(this.clientSeconds.buckets, slot.client, e.clientLatencyS, e.traceId, nowMs);
     this.opts.onEdge?.({ client: e.client, server: e.server, connectionType: e.connectionType, failed: e.failed, latencyS: e.serverLatencyS > 0 ? e.serverLatencyS : e.clientLatencyS, virtualNode: e.virtualNode }, nowMs);
+  }
+
+  /** Forgets the series lookups (after stale series left the registry). */
+  forgetSeries(): void {
+    this.slots.clear();
+    this.lastDrop = [null, null, null, null];
   }
 
   /** Ends edges whose wait is over: virtual nodes where the evidence allows, unpaired counts otherwise. */
   expire(nowMs: number): void {
+    this.nextExpiryMs = Infinity;
     for (const e of this.edges.values()) {
-      if (e.expiresAtMs > nowMs) break; // insertion order = expiry order
+      if (e.expiresAtMs > nowMs) {
+        this.nextExpiryMs = e.expiresAtMs; // insertion order = expiry order
+        break;
+      }
       this.edges.delete(e.key);
       this.expiredEdges++;
       if (!e.hasClient && e.rootServer) {
