@@ -117,15 +117,20 @@ export function readSpanFields(span: Uint8Array, wanted: WantedKeys, out: SpanFi
     }
     const wt = tag & 7;
     if (wt === 2) {
-      let len = 0;
-      let mul = 1;
-      let byte: number;
-      do {
-        if (pos >= n || mul > 2 ** 28) throw new OtlpDecodeError(`bad length at offset ${pos} of a span`);
-        byte = b[pos++]!;
-        len += (byte & 0x7f) * mul;
-        mul *= 128;
-      } while (byte >= 0x80);
+      if (pos >= n) throw new OtlpDecodeError(`truncated length at offset ${pos} of a span`);
+      let len = b[pos++]!;
+      if (len >= 0x80) {
+        // longer than 127 bytes (events, long names): the general loop
+        len &= 0x7f;
+        let mul = 128;
+        let byte: number;
+        do {
+          if (pos >= n || mul > 2 ** 28) throw new OtlpDecodeError(`bad length at offset ${pos} of a span`);
+          byte = b[pos++]!;
+          len += (byte & 0x7f) * mul;
+          mul *= 128;
+        } while (byte >= 0x80);
+      }
       const start = pos;
       const end = pos + len;
       if (end > n) throw new OtlpDecodeError(`length ${len} at offset ${start} runs past the end of a span`);
