@@ -169,6 +169,9 @@ export function createMetricsGenerator(opts: GeneratorOptions): MetricsGenerator
     let t = tenants.get(tenant);
     if (t === undefined) {
       const settings = opts.settings(tenant);
+      if (settings.unsupported !== undefined && settings.unsupported.length > 0) {
+        logger.warn({ tenant, processors: settings.unsupported }, 'metrics generator: processors not implemented by rubato are ignored');
+      }
       t = settings.processors.size === 0 ? null : new TenantGenerator(tenant, config, settings, queues, extra, logger);
       tenants.set(tenant, t);
       if (t !== null) logger.info({ tenant, processors: [...settings.processors] }, 'metrics generator: processors running for tenant');

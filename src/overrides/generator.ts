@@ -12,14 +12,21 @@ export interface GeneratorTenantSettings {
   /** 0 = no limit */
   readonly maxActiveSeries: number;
   readonly collectionIntervalMs: number;
+  /** Processors the overrides name that rubato does not have (Tempo's local-blocks): warned about, not run. */
+  readonly unsupported?: readonly string[];
 }
 
 export function generatorSettings(cfg: RubatoConfig, tenant: string): GeneratorTenantSettings {
   const g = tenantLimits(cfg, tenant).metrics_generator;
   const processors = new Set<GeneratorProcessor>();
-  for (const p of g.processors) if (p === 'service-graphs' || p === 'span-metrics') processors.add(p);
+  const unsupported: string[] = [];
+  for (const p of g.processors) {
+    if (p === 'service-graphs' || p === 'span-metrics') processors.add(p);
+    else unsupported.push(p);
+  }
   return {
     processors,
+    unsupported,
     maxActiveSeries: g.max_active_series,
     collectionIntervalMs: g.collection_interval > 0 ? g.collection_interval : cfg.metrics_generator.registry.collection_interval,
   };
