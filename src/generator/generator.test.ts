@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { InMemorySpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import snappy from 'snappyjs';
-import { loadConfig, type MetricsGeneratorConfig } from '../config/load.js';
+import { loadConfig, renderConfig, type MetricsGeneratorConfig } from '../config/load.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { WIRE_LEN, WireReader } from '../otlp/wire.js';
 import type { GeneratorTenantSettings } from '../overrides/generator.js';
@@ -99,6 +99,21 @@ describe('metrics generator', () => {
       assert.equal(s.collectionIntervalMs, 15_000);
       // processors are off by default, as in Tempo
       assert.equal(generatorSettings(loadConfig([], {}).config, 'x').processors.size, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('config: remote_write entries are checked key by key and their passwords never shown', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gen-cfg-'));
+    try {
+      const path = join(dir, 'c.yaml');
+      writeFileSync(path, 'metrics_generator:\n  storage:\n    remote_write:\n      - url: http://x/api/v1/write\n        basic_auth: { username: u, password: hunter2 }\n        bogus: 1\n');
+      const { config, warnings } = loadConfig([`-config.file=${path}`], {});
+      assert.deepEqual(warnings, ['unknown or unsupported config keys ignored: metrics_generator.storage.remote_write[0].bogus']);
+      const yaml = renderConfig(config);
+      assert.ok(!yaml.includes('hunter2'));
+      assert.match(yaml, /password: "\*+"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
