@@ -19,6 +19,8 @@ import { TagService } from './querier/tags.js';
 import { startApiServer } from './api/server.js';
 import { startCompactor } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
+import { generatorSettings } from './overrides/generator.js';
+import { createMetricsGenerator } from './generator/generator.js';
 
 export interface RunningApp {
   /** Ports actually bound (useful when the config asks for port 0). */
@@ -79,6 +81,16 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
   });
 
+  // The metrics generator sees every accepted push; it does nothing for a tenant until its overrides name processors.
+  const generator = createMetricsGenerator({
+    config: cfg.metrics_generator,
+    settings: (tenant) => generatorSettings(cfg, tenant),
+    logger,
+    multitenancy: cfg.multitenancy_enabled,
+  });
+  const pusher = generator.tap(distributor);
+
+
   const srv = cfg.server;
   const httpListener = (): HttpListenerLimits => ({
     readTimeoutMs: srv.http_server_read_timeout,
@@ -116,6 +128,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
     tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: limits(tenant).read.max_bytes_per_tag_values_query }),
+    generator,
   });
   logger.info({ port: api.port }, 'HTTP API listening');
 
@@ -136,7 +149,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           endpoint: protocols.grpc.endpoint,
           maxRecvBytes: protocols.grpc.max_recv_msg_size_mib * 1024 * 1024,
           multitenancy,
-          pusher: distributor,
+          pusher,
           logger,
           inflight,
           connection: {
@@ -156,7 +169,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           endpoint: protocols.http.endpoint,
           maxBodyBytes: (protocols.grpc?.max_recv_msg_size_mib ?? 4) * 1024 * 1024,
           multitenancy,
-          pusher: distributor,
+          pusher,
           logger,
           inflight,
           listener: httpListener(),
@@ -189,6 +202,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       stopping ??= (async () => {
         for (const k of Object.keys(services)) services[k] = 'Stopping';
         await Promise.allSettled([grpc?.close(), http?.close()]);
+        generator.stop();
         await compactor.stop();
         await ingester.stop();
         blocklist.stop();

@@ -8,8 +8,9 @@ import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
 import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
+import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
 
-export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps {
+export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
@@ -54,6 +55,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerOpsRoutes(app, opts);
   registerTraceRoutes(app, opts);
   registerSearchRoutes(app, opts);
+  registerGeneratorRoutes(app, opts);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;

@@ -109,5 +109,22 @@ export const DEFAULTS = {
     maxBytesPerTrace: 5_000_000,
     maxBytesPerTagValuesQuery: 1_000_000,
     perTenantOverridePeriod: 10 * SECOND,
+    /** rubato's default (Tempo's is 0 = unlimited, the road to the OOM kill); an explicit 0 still means unlimited */
+    generatorMaxActiveSeries: 100_000,
+  },
+  metricsGenerator: {
+    spanMetricsHistogramBuckets: [0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384],
+    serviceGraphsHistogramBuckets: [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8],
+    serviceGraphsWait: 10 * SECOND,
+    serviceGraphsMaxItems: 10_000,
+    peerAttributes: ['peer.service', 'db.name', 'db.system'],
+    collectionInterval: 15 * SECOND,
+    staleDuration: 15 * MINUTE,
+    maxLabelNameLength: 1024,
+    maxLabelValueLength: 2048,
+    storagePath: './data/generator',
+    /** rubato's own: memory the outgoing remote-write queue may hold per URL before the oldest data is dropped */
+    remoteWriteQueueBytes: 16 * MiB,
+    metricsIngestionTimeRangeSlack: 30 * SECOND,
   },
 } as const;

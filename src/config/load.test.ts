@@ -221,7 +221,7 @@ storage:
   test('accepted-but-unused keys get their own warning', () => {
     const { warnings } = load(`
 metrics_generator:
-  processor: {}
+  ring: {}
 memberlist:
   join_members: []
 ingester:
@@ -238,7 +238,7 @@ server:
   grpc_tls_config: {}
 `);
     assert.deepEqual(warnings, [
-      'config keys accepted but not used by rubato yet: metrics_generator, memberlist, ingester.lifecycler, storage.trace.pool, storage.trace.block.version, server.grpc_tls_config',
+      'config keys accepted but not used by rubato yet: metrics_generator.ring, memberlist, ingester.lifecycler, storage.trace.pool, storage.trace.block.version, server.grpc_tls_config',
     ]);
   });
 

@@ -39,5 +39,6 @@ function toTempoForm(schema: z.core.$ZodType, value: unknown): unknown {
     for (const [key, v] of Object.entries(value)) out[key] = toTempoForm(s.valueType, v);
     return out;
   }
+  if (s instanceof z.ZodArray && Array.isArray(value)) return value.map((v) => toTempoForm(s.element, v));
   return value;
 }

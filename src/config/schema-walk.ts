@@ -74,5 +74,9 @@ function walk(schema: z.core.$ZodType, data: unknown, path: string, out: KeySort
     for (const [key, value] of Object.entries(data)) cleaned[key] = walk(s.valueType, value, join(path, key), out);
     return cleaned;
   }
+  // Lists of sections (metrics_generator.storage.remote_write): each entry is sorted like a section.
+  if (s instanceof z.ZodArray && Array.isArray(data)) {
+    return data.map((item, i) => walk(s.element, item, `${path}[${i}]`, out));
+  }
   return data;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../util/logger.js';
 import { DEFAULTS as D, STORAGE_BACKENDS, TARGETS } from './defaults.js';
-import { bool, bytes, duration, int, num, oneOf, section, secret, str } from './fields.js';
+import { bool, bytes, duration, int, num, oneOf, section, secret, str, strList } from './fields.js';
 
 // rubato's configuration, in Tempo's YAML layout. Durations are written as Go strings ("10s") and
 // held as milliseconds; sizes are written as numbers or "500MB" and held as bytes. Each section lists
@@ -387,6 +387,189 @@ const traceStorageSchema = section(
 
 const storageSchema = section({ trace: traceStorageSchema.prefault({}) });
 
+// ----------------------------------------------------------------------------------- metrics_generator
+
+const G = D.metricsGenerator;
+
+/** A list of numbers (histogram bucket bounds), ascending. */
+function bucketList(defaultValue: readonly number[]) {
+  return z
+    .unknown()
+    .transform((v, ctx): number[] => {
+      const ok = Array.isArray(v) && v.length > 0 && v.every((x, i) => typeof x === 'number' && Number.isFinite(x) && (i === 0 || x > (v[i - 1] as number)));
+      if (ok) return v as number[];
+      ctx.addIssue({ code: 'custom', message: 'expected a non-empty ascending list of numbers', input: v });
+      return z.NEVER;
+    })
+    .default(() => [...defaultValue]);
+}
+
+/** A mapping of strings to strings (headers, external labels). */
+function stringMap() {
+  return z
+    .unknown()
+    .transform((v, ctx): Record<string, string> => {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')) return v as Record<string, string>;
+      ctx.addIssue({ code: 'custom', message: 'expected a mapping of strings to strings', input: v });
+      return z.NEVER;
+    })
+    .default(() => ({}));
+}
+
+const filterPolicySchema = section({
+  /** { match_type: strict | regex, attributes: [{ key, value }] } */
+  include: section({
+    match_type: oneOf(['strict', 'regex'], 'strict'),
+    attributes: z.array(section({ key: str(''), value: z.unknown() })).default(() => []),
+  }).optional(),
+  exclude: section({
+    match_type: oneOf(['strict', 'regex'], 'strict'),
+    attributes: z.array(section({ key: str(''), value: z.unknown() })).default(() => []),
+  }).optional(),
+});
+
+const spanMetricsSchema = section(
+  {
+    /** default 0.002 … 16.384 (powers of two, seconds) */
+    histogram_buckets: bucketList(G.spanMetricsHistogramBuckets),
+    /** default service, span_name, span_kind, status_code on; status_message off */
+    intrinsic_dimensions: section({
+      service: bool(true),
+      span_name: bool(true),
+      span_kind: bool(true),
+      status_code: bool(true),
+      status_message: bool(false),
+    }).prefault({}),
+    /** default []: span or resource attributes added as labels (dots become underscores) */
+    dimensions: strList([]),
+    /** default []: labels built by joining attributes */
+    dimension_mappings: z
+      .array(section({ name: str(''), source_labels: strList([]), join: str('') }))
+      .default(() => []),
+    /** default false: traces_target_info from resource attributes */
+    enable_target_info: bool(false),
+    /** default []: which spans count (include / exclude by intrinsic or attribute) */
+    filter_policies: z.array(filterPolicySchema).default(() => []),
+  },
+  ['span_multiplier_key', 'subprocessors', 'target_info_excluded_dimensions', 'enable_instance_label', 'histogram_override'],
+);
+
+const serviceGraphsSchema = section(
+  {
+    /** default 10s: how long an edge waits for its other half */
+    wait: duration(G.serviceGraphsWait),
+    /** default 10000: most edges waiting at once; more spans are dropped and counted */
+    max_items: int(G.serviceGraphsMaxItems, 1),
+    /** default 0.1 … 12.8 seconds */
+    histogram_buckets: bucketList(G.serviceGraphsHistogramBuckets),
+    /** default []: attributes added as labels (client_/server_ prefixed when enable_client_server_prefix) */
+    dimensions: strList([]),
+    /** default peer.service, db.name, db.system: where a virtual node's name comes from */
+    peer_attributes: strList(G.peerAttributes),
+    /** default false */
+    enable_client_server_prefix: bool(false),
+    /** default false: connection_type="virtual_node" on edges to a virtual node */
+    enable_virtual_node_label: bool(false),
+  },
+  ['workers', 'enable_messaging_system_latency_histogram', 'span_multiplier_key', 'database_name_attributes'],
+);
+
+const remoteWriteSchema = section(
+  {
+    /** Prometheus remote-write endpoint, e.g. http://prometheus:9090/api/v1/write */
+    url: str(''),
+    /** default {}: extra HTTP headers */
+    headers: stringMap(),
+    /** default false: send exemplars (trace IDs) too */
+    send_exemplars: bool(false),
+    /** default 30s */
+    remote_timeout: duration(30_000),
+    basic_auth: section({ username: str(''), password: secret(''), password_file: str('') }).optional(),
+    tls_config: section(
+      {
+        ca_file: str(''),
+        cert_file: str(''),
+        key_file: str(''),
+        server_name: str(''),
+        insecure_skip_verify: bool(false),
+      },
+      ['ca', 'cert', 'key', 'min_version', 'max_version'],
+    ).optional(),
+  },
+  ['name', 'oauth2', 'sigv4', 'azuread', 'authorization', 'proxy_url', 'follow_redirects', 'enable_http2', 'queue_config', 'metadata_config', 'write_relabel_configs', 'send_native_histograms', 'round_robin_dns', 'protobuf_message', 'http_headers', 'no_proxy', 'proxy_from_environment', 'proxy_connect_header'],
+);
+
+const metricsGeneratorSchema = section(
+  {
+    processor: section(
+      {
+        span_metrics: spanMetricsSchema.prefault({}),
+        service_graphs: serviceGraphsSchema.prefault({}),
+      },
+      ['local_blocks', 'host_info'],
+    ).prefault({}),
+    registry: section(
+      {
+        /** default 15s */
+        collection_interval: duration(G.collectionInterval),
+        /** default 15m: series not updated this long are removed */
+        stale_duration: duration(G.staleDuration),
+        /** default {}: labels added to every series */
+        external_labels: stringMap(),
+        /** default 1024 */
+        max_label_name_length: int(G.maxLabelNameLength, 1),
+        /** default 2048 */
+        max_label_value_length: int(G.maxLabelValueLength, 1),
+      },
+      ['inject_tenant_id_as'],
+    ).prefault({}),
+    storage: section(
+      {
+        /** default "./data/generator" (rubato writes nothing there: its queue is in memory) */
+        path: str(G.storagePath),
+        /** default []: Prometheus remote-write endpoints */
+        remote_write: z.array(remoteWriteSchema).default(() => []),
+        /** default true: X-Scope-OrgID header with the tenant on remote writes */
+        remote_write_add_org_id_header: bool(true),
+        /** default 16MiB (rubato extension): memory the remote-write queue of one URL may hold; beyond it the oldest data is dropped and counted */
+        queue_max_bytes: bytes(G.remoteWriteQueueBytes),
+      },
+      ['wal', 'remote_write_flush_deadline'],
+    ).prefault({}),
+    /** default 30s: spans ending further than this from now are not counted; 0 = no check */
+    metrics_ingestion_time_range_slack: duration(G.metricsIngestionTimeRangeSlack),
+  },
+  ['ring', 'traces_storage', 'traces_query_storage', 'query_timeout', 'override_ring_key', 'instance_id', 'codec', 'assigned_partitions', 'ingest_concurrency', 'leave_consumer_group_on_shutdown', 'disable_grpc', 'generate_native_histograms'],
+);
+
+export type MetricsGeneratorConfig = z.output<typeof metricsGeneratorSchema>;
+export type RemoteWriteConfig = z.output<typeof remoteWriteSchema>;
+
+/** The per-tenant generator settings (`overrides.*.metrics_generator`). */
+const tenantGeneratorSchema = section(
+  {
+    /** default []: which processors run (service-graphs, span-metrics); none until set, as in Tempo */
+    processors: z
+      .unknown()
+      .transform((v, ctx): string[] => {
+        if (Array.isArray(v) && v.every((x) => x === 'service-graphs' || x === 'span-metrics' || x === 'local-blocks')) return v as string[];
+        ctx.addIssue({ code: 'custom', message: 'expected a list of service-graphs, span-metrics', input: v });
+        return z.NEVER;
+      })
+      .default(() => []),
+    /** default 100000 (rubato; Tempo's is 0): most active series of the tenant; 0 = no limit */
+    max_active_series: int(D.overrides.generatorMaxActiveSeries),
+    /** default 0s: 0 = metrics_generator.registry.collection_interval */
+    collection_interval: duration(0),
+  },
+  [
+    'ring_size', 'disable_collection', 'forwarder', 'processor', 'trace_id_label_name', 'ingestion_time_range_slack',
+    'max_active_entities', 'remote_write_headers', 'generate_native_histograms', 'native_histogram_bucket_factor',
+    'native_histogram_max_bucket_number', 'native_histogram_min_reset_duration', 'span_name_sanitization',
+    'max_cardinality_per_label', 'dedicated_columns',
+  ],
+);
+
 // ------------------------------------------------------------------------------------------- overrides
 
 /** Limits for one tenant, in Tempo's (2.3+) nested overrides layout. */
@@ -433,8 +616,9 @@ export const tenantLimitsSchema = section(
       },
       ['compaction_window'],
     ).prefault({}),
+    metrics_generator: tenantGeneratorSchema.prefault({}),
   },
-  ['metrics_generator', 'forwarders', 'storage', 'cost_attribution'],
+  ['forwarders', 'storage', 'cost_attribution'],
 );
 
 export type TenantLimits = z.output<typeof tenantLimitsSchema>;
@@ -469,10 +653,11 @@ export const rubatoConfigSchema = section(
     compactor: compactorSchema.prefault({}),
     storage: storageSchema.prefault({}),
     overrides: overridesSchema.prefault({}),
+    metrics_generator: metricsGeneratorSchema.prefault({}),
   },
   [
     'http_api_prefix', 'internal_server', 'ingester_client', 'metrics_generator_client', 'live_store_client',
-    'metrics_generator', 'memberlist', 'usage_report', 'cache', 'backend_scheduler', 'backend_scheduler_client',
+    'memberlist', 'usage_report', 'cache', 'backend_scheduler', 'backend_scheduler_client',
     'backend_worker', 'block_builder', 'ingest', 'live_store', 'partition_ring_live_store', 'use_otel_tracer',
     'autocomplete_filtering_enabled', 'enable_go_runtime_metrics', 'shutdown_delay', 'querier_client',
   ],
