@@ -43,11 +43,11 @@ install_hadolint() {
 }
 
 copy_k8s_openapi() {
-  cp "$(module_dir "k8s.io/kubernetes@$K8S_VERSION")/api/openapi-spec/swagger.json" "$TOOLS/kubernetes-openapi.json"
+  install -m 0644 "$(module_dir "k8s.io/kubernetes@$K8S_VERSION")/api/openapi-spec/swagger.json" "$TOOLS/kubernetes-openapi.json"
 }
 
 copy_servicemonitor_crd() {
-  cp "$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
+  install -m 0644 "$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
     "$TOOLS/servicemonitor-crd.yaml"
 }
 

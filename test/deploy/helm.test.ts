@@ -233,13 +233,13 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
       const { text, manifests } = render([teamValues], [
         'networkPolicy.enabled=true',
         'networkPolicy.explicitNamespacesSelector.matchLabels.tracing=enabled',
-        'networkPolicy.clientPodSelector.matchLabels.tempo-client=true',
+        'networkPolicy.clientPodSelector.matchLabels.role=tracing-client',
         'networkPolicy.extraFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=prometheus',
       ]);
       kubeconform(text, manifests);
       const rule = (find(manifests, 'NetworkPolicy').spec?.['ingress'] as Rule[])[0] as Rule;
       assert.deepEqual(rule.from, [
-        { namespaceSelector: { matchLabels: { tracing: 'enabled' } }, podSelector: { matchLabels: { 'tempo-client': 'true' } } },
+        { namespaceSelector: { matchLabels: { tracing: 'enabled' } }, podSelector: { matchLabels: { role: 'tracing-client' } } },
         { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'prometheus' } } },
       ]);
 
