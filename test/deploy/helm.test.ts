@@ -199,6 +199,18 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
     });
   });
 
+  it('passes extraArgs as Tempo-style flags and leaves out the port of a receiver that is off', () => {
+    const { text, manifests } = render([], ['tempo.extraArgs.config\\.expand-env=true', 'tempo.receivers.otlp.protocols.http=null']);
+    kubeconform(text, manifests);
+    const c = container(manifests);
+    assert.deepEqual(c.args, ['-config.file=/conf/tempo.yaml', '-config.expand-env=true']);
+    assert.deepEqual(c.ports.map((p) => p.name), ['prom-metrics', 'otlp-grpc']);
+    const svc = find(manifests, 'Service');
+    assert.deepEqual((svc.spec?.['ports'] as Array<{ name: string }>).map((p) => p.name), ['tempo-prom-metrics', 'grpc-tempo-otlp']);
+    const receivers = renderedConfig(manifests)['distributor'] as { receivers: { otlp: { protocols: Obj } } };
+    assert.deepEqual(Object.keys(receivers.receivers.otlp.protocols), ['grpc']);
+  });
+
   it('gives each pod a PersistentVolumeClaim at /var/tempo when persistence is enabled', () => {
     const { text, manifests } = render([], ['persistence.enabled=true', 'persistence.size=20Gi']);
     kubeconform(text, manifests);

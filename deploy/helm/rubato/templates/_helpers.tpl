@@ -65,12 +65,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* OTLP ports from tempo.receivers ("" when that protocol is off). */}}
 {{- define "rubato.otlpGrpcPort" -}}
-{{- $p := dig "otlp" "protocols" "grpc" dict (.Values.tempo.receivers | default dict) -}}
+{{- $p := dig "otlp" "protocols" "grpc" "" (.Values.tempo.receivers | default dict) -}}
 {{- if kindIs "map" $p }}{{ include "rubato.endpointPort" ($p.endpoint | default "0.0.0.0:4317") }}{{ end -}}
 {{- end -}}
 
 {{- define "rubato.otlpHttpPort" -}}
-{{- $p := dig "otlp" "protocols" "http" dict (.Values.tempo.receivers | default dict) -}}
+{{- $p := dig "otlp" "protocols" "http" "" (.Values.tempo.receivers | default dict) -}}
 {{- if kindIs "map" $p }}{{ include "rubato.endpointPort" ($p.endpoint | default "0.0.0.0:4318") }}{{ end -}}
 {{- end -}}
 
