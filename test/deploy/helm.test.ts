@@ -3,8 +3,9 @@
 // (image, resources, env, ServiceMonitor, volumes, locked-down pods, an in-cluster-only NetworkPolicy),
 // and render a config that the tempo chart would have rendered and that really starts rubato.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -276,49 +277,74 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
   });
 
   describe('the rendered config starts rubato', () => {
-    /** Points the rendered config's listeners at free loopback ports and its paths into `dir`. */
-    async function localise(config: Obj, overridesYaml: string, dir: string): Promise<{ file: string; httpPort: number }> {
+    interface Local { file: string; httpPort: number; otlpHttpPort: number; varTempo: string; tmp: string }
+
+    /**
+     * Points the rendered config's listeners at free loopback ports and /var/tempo and /tmp into `dir`
+     * (as the pod's two writable volumes), keeping the rest of the file as rendered.
+     */
+    async function localise(config: Obj, overridesYaml: string, dir: string): Promise<Local> {
       const c = structuredClone(config) as {
         server: Obj;
         distributor: { receivers: { otlp: { protocols: { grpc: Obj; http: Obj } } } };
-        storage: { trace: { local: Obj; wal: Obj } };
+        storage: { trace: { local: { path: string }; wal: { path: string } } };
         overrides: Obj;
-        metrics_generator?: { storage: Obj; traces_storage: Obj };
+        metrics_generator?: { storage: { path: string }; traces_storage: { path: string } };
       };
-      const httpPort = await freePort();
+      const varTempo = join(dir, 'var-tempo');
+      const tmp = join(dir, 'tmp');
+      const under = (path: string, from: string, to: string): string => {
+        assert.ok(path.startsWith(`${from}/`), `${path} is under ${from}, a volume the chart mounts`);
+        return join(to, path.slice(from.length + 1));
+      };
+      const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
       c.server['http_listen_address'] = '127.0.0.1';
       c.server['http_listen_port'] = httpPort;
-      c.distributor.receivers.otlp.protocols.grpc['endpoint'] = `127.0.0.1:${await freePort()}`;
-      c.distributor.receivers.otlp.protocols.http['endpoint'] = `127.0.0.1:${await freePort()}`;
-      c.storage.trace.local['path'] = join(dir, 'var-tempo', 'traces');
-      c.storage.trace.wal['path'] = join(dir, 'var-tempo', 'wal');
+      c.distributor.receivers.otlp.protocols.grpc['endpoint'] = `127.0.0.1:${grpcPort}`;
+      c.distributor.receivers.otlp.protocols.http['endpoint'] = `127.0.0.1:${otlpHttpPort}`;
+      c.storage.trace.local.path = under(c.storage.trace.local.path, '/var/tempo', varTempo);
+      c.storage.trace.wal.path = under(c.storage.trace.wal.path, '/var/tempo', varTempo);
       if (c.metrics_generator !== undefined) {
-        c.metrics_generator.storage['path'] = join(dir, 'tmp', 'tempo');
-        c.metrics_generator.traces_storage['path'] = join(dir, 'tmp', 'traces');
+        c.metrics_generator.storage.path = under(c.metrics_generator.storage.path, '/tmp', tmp);
+        c.metrics_generator.traces_storage.path = under(c.metrics_generator.traces_storage.path, '/tmp', tmp);
       }
       writeFileSync(join(dir, 'overrides.yaml'), overridesYaml);
       c.overrides['per_tenant_override_config'] = join(dir, 'overrides.yaml');
       const file = join(dir, 'tempo.yaml');
       writeFileSync(file, stringify(c));
-      return { file, httpPort };
+      return { file, httpPort, otlpHttpPort, varTempo, tmp };
     }
 
-    async function startWith(set: readonly string[]): Promise<string> {
+    /**
+     * Starts rubato on the rendered config as the chart's container does (`-config.file=`, the image's
+     * node flags), runs `check` once it is ready, and stops it. With `asImageUser` it runs as the
+     * image's uid 10001 from a folder it cannot write, with only the two volumes writable: the
+     * nearest thing to the pod's read-only root filesystem that needs no container runtime.
+     */
+    async function runWith(set: readonly string[], opts: { asImageUser?: boolean }, check: (url: string, local: Local) => Promise<void>): Promise<string> {
       const { manifests } = render([teamValues], set);
       const dir = join(work, `run-${Date.now()}`);
       mkdirSync(dir, { recursive: true });
-      const overrides = find(manifests, 'ConfigMap').data?.['overrides.yaml'] ?? '';
-      const { file, httpPort } = await localise(renderedConfig(manifests), overrides, dir);
-      // As the chart's container runs it: `-config.file=`, with the image's node flags.
-      const proc = spawn(process.execPath, ['--max-semi-space-size=2', join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${file}`], {
+      const local = await localise(renderedConfig(manifests), find(manifests, 'ConfigMap').data?.['overrides.yaml'] ?? '', dir);
+      mkdirSync(local.varTempo, { recursive: true });
+      mkdirSync(local.tmp, { recursive: true });
+      const node = [process.execPath, '--max-semi-space-size=2', join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${local.file}`];
+      let command = node;
+      if (opts.asImageUser === true) {
+        for (const d of [work, dir]) chmodSync(d, 0o755);
+        for (const d of [local.varTempo, local.tmp]) chownSync(d, 10001, 10001);
+        command = ['setpriv', '--reuid=10001', '--regid=10001', '--clear-groups', ...node];
+      }
+      const proc = spawn(command[0] as string, command.slice(1), {
         cwd: dir,
+        env: { ...process.env, HOME: local.tmp, TMPDIR: local.tmp },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
       proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
       proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-      const url = `http://127.0.0.1:${httpPort}`;
+      const url = `http://127.0.0.1:${local.httpPort}`;
       try {
         const deadline = Date.now() + 30_000;
         let status = 0;
@@ -330,6 +356,7 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
         }
         const config = await (await fetch(`${url}/status/config`)).text();
         assert.match(config, /block_retention: 72h/);
+        await check(url, local);
         return out;
       } finally {
         if (proc.exitCode === null) {
@@ -340,15 +367,46 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
     }
 
     it('with the team values', async () => {
-      const out = await startWith([]);
+      const out = await runWith([], {}, async () => {});
       assert.match(out, /rubato started/);
       assert.doesNotMatch(out, /level=error|unknown/i);
     });
 
     it('with the metrics generator enabled', async () => {
-      const out = await startWith(['tempo.metricsGenerator.enabled=true', 'tempo.metricsGenerator.remoteWriteUrl=http://127.0.0.1:9/api/v1/write']);
+      const out = await runWith(['tempo.metricsGenerator.enabled=true', 'tempo.metricsGenerator.remoteWriteUrl=http://127.0.0.1:9/api/v1/write'], {}, async () => {});
       assert.match(out, /rubato started/);
       assert.doesNotMatch(out, /level=error|unknown/i);
+    });
+
+    const canSwitchUser = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+    it('as the image user, writing only to /var/tempo and /tmp: ingests, flushes a block, serves the trace', {
+      skip: canSwitchUser ? false : 'needs root and setpriv to run as uid 10001',
+    }, async () => {
+      const traceId = randomBytes(16).toString('hex');
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const out = await runWith([], { asImageUser: true }, async (url, local) => {
+        const body = {
+          resourceSpans: [{
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'chart-test' } }] },
+            scopeSpans: [{ spans: [{
+              traceId, spanId: randomBytes(8).toString('hex'), name: 'GET /', kind: 2,
+              startTimeUnixNano: String(now - 5_000_000n), endTimeUnixNano: String(now),
+            }] }],
+          }],
+        };
+        const push = await fetch(`http://127.0.0.1:${local.otlpHttpPort}/v1/traces`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+        });
+        assert.equal(push.status, 200, await push.text());
+        const flush = await fetch(`${url}/flush`, { method: 'POST' });
+        assert.equal(flush.status, 204);
+        const blocks = join(local.varTempo, 'traces', 'single-tenant');
+        assert.ok(readdirSync(blocks).some((b) => existsSync(join(blocks, b, 'meta.json'))), 'a block with meta.json under /var/tempo/traces');
+        const trace = await fetch(`${url}/api/traces/${traceId}`);
+        assert.equal(trace.status, 200);
+        assert.match(await trace.text(), /chart-test/);
+      });
+      assert.doesNotMatch(out, /level=error|EACCES|EROFS/);
     });
   });
 });
