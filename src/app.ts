@@ -62,7 +62,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
     logger,
     flushAllOnShutdown: cfg.ingester.flush_all_on_shutdown,
-    blockBuilder: childProcessBuilder(resolve(cfg.storage.trace.local.path), { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }),
+    blockBuilder: childProcessBuilder(resolve(cfg.storage.trace.local.path), { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }, cfg.ingester.flush_op_timeout),
     onBlockFlushed: (tenant, meta) => {
       blocklist.add(tenant, meta);
       warmTags(tenant);
@@ -117,6 +117,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
     traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
     searchTimeoutMs: cfg.querier.search.query_timeout,
+    maxSearchDurationMs: (tenant) => limits(tenant).read.max_search_duration || cfg.query_frontend.search.max_duration,
     searchLimits: {
       defaultLimit: cfg.query_frontend.search.default_result_limit,
       maxLimit: cfg.query_frontend.search.max_result_limit,

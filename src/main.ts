@@ -43,7 +43,14 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     signalled = true;
-    logger.info({ signal }, 'shutting down: flushing live traces to blocks');
+    logger.info({ signal }, 'shutting down');
+    const limit = config.server.graceful_shutdown_timeout;
+    if (limit > 0) {
+      setTimeout(() => {
+        logger.error({ timeoutMs: limit }, 'shutdown took longer than server.graceful_shutdown_timeout; exiting (the WAL keeps what was not written)');
+        process.exit(1);
+      }, limit).unref();
+    }
     app.stop().then(
       () => {
         logger.info('shutdown complete');

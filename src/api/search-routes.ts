@@ -6,6 +6,7 @@ import { encodeSearchResponse, encodeStringList, encodeTagScopes, encodeTagValue
 import { BadRequest, parseLimitsOf, parseSearchParams, parseSearchQuery, type SearchLimits, type SearchQueryString } from './search-params.js';
 import { tenantOf } from './tenant.js';
 import { querySignal } from './deadline.js';
+import { formatDuration } from '../util/duration.js';
 import { parseTimeRange } from './trace-routes.js';
 
 export interface SearchDeps {
@@ -16,6 +17,11 @@ export interface SearchDeps {
   readonly tagValues: (tenant: string, tag: TagRef, req: TagRequest) => Promise<TagValue[]>;
   /** Tempo's `querier.search.query_timeout`, for search and tag requests; 0: none. */
   readonly searchTimeoutMs: number;
+  /**
+   * Longest start..end a tenant's search may span: its `read.max_search_duration`, else
+   * `query_frontend.search.max_duration`; 0: no bound.
+   */
+  readonly maxSearchDurationMs: (tenant: string) => number;
 }
 
 const PROTOBUF = 'application/protobuf';
@@ -81,6 +87,12 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/search',
     handle<SearchQueryString>(async (tenant, req, reply) => {
       const sreq = parseSearchParams(req.query, deps.searchLimits);
+      const max = deps.maxSearchDurationMs(tenant);
+      if (max > 0 && sreq.startMs !== undefined && sreq.endMs !== undefined && sreq.endMs - sreq.startMs > max) {
+        throw new BadRequest(
+          `range specified by start and end exceeds ${formatDuration(max)}. received start=${sreq.startMs / 1000} end=${sreq.endMs / 1000}`,
+        );
+      }
       const result = await deps.search(tenant, { ...sreq, signal: signalOf(reply) });
       return send(reply, req, searchResponseJson(result), () => encodeSearchResponse(result));
     }),

@@ -60,18 +60,23 @@ type BuildAnswer = { ok: true; meta: BlockMeta } | { ok: false; message: string 
  * files replaced under a running server (an upgrade in place) then cannot break its flushes or mix
  * two versions in one process.
  */
-export function childProcessBuilder(root: string, write: WriteBlockOptions = {}): BlockBuilder {
+export function childProcessBuilder(root: string, write: WriteBlockOptions = {}, timeoutMs = 0): BlockBuilder {
   const entry = snapshotOfCode();
   return (job) =>
     new Promise<BlockMeta>((resolve, reject) => {
       const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       let answer: BuildAnswer | null = null;
+      let timedOut = false;
+      // Tempo's flush_op_timeout: a build that hangs is ended, and the flush retried.
+      const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : null;
       child.once('message', (m: BuildAnswer) => {
         answer = m;
       });
       child.once('error', reject);
       child.once('exit', (code, signal) => {
+        if (timer !== null) clearTimeout(timer);
         if (answer?.ok === true) resolve(answer.meta);
+        else if (timedOut) reject(new Error(`block build took longer than ingester.flush_op_timeout (${timeoutMs} ms)`));
         else reject(new Error(answer?.ok === false ? answer.message : `block builder exited with ${code ?? signal}`));
       });
       child.send({ job, root, write } satisfies BuildRequest);

@@ -64,4 +64,10 @@ describe('a search asking for everything', () => {
     const metrics = await (await fetch(`${rubato.url}/metrics`)).text();
     assert.match(metrics, /^rubato_search_truncated_total [1-9]/m);
   });
+
+  test('a start..end longer than query_frontend.search.max_duration is refused', async () => {
+    const r = await fetch(`${rubato.url}/api/search?q=${encodeURIComponent('{ }')}&start=1000&end=${1000 + 200 * 3600}`);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /exceeds 168h0m0s/);
+  });
 });

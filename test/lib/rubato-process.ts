@@ -43,6 +43,8 @@ export interface Ports {
 }
 
 export interface ConfigOptions {
+  /** Extra server section body lines. */
+  readonly server?: string[];
   /** ingester section body lines; default ['trace_idle_period: 1s']. */
   readonly ingester?: string[];
   /** Extra YAML appended (top-level keys not otherwise set). */
@@ -58,6 +60,7 @@ export function writeRubatoConfig(dir: string, ports: Ports, opts: ConfigOptions
     `  http_listen_address: 127.0.0.1`,
     `  http_listen_port: ${ports.httpPort}`,
     `  log_level: ${opts.logLevel ?? 'info'}`,
+    ...(opts.server ?? []).map((l) => `  ${l}`),
     'distributor:',
     '  receivers:',
     '    otlp:',
