@@ -75,7 +75,7 @@ export const DEFAULTS = {
     searchQueryIngestersUntil: 30 * MINUTE,
     searchDefaultSpansPerSpanSet: 3,
     searchMaxSpansPerSpanSet: 100,
-    searchMaxResponseBytes: 16 * MiB,
+    searchMaxResponseBytes: 4 * MiB,
     traceByIdQueryShards: 50,
     metricsMaxDuration: 24 * HOUR,
     metricsQueryBackendAfter: 30 * MINUTE,

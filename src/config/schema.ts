@@ -238,7 +238,7 @@ const queryFrontendSchema = section(
         /** default 100 */
         max_spans_per_span_set: int(D.queryFrontend.searchMaxSpansPerSpanSet),
         /**
-         * rubato's own; default 16MiB: a search stops collecting results once its answer would be
+         * rubato's own; default 4MiB: a search stops collecting results once its answer would be
          * about this big, whatever `limit` asks (0 = no bound)
          */
         max_response_bytes: bytes(D.queryFrontend.searchMaxResponseBytes),
