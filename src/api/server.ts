@@ -7,8 +7,9 @@ import { queryTimeouts } from './metrics.js';
 import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
+import { registerMetricsRoutes, type MetricsDeps } from './metrics-routes.js';
 
-export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps {
+export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, MetricsDeps {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
@@ -49,6 +50,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerOpsRoutes(app, opts);
   registerTraceRoutes(app, opts);
   registerSearchRoutes(app, opts);
+  registerMetricsRoutes(app, opts);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;

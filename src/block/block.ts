@@ -18,6 +18,11 @@ export interface BlockInfo {
   readonly endMs: number;
   /** Bytes of span data, for search metrics. */
   readonly bytes: number;
+  /**
+   * Recent data (the ingester's head blocks): its spans may also sit in a stored block already
+   * (being flushed), so metrics count them from here and skip them in stored blocks.
+   */
+  readonly recent?: boolean;
 }
 
 /** A tag as the values endpoints name it: an attribute of a scope, or an intrinsic. */

@@ -386,6 +386,17 @@ function scalarResult(v: AttrScalar, t: FieldType): StaticValue {
 
 // ---- field expressions ----
 
+/** A field expression as a function of a span, for the metrics engine (by() labels, measured values). */
+export type FieldValue = Val;
+export function compileFieldValue(e: FieldExpr): (s: EvalSpan, t: EvalTrace) => FieldValue {
+  return compileField(e);
+}
+
+/** A field's run-time value as a result value (typed by the expression), undefined when absent. */
+export function fieldResultValue(v: FieldValue, t: FieldType): ResultValue | undefined {
+  return toResult(v, t);
+}
+
 function compileFilter(e: FieldExpr): (s: EvalSpan, t: EvalTrace) => boolean {
   if (e.kind === 'static' && e.value.type === 'bool') {
     const b = e.value.value;

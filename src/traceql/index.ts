@@ -12,3 +12,7 @@ export type { Condition, ConditionOp, ConditionTarget, QueryConditions } from '.
 export { TraceQLParseError, TraceQLUnsupportedError, TraceQLValidationError } from './errors.js';
 export type { QueryPosition } from './errors.js';
 export { formatField, formatStatic } from './format.js';
+export { compileMetrics, exemplarsWanted, MetricsEvaluator } from './metrics.js';
+export type { MetricsExemplar, MetricsOptions, MetricsResult, MetricsSeries, SeriesLabel } from './metrics.js';
+export { alignRange, defaultStepNs, IntervalMapper, log2Bucketize, log2Quantile } from './metrics-range.js';
+export type { HistogramBucket, MetricsRange } from './metrics-range.js';
