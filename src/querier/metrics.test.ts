@@ -136,11 +136,34 @@ function assertClose(actual: Map<string, number[]>, expected: Map<string, number
   }
 }
 
-/** The same answer from the stored block, from recent data, and from both with overlap. */
+/** The stored block without its own aggregation: the querier evaluates its traces. */
+function tracesOnly(b: Block): Block {
+  return {
+    info: b.info,
+    findTrace: (id, signal) => b.findTrace(id, signal),
+    search: (f, o) => b.search(f, o),
+    tagNames: (s, q) => b.tagNames(s, q),
+    tagValues: (t, q) => b.tagValues(t, q),
+    traces: (signal) => b.traces(signal),
+  };
+}
+
+/** The same answer from the stored block (aggregating itself, and evaluated trace by trace), from recent data, and from both with overlap. */
 async function eachSource(q: string, check: (series: MetricsSeries[], from: string) => void): Promise<void> {
-  check((await run(q, [source(stored)])).series, 'block');
+  let pushed = 0;
+  const spy: Block = Object.assign(tracesOnly(stored), {
+    metricsGroups: async (...a: Parameters<NonNullable<Block['metricsGroups']>>) => {
+      const g = await stored.metricsGroups!(...a);
+      if (g !== null) pushed++;
+      return g;
+    },
+  });
+  check((await run(q, [source(spy)])).series, 'block (aggregated in SQL)');
+  assert.equal(pushed, 1, `${q}: aggregated by the block`);
+  check((await run(q, [source(tracesOnly(stored))])).series, 'block (traces evaluated)');
   check((await run(q, [source(recentAll)])).series, 'recent');
   check((await run(q, [source(recentSome), source(stored)])).series, 'recent+block');
+  check((await run(q, [source(recentSome), source(tracesOnly(stored))])).series, 'recent+block (traces evaluated)');
 }
 
 test('count_over_time and rate by a resource attribute: exact, from blocks, recent data and both', async () => {

@@ -4,6 +4,7 @@ import { decodeTrace } from '../otlp/trace-decode.js';
 import {
   alignRange,
   buildEvalTrace,
+  columnarPlan,
   compileMetrics,
   exemplarsWanted,
   extractConditions,
@@ -18,7 +19,7 @@ import type { SearchMetrics } from './search-result.js';
  * TraceQL metrics (/api/metrics/query_range and /api/metrics/query): one loop over the tenant's
  * blocks, recent data first, then stored blocks newest first. Each block hands over the traces its
  * pre-filter keeps (the metrics query's conditions and the time range), the engine selects and counts
- * spans. A span still in recent data and already in a stored block (a block being flushed) is
+ * spans; a simple query (see traceql/metrics-plan.ts) is aggregated by columnar blocks themselves. A span still in recent data and already in a stored block (a block being flushed) is
  * counted once: recent data's span IDs are noted, and those spans skipped in stored blocks.
  */
 
@@ -58,10 +59,29 @@ export class MetricsQuerier {
     };
     const filter: BlockSearchFilter = { conditions: extractConditions(req.query), startNs: range.startNs, endNs: range.endNs };
     const recentSpans = new Map<string, Set<string>>();
+    // Simple queries are aggregated by columnar blocks themselves (one GROUP BY per block).
+    const plan = columnarPlan(req.query);
     let slice = performance.now();
     for (const block of blocks) {
       req.signal?.throwIfAborted();
       const recent = block.info.recent === true;
+      if (plan !== null && !recent && block.metricsGroups !== undefined) {
+        const groups = await block.metricsGroups(plan, {
+          startNs: range.startNs,
+          endNs: range.endNs,
+          stepNs: range.stepNs,
+          instant: range.instant,
+          exclude: recentSpans,
+          ...(req.signal !== undefined ? { signal: req.signal } : {}),
+        });
+        if (groups !== null) {
+          evaluator.observeGroups(groups);
+          for (const g of groups) metrics.inspectedSpans += g.count;
+          metrics.inspectedBytes += block.info.bytes;
+          metrics.completedJobs++;
+          continue;
+        }
+      }
       const stats: BlockSearchStats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
       const opts = { batchSize: () => 256, stats, ...(req.signal !== undefined ? { signal: req.signal } : {}) };
       for await (const batch of block.search(filter, opts)) {

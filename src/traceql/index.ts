@@ -16,3 +16,5 @@ export { compileMetrics, exemplarsWanted, MetricsEvaluator } from './metrics.js'
 export type { MetricsExemplar, MetricsOptions, MetricsResult, MetricsSeries, SeriesLabel } from './metrics.js';
 export { alignRange, defaultStepNs, IntervalMapper, log2Bucketize, log2Quantile } from './metrics-range.js';
 export type { HistogramBucket, MetricsRange } from './metrics-range.js';
+export { columnarPlan } from './metrics-plan.js';
+export type { ColumnarField, ColumnarGroup, ColumnarPlan } from './metrics-plan.js';

@@ -3,6 +3,7 @@ import { TraceQLUnsupportedError } from './errors.js';
 import { compileFieldValue, compilePipeline, fieldResultValue, type CompiledQuery, type FieldValue, type ResultValue } from './eval.js';
 import { fieldType } from './field-type.js';
 import { formatField } from './format.js';
+import type { ColumnarGroup } from './metrics-plan.js';
 import { IntervalMapper, log2Bucketize, log2Quantile, type HistogramBucket, type MetricsRange } from './metrics-range.js';
 import type { EvalSpan, EvalTrace } from './span-model.js';
 import { validate } from './validate.js';
@@ -101,6 +102,21 @@ export class MetricsEvaluator {
         this.exemplarTraces.add(trace.traceId);
         leaf.observeExemplar(valid[Math.floor(Math.random() * valid.length)]!, trace);
       }
+    }
+  }
+
+  /**
+   * Groups a columnar block computed for `plan` (only a query with a columnar plan has one leaf).
+   * An exemplar is taken from a group whose trace gave none yet.
+   */
+  observeGroups(groups: readonly ColumnarGroup[]): void {
+    const leaf = this.leaves[0];
+    if (leaf === undefined || this.leaves.length !== 1) throw new Error('observeGroups: not a columnar query');
+    for (const g of groups) {
+      this.spansObserved += g.count;
+      const exemplar = this.maxExemplars > 0 && this.exemplarTraces.size < this.maxExemplars * 64 && !this.exemplarTraces.has(g.traceId);
+      if (exemplar) this.exemplarTraces.add(g.traceId);
+      leaf.observeGroup(g, exemplar);
     }
   }
 
@@ -246,31 +262,74 @@ class Leaf {
   observeExemplar(s: EvalSpan, t: EvalTrace): void {
     if (this.compare !== null) return;
     if (this.bucketOf !== null && this.bucketOf(s, t) < 0) return;
-    const st = this.seriesFor(s, t);
+    const value = this.value === null || this.agg.fn === 'histogram_over_time' ? NaN : this.value(s, t);
+    this.addExemplar(this.seriesFor(s, t), Number(s.startUnixNano / 1_000_000n), value, t.traceId, s.spanId);
+  }
+
+  private addExemplar(st: SeriesState, tsMs: number, value: number, traceId: string, spanId: string): void {
     if (st.exemplars.length >= this.maxExemplars) return;
-    const tsMs = Number(s.startUnixNano / 1_000_000n);
     // At most two exemplars per slice of the range, so they spread over the graph.
     const slots = st.exemplarSlots.length;
     const span = Math.max(1, (this.mapper.endMs - this.mapper.startMs) / slots);
     const slot = Math.min(slots - 1, Math.max(0, Math.floor((tsMs - this.mapper.startMs) / span)));
     if (st.exemplarSlots[slot]! >= EXEMPLARS_PER_BUCKET) return;
     st.exemplarSlots[slot]!++;
-    const value = this.value === null || this.agg.fn === 'histogram_over_time' ? NaN : this.value(s, t);
     const labels: SeriesLabel[] = [
-      { name: 'trace:id', value: { type: 'string', value: t.traceId } },
-      { name: 'span:id', value: { type: 'string', value: s.spanId } },
+      { name: 'trace:id', value: { type: 'string', value: traceId } },
+      { name: 'span:id', value: { type: 'string', value: spanId } },
     ];
     st.exemplars.push({ labels, value, timestampMs: tsMs });
   }
 
-  private seriesFor(s: EvalSpan, t: EvalTrace): SeriesState {
-    let key = '';
-    const vals: (ResultValue | undefined)[] = [];
-    for (const b of this.by) {
-      const v = fieldResultValue(b.get(s, t), b.type);
-      vals.push(v);
-      key += v === undefined ? '\u0000nil' : `\u0000${v.type}:${JSON.stringify(v)}`;
+  /** A group a columnar block aggregated (see metrics-plan.ts): the same as observing its spans one by one. */
+  observeGroup(g: ColumnarGroup, exemplar: boolean): void {
+    const i = g.interval;
+    if (i < 0 || i >= this.mapper.count || g.count === 0) return;
+    const st = this.seriesForValues(this.by.map((b, k) => fieldResultValue(g.values[k], b.type)));
+    const fn = this.agg.fn;
+    switch (fn) {
+      case 'rate':
+      case 'count_over_time':
+        st.values[i]! += g.count;
+        break;
+      case 'quantile_over_time':
+      case 'histogram_over_time': {
+        const bucket = 2 ** g.bucketExp / 1e9;
+        const b = st.buckets![i]!;
+        b.set(bucket, (b.get(bucket) ?? 0) + g.count);
+        break;
+      }
+      case 'min_over_time': {
+        const cur = st.values[i]!;
+        const v = g.min / 1e9;
+        if (Number.isNaN(cur) || v < cur) st.values[i] = v;
+        break;
+      }
+      case 'max_over_time': {
+        const cur = st.values[i]!;
+        const v = g.max / 1e9;
+        if (Number.isNaN(cur) || v > cur) st.values[i] = v;
+        break;
+      }
+      default: {
+        const cur = st.values[i]!;
+        st.values[i] = (Number.isNaN(cur) ? 0 : cur) + g.sum / 1e9;
+        if (st.counts !== null) st.counts[i]! += g.count;
+      }
     }
+    if (exemplar && this.maxExemplars > 0) {
+      const value = this.value === null || fn === 'histogram_over_time' ? NaN : g.durationNs / 1e9;
+      this.addExemplar(st, Number(g.startNs / 1_000_000n), value, g.traceId, g.spanId);
+    }
+  }
+
+  private seriesFor(s: EvalSpan, t: EvalTrace): SeriesState {
+    return this.seriesForValues(this.by.map((b) => fieldResultValue(b.get(s, t), b.type)));
+  }
+
+  private seriesForValues(vals: readonly (ResultValue | undefined)[]): SeriesState {
+    let key = '';
+    for (const v of vals) key += v === undefined ? '\u0000nil' : `\u0000${v.type}:${JSON.stringify(v)}`;
     let st = this.series.get(key);
     if (st === undefined) {
       const n = this.mapper.count;
