@@ -1,5 +1,6 @@
 import type { ColumnarField, ColumnarGroup, ColumnarPlan, Condition } from '../traceql/index.js';
 import { exactDedicatedColumn, intrinsicColumn } from './columns.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString, withDuckDB } from './duckdb.js';
 import type { BlockKeys } from './search.js';
 
@@ -16,6 +17,8 @@ export interface BlockMetricsQuery {
   readonly endNs: bigint;
   readonly stepNs: bigint;
   readonly instant: boolean;
+  /** Spans wanted for exemplars (returned as groups of count 0); 0 or absent: none. */
+  readonly exemplars?: number;
   /** Spans counted elsewhere already (recent data), by trace ID. */
   readonly exclude?: ReadonlyMap<string, ReadonlySet<string>>;
   readonly signal?: AbortSignal;
@@ -128,38 +131,54 @@ export async function blockMetricsGroups(file: string, keys: BlockKeys, plan: Co
   if (bucketed) where.push('duration_nano >= 2');
   const bucket = bucketed ? 'CAST(ceil(log2(duration_nano)) AS INTEGER)' : '0';
   const groupCols = [...cols.map((c, i) => `${c.sql} AS g${i}`), `${interval} AS iv`, `${bucket} AS b`];
-  const sql =
-    `SELECT ${groupCols.join(', ')}, count(*) AS n, ` +
-    `sum(duration_nano)::DOUBLE AS s, min(duration_nano)::DOUBLE AS mn, max(duration_nano)::DOUBLE AS mx, ` +
-    `first(trace_id) AS tid, first(span_id) AS sid, first(start_unix_nano) AS st, first(duration_nano)::DOUBLE AS dur ` +
-    `FROM read_parquet(${sqlString(file)}) WHERE ${where.map((w) => `(${w})`).join(' AND ')} GROUP BY ALL`;
+  // Only what the function needs is read: counting alone never touches duration or IDs.
+  const fn = plan.fn;
+  const aggs = [
+    'count(*) AS n',
+    fn === 'sum_over_time' || fn === 'avg_over_time' ? 'sum(duration_nano)::DOUBLE AS s' : '0 AS s',
+    fn === 'min_over_time' ? 'min(duration_nano)::DOUBLE AS mn' : '0 AS mn',
+    fn === 'max_over_time' ? 'max(duration_nano)::DOUBLE AS mx' : '0 AS mx',
+    "'' AS tid, '' AS sid, 0 AS st, 0 AS dur",
+  ];
+  const from = `FROM read_parquet(${sqlString(file)}) WHERE ${where.map((w) => `(${w})`).join(' AND ')}`;
+  const sql = `SELECT ${groupCols.join(', ')}, ${aggs.join(', ')} ${from} GROUP BY ALL`;
+  // Exemplars: the first matching spans DuckDB meets. Rows are in trace ID order, so they are spread
+  // over the whole time range, and the LIMIT stops the scan after a row group or two.
+  const exemplarSql =
+    (q.exemplars ?? 0) > 0
+      ? `SELECT ${groupCols.join(', ')}, 0 AS n, 0 AS s, 0 AS mn, 0 AS mx, trace_id AS tid, span_id AS sid, start_unix_nano AS st, duration_nano::DOUBLE AS dur ${from} LIMIT ${q.exemplars}`
+      : null;
   return withDuckDB(async (conn) => {
-    const res = await conn.run(sql);
     const out: ColumnarGroup[] = [];
-    const k = cols.length;
-    for (;;) {
-      q.signal?.throwIfAborted();
-      const chunk = await res.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      const colsData = Array.from({ length: k + 10 }, (_, i) => chunk.getColumnValues(i));
-      for (let r = 0; r < chunk.rowCount; r++) {
-        const values = cols.map((c, i) => c.read(colsData[i]![r]));
-        const at = (i: number): unknown => colsData[k + i]![r];
-        out.push({
-          values,
-          interval: Number(at(0)),
-          bucketExp: Number(at(1)),
-          count: Number(at(2)),
-          sum: Number(at(3)),
-          min: Number(at(4)),
-          max: Number(at(5)),
-          traceId: String(at(6)),
-          spanId: String(at(7)),
-          startNs: BigInt(at(8) as bigint),
-          durationNs: Number(at(9)),
-        });
-      }
-    }
+    for (const text of exemplarSql === null ? [sql] : [sql, exemplarSql]) await readGroups(conn, text, cols, out, q.signal);
     return out;
   }, q.signal);
+}
+
+async function readGroups(conn: DuckDBConnection, sql: string, cols: readonly Column[], out: ColumnarGroup[], signal: AbortSignal | undefined): Promise<void> {
+  const res = await conn.run(sql);
+  const k = cols.length;
+  for (;;) {
+    signal?.throwIfAborted();
+    const chunk = await res.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    const colsData = Array.from({ length: k + 10 }, (_, i) => chunk.getColumnValues(i));
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const values = cols.map((c, i) => c.read(colsData[i]![r]));
+      const at = (i: number): unknown => colsData[k + i]![r];
+      out.push({
+        values,
+        interval: Number(at(0)),
+        bucketExp: Number(at(1)),
+        count: Number(at(2)),
+        sum: Number(at(3)),
+        min: Number(at(4)),
+        max: Number(at(5)),
+        traceId: String(at(6)),
+        spanId: String(at(7)),
+        startNs: BigInt(at(8) as bigint),
+        durationNs: Number(at(9)),
+      });
+    }
+  }
 }

@@ -71,6 +71,7 @@ export class MetricsQuerier {
           endNs: range.endNs,
           stepNs: range.stepNs,
           instant: range.instant,
+          exemplars: evaluator.exemplarSpansWanted(),
           exclude: recentSpans,
           ...(req.signal !== undefined ? { signal: req.signal } : {}),
         });

@@ -82,12 +82,13 @@ export interface ColumnarGroup {
   readonly interval: number;
   /** log2 bucket exponent of the duration (quantiles, histograms); 0 otherwise. */
   readonly bucketExp: number;
+  /** Spans in the group; 0 for a row that only offers a span for exemplars. */
   readonly count: number;
   /** Duration in ns: sum, min, max over the group (0 without a measure). */
   readonly sum: number;
   readonly min: number;
   readonly max: number;
-  /** One span of the group, for exemplars. */
+  /** One span of the group, for exemplars ('' when the group carries none). */
   readonly traceId: string;
   readonly spanId: string;
   readonly startNs: bigint;

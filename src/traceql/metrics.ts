@@ -114,10 +114,15 @@ export class MetricsEvaluator {
     if (leaf === undefined || this.leaves.length !== 1) throw new Error('observeGroups: not a columnar query');
     for (const g of groups) {
       this.spansObserved += g.count;
-      const exemplar = this.maxExemplars > 0 && this.exemplarTraces.size < this.maxExemplars * 64 && !this.exemplarTraces.has(g.traceId);
+      const exemplar = g.traceId !== '' && this.exemplarSpansWanted() > 0 && !this.exemplarTraces.has(g.traceId);
       if (exemplar) this.exemplarTraces.add(g.traceId);
       leaf.observeGroup(g, exemplar);
     }
+  }
+
+  /** Spans to offer for exemplars (the querier asks blocks for that many); 0 when none are wanted. */
+  exemplarSpansWanted(): number {
+    return this.maxExemplars > 0 && this.exemplarTraces.size < this.maxExemplars * 64 ? this.maxExemplars * 4 : 0;
   }
 
   /** Series so far (first-stage series of every pipeline, then second stages and arithmetic). */
@@ -284,10 +289,10 @@ class Leaf {
   /** A group a columnar block aggregated (see metrics-plan.ts): the same as observing its spans one by one. */
   observeGroup(g: ColumnarGroup, exemplar: boolean): void {
     const i = g.interval;
-    if (i < 0 || i >= this.mapper.count || g.count === 0) return;
+    if (i < 0 || i >= this.mapper.count) return;
     const st = this.seriesForValues(this.by.map((b, k) => fieldResultValue(g.values[k], b.type)));
     const fn = this.agg.fn;
-    switch (fn) {
+    if (g.count > 0) switch (fn) {
       case 'rate':
       case 'count_over_time':
         st.values[i]! += g.count;
@@ -317,7 +322,7 @@ class Leaf {
         if (st.counts !== null) st.counts[i]! += g.count;
       }
     }
-    if (exemplar && this.maxExemplars > 0) {
+    if (exemplar && this.maxExemplars > 0 && g.traceId !== '') {
       const value = this.value === null || fn === 'histogram_over_time' ? NaN : g.durationNs / 1e9;
       this.addExemplar(st, Number(g.startNs / 1_000_000n), value, g.traceId, g.spanId);
     }
