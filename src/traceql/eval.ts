@@ -349,7 +349,9 @@ function groupKey(v: Val): string {
 }
 
 function selectStage(exprs: readonly FieldExpr[]): Stage {
-  const fields = exprs.map((e) => ({ name: formatField(e), get: compileField(e), type: fieldType(e) }));
+  // Keyed as Tempo keys them in results: an attribute by its name without scope (`db.system`, not
+  // `span.db.system`), which is the column Grafana shows it in; intrinsics as written.
+  const fields = exprs.map((e) => ({ name: e.kind === 'attribute' ? e.name : formatField(e), get: compileField(e), type: fieldType(e) }));
   return (input, t) =>
     input.map((ss) => {
       const selected = new Map(ss.selected);
