@@ -107,6 +107,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       maxDurationMs: cfg.query_frontend.metrics.max_duration,
       maxExemplars: cfg.query_frontend.metrics.max_exemplars,
       maxIntervals: 10_000,
+      maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
     },
     metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),
   });

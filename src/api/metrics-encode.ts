@@ -53,7 +53,16 @@ export function queryRangeJson(a: MetricsAnswer): JsonObject {
     }
     series.push(o);
   }
-  return { series, metrics: metricsJson(a.metrics) };
+  return withStatus({ series, metrics: metricsJson(a.metrics) }, a);
+}
+
+/** A partial answer says so, as Tempo's: `status: PARTIAL` and the reason. */
+function withStatus(o: JsonObject, a: MetricsAnswer): JsonObject {
+  if (a.partial !== undefined) {
+    o['status'] = 'PARTIAL';
+    o['message'] = a.partial;
+  }
+  return o;
 }
 
 /** Instant answers: the one value of each series. */
@@ -66,7 +75,7 @@ export function queryInstantJson(a: MetricsAnswer): JsonObject {
     if (v !== 0) o['value'] = doubleJson(v);
     series.push(o);
   }
-  return { series, metrics: metricsJson(a.metrics) };
+  return withStatus({ series, metrics: metricsJson(a.metrics) }, a);
 }
 
 function writeLabels(w: WireWriter, field: number, labels: readonly SeriesLabel[]): void {
@@ -103,6 +112,13 @@ function writeMetrics(w: WireWriter, field: number, a: MetricsAnswer): void {
   w.endMessage(mm);
 }
 
+function writeStatus(w: WireWriter, a: MetricsAnswer): void {
+  if (a.partial === undefined) return;
+  w.tag(3, 0);
+  w.varint(1);
+  w.stringField(4, a.partial);
+}
+
 /** tempopb.QueryRangeResponse. */
 export function encodeQueryRange(a: MetricsAnswer): Uint8Array {
   const w = new WireWriter(4096);
@@ -127,6 +143,7 @@ export function encodeQueryRange(a: MetricsAnswer): Uint8Array {
     w.endMessage(m);
   }
   writeMetrics(w, 2, a);
+  writeStatus(w, a);
   return w.finish();
 }
 
@@ -142,5 +159,6 @@ export function encodeQueryInstant(a: MetricsAnswer): Uint8Array {
     w.endMessage(m);
   }
   writeMetrics(w, 2, a);
+  writeStatus(w, a);
   return w.finish();
 }

@@ -16,6 +16,7 @@ export interface MetricsQueryString {
   since?: string;
   step?: string;
   exemplars?: string;
+  maxSeries?: string;
 }
 
 export interface MetricsLimits {
@@ -25,12 +26,16 @@ export interface MetricsLimits {
   readonly maxExemplars: number;
   /** Tempo's query_frontend.metrics.max_intervals (10 000). */
   readonly maxIntervals: number;
+  /** query_frontend.metrics.max_response_series; 0: no limit. */
+  readonly maxResponseSeries: number;
 }
 
 export interface ParsedMetricsRequest {
   readonly query: RootExpr;
   readonly range: MetricsRange;
   readonly exemplars: number;
+  /** Series before the answer is cut and marked partial; 0: no limit. */
+  readonly maxSeries: number;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -110,6 +115,17 @@ function exemplarsOf(qs: MetricsQueryString, limits: MetricsLimits): number {
   return Math.min(n === 0 ? limits.maxExemplars : n, limits.maxExemplars);
 }
 
+/** The series limit as Tempo picks it: the request's `maxSeries`, capped by (and defaulting to) the config's. */
+function maxSeriesOf(qs: MetricsQueryString, limits: MetricsLimits): number {
+  let asked = 0;
+  if (qs.maxSeries !== undefined && qs.maxSeries !== '') {
+    asked = Number(qs.maxSeries);
+    if (!Number.isInteger(asked) || asked < 0) throw new BadRequest(`invalid maxSeries: ${qs.maxSeries}`);
+  }
+  const cap = limits.maxResponseSeries;
+  return cap > 0 && (asked > cap || asked === 0) ? cap : asked;
+}
+
 function checkDuration(startNs: bigint, endNs: bigint, limits: MetricsLimits): void {
   if (limits.maxDurationMs > 0 && Number(endNs - startNs) / 1e6 > limits.maxDurationMs) {
     throw new BadRequest(`metrics query time range exceeds the maximum allowed duration of ${formatDuration(limits.maxDurationMs)}`);
@@ -125,12 +141,12 @@ export function parseQueryRangeParams(qs: MetricsQueryString, limits: MetricsLim
     throw new BadRequest(`step of ${formatDuration(Number(stepNs) / 1e6)} is too small, minimum step for given range is ${formatDuration(Number(minimum) / 1e6)}`);
   }
   checkDuration(startNs, endNs, limits);
-  return { query, range: { startNs, endNs, stepNs, instant: false }, exemplars: exemplarsOf(qs, limits) };
+  return { query, range: { startNs, endNs, stepNs, instant: false }, exemplars: exemplarsOf(qs, limits), maxSeries: maxSeriesOf(qs, limits) };
 }
 
 export function parseQueryInstantParams(qs: MetricsQueryString, limits: MetricsLimits): ParsedMetricsRequest {
   const query = parseMetricsQuery(qs.q ?? qs.query);
   const { startNs, endNs } = bounds(qs);
   checkDuration(startNs, endNs, limits);
-  return { query, range: { startNs, endNs, stepNs: endNs - startNs, instant: true }, exemplars: 0 };
+  return { query, range: { startNs, endNs, stepNs: endNs - startNs, instant: true }, exemplars: 0, maxSeries: maxSeriesOf(qs, limits) };
 }

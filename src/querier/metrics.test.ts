@@ -266,3 +266,14 @@ test('second stages: topk, bottomk, comparisons and arithmetic', async () => {
   const ratio = await run('({ status = error } | count_over_time()) / ({ } | count_over_time())', [source(stored)]);
   assert.equal(ratio.series.length, 1);
 });
+
+test('the series limit cuts the answer and marks it partial', async () => {
+  const range = { startNs, endNs, stepNs, instant: false };
+  const query = parse('{ } | count_over_time() by (resource.service.name)');
+  const whole = await new MetricsQuerier([source(stored)]).query('t', { query, range, exemplars: 0 });
+  assert.ok(whole.series.length > 2);
+  assert.equal(whole.partial, undefined);
+  const cut = await new MetricsQuerier([source(tracesOnly(stored))]).query('t', { query, range, exemplars: 0, maxSeries: 2 });
+  assert.equal(cut.series.length, 2);
+  assert.match(cut.partial ?? '', /maximum series limit of 2/);
+});

@@ -30,11 +30,15 @@ export interface MetricsRequest {
   readonly range: MetricsRange;
   /** Exemplars per series asked for (the query's `with(exemplars=…)` overrides it). */
   readonly exemplars: number;
+  /** Series before the answer is cut and marked partial (Tempo's max_response_series); 0 or absent: no limit. */
+  readonly maxSeries?: number;
   readonly signal?: AbortSignal;
 }
 
 export interface MetricsAnswer extends MetricsResult {
   readonly metrics: SearchMetrics;
+  /** Set when the series limit cut the answer short, with Tempo's message. */
+  readonly partial?: string;
 }
 
 export class MetricsQuerier {
@@ -62,7 +66,10 @@ export class MetricsQuerier {
     // Simple queries are aggregated by columnar blocks themselves (one GROUP BY per block).
     const plan = columnarPlan(req.query);
     let slice = performance.now();
+    const maxSeries = req.maxSeries ?? 0;
+    const full = (): boolean => maxSeries > 0 && evaluator.seriesCount() >= maxSeries;
     for (const block of blocks) {
+      if (full()) break;
       req.signal?.throwIfAborted();
       const recent = block.info.recent === true;
       if (plan !== null && !recent && block.metricsGroups !== undefined) {
@@ -86,6 +93,7 @@ export class MetricsQuerier {
       const stats: BlockSearchStats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
       const opts = { batchSize: () => 256, stats, ...(req.signal !== undefined ? { signal: req.signal } : {}) };
       for await (const batch of block.search(filter, opts)) {
+        if (full()) break;
         for (const rec of batch) {
           const trace = buildEvalTrace(decodeTrace(rec.trace));
           metrics.inspectedTraces++;
@@ -111,6 +119,15 @@ export class MetricsQuerier {
       }
       metrics.completedJobs++;
     }
-    return { ...evaluator.results(), metrics };
+    const result = evaluator.results();
+    if (maxSeries > 0 && (full() || result.series.length > maxSeries)) {
+      return {
+        ...result,
+        series: result.series.slice(0, maxSeries),
+        metrics,
+        partial: `Response exceeds maximum series limit of ${maxSeries}, a partial response is returned. Warning: the accuracy of each individual value is not guaranteed.`,
+      };
+    }
+    return { ...result, metrics };
   }
 }

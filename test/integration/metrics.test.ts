@@ -89,6 +89,10 @@ describe('TraceQL metrics over traces sent with the OpenTelemetry SDK', () => {
     assert.ok(exemplars.length > 0, 'exemplars');
     for (const e of exemplars) assert.ok(sent.has((labelOf(e.labels, 'trace:id') as { stringValue: string }).stringValue));
 
+    const cut = await range('{ } | count_over_time() by (resource.service.name)', { maxSeries: '1' });
+    assert.equal(cut.series.length, 1);
+    assert.equal((cut as RangeBody & { status?: string }).status, 'PARTIAL');
+
     const instant = await get<InstantBody>('/api/metrics/query', { q: '{ kind = client } | count_over_time()', start: String(start), end: String(end) });
     assert.equal(instant.series.length, 1);
     assert.equal(instant.series[0]!.value, 10);
