@@ -104,13 +104,9 @@ export async function blockMetricsGroups(file: string, keys: BlockKeys, plan: Co
     if (c === null) return null;
     cols.push(c);
   }
-  const where: string[] = [
-    `start_unix_nano > ${q.startNs}`,
-    `start_unix_nano <= ${q.endNs}`,
-    // Trace-level times come first in row-group statistics, so whole row groups are skipped.
-    `trace_end_unix_nano >= ${q.startNs}`,
-    `trace_start_unix_nano <= ${q.endNs}`,
-  ];
+  // Span start times alone: row-group statistics prune by them, and reading trace-level times too
+  // would only cost (a block's rows are in trace ID order, so every row group spans its whole time).
+  const where: string[] = [`start_unix_nano > ${q.startNs}`, `start_unix_nano <= ${q.endNs}`];
   for (const c of plan.conditions) {
     const p = conditionSql(c, keys);
     if (p === null) return null;
