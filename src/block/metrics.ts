@@ -137,7 +137,8 @@ export async function blockMetricsGroups(file: string, keys: BlockKeys, plan: Co
     "'' AS tid, '' AS sid, 0 AS st, 0 AS dur",
   ];
   const from = `FROM read_parquet(${sqlString(file)}) WHERE ${where.map((w) => `(${w})`).join(' AND ')}`;
-  const sql = `SELECT ${groupCols.join(', ')}, ${aggs.join(', ')} ${from} GROUP BY ALL`;
+  const groupBy = [...cols.map((_, i) => `g${i}`), 'iv', 'b'].join(', ');
+  const sql = `SELECT ${groupCols.join(', ')}, ${aggs.join(', ')} ${from} GROUP BY ${groupBy}`;
   // Exemplars: the first matching spans DuckDB meets. Rows are in trace ID order, so they are spread
   // over the whole time range, and the LIMIT stops the scan after a row group or two.
   const exemplarSql =
