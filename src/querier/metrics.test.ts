@@ -277,3 +277,22 @@ test('the series limit cuts the answer and marks it partial', async () => {
   assert.equal(cut.series.length, 2);
   assert.match(cut.partial ?? '', /maximum series limit of 2/);
 });
+
+test('compare() splits every attribute value between the selection and the baseline', async () => {
+  const r = await run('{ } | compare({ status = error })', [source(stored)]);
+  const find = (meta: string, name: string, value?: string): MetricsSeries | undefined =>
+    r.series.find(
+      (s) =>
+        s.labels[0]?.name === '__meta_type' &&
+        (s.labels[0].value as { value: string }).value === meta &&
+        s.labels[1]?.name === name &&
+        (value === undefined ? s.labels[1].value.type === 'nil' : (s.labels[1].value as { value: string }).value === value),
+    );
+  const errors = oracle((s) => s.statusCode === 2, () => 'x', (vs) => vs.length).get('x')!;
+  const others = oracle((s) => s.statusCode !== 2, () => 'x', (vs) => vs.length).get('x')!;
+  const zero = (xs: number[]): number[] => xs.map((v) => (Number.isNaN(v) ? 0 : v));
+  assert.deepEqual(find('selection_total', 'name')!.values, zero(errors));
+  assert.deepEqual(find('baseline_total', 'name')!.values, zero(others));
+  assert.deepEqual(find('selection', 'status', 'error')!.values, zero(errors));
+  assert.ok(find('baseline', 'resource.service.name', 'frontend') !== undefined || find('baseline', 'resource.service.name', 'checkout') !== undefined);
+});

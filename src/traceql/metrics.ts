@@ -1,4 +1,4 @@
-import type { FieldExpr, Hint, MetricsAggregation, MetricsExpr, MetricsSecondStage, RootExpr, StaticValue } from './ast.js';
+import type { FieldExpr, MetricsAggregation, MetricsExpr, MetricsSecondStage, RootExpr, StaticValue } from './ast.js';
 import { TraceQLUnsupportedError } from './errors.js';
 import { compileFieldValue, compilePipeline, fieldResultValue, type CompiledQuery, type FieldValue, type ResultValue } from './eval.js';
 import { fieldType } from './field-type.js';
@@ -61,7 +61,7 @@ export function exemplarsWanted(root: RootExpr, requested: number): number {
 export function compileMetrics(root: RootExpr, range: MetricsRange, opts: MetricsOptions): MetricsEvaluator {
   validate(root);
   if (root.kind !== 'metricsQuery') throw new TraceQLUnsupportedError('a spanset query on the metrics endpoints (want `… | rate()` or another metrics function)');
-  return new MetricsEvaluator(root.metrics, root.hints, range, opts);
+  return new MetricsEvaluator(root.metrics, range, opts);
 }
 
 export class MetricsEvaluator {
@@ -73,7 +73,6 @@ export class MetricsEvaluator {
 
   constructor(
     private readonly expr: MetricsExpr,
-    _hints: readonly Hint[],
     readonly range: MetricsRange,
     opts: MetricsOptions,
   ) {
@@ -362,7 +361,6 @@ class Leaf {
   results(): MetricsSeries[] {
     if (this.compare !== null) return this.compare.results();
     const fn = this.agg.fn;
-    const n = this.mapper.count;
     const out: MetricsSeries[] = [];
     const named = (labels: SeriesLabel[]): SeriesLabel[] =>
       this.by.length === 0 ? [{ name: '__name__', value: { type: 'string', value: fn } }] : labels;
@@ -403,7 +401,6 @@ class Leaf {
           out.push({ labels: named(st.labels), values: Array.from(st.values), exemplars: st.exemplars });
       }
     }
-    if (out.length === 0 && n === 0) return [];
     return out;
   }
 }
@@ -555,8 +552,7 @@ function attributesOf(s: EvalSpan, t: EvalTrace): [string, ResultValue][] {
 
 /** Attribute keys of a span's scope, for spans that can list them (compare() needs every attribute). */
 function attributeKeys(s: EvalSpan, scope: 'span' | 'resource'): Iterable<string> {
-  const lister = s as EvalSpan & { attrKeys?: (scope: 'span' | 'resource') => Iterable<string> };
-  return lister.attrKeys?.(scope) ?? [];
+  return s.attrKeys?.(scope) ?? [];
 }
 
 // ---- second stages and arithmetic ----
