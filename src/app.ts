@@ -15,6 +15,7 @@ import { Blocklist } from './querier/blocklist.js';
 import { listTenants } from './block/listing.js';
 import { Querier } from './querier/querier.js';
 import { Searcher } from './querier/search.js';
+import { MetricsQuerier } from './querier/metrics.js';
 import { TagService } from './querier/tags.js';
 import { startApiServer } from './api/server.js';
 import { startCompactor } from './compactor/compactor.js';
@@ -72,6 +73,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   const sources = [ingester, blocklist];
   const querier = new Querier(sources);
   const searcher = new Searcher(sources);
+  const metricsQuerier = new MetricsQuerier(sources);
   const tags = new TagService(sources);
   const distributor = createDistributor({
     ingester,
@@ -130,6 +132,13 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
     tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: limits(tenant).read.max_bytes_per_tag_values_query }),
     generator,
+    metricsLimits: {
+      maxDurationMs: cfg.query_frontend.metrics.max_duration,
+      maxExemplars: cfg.query_frontend.metrics.max_exemplars,
+      maxIntervals: 10_000,
+      maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
+    },
+    metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),
   });
   logger.info({ port: api.port }, 'HTTP API listening');
 

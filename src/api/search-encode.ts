@@ -94,7 +94,7 @@ export function traceJson(t: SearchTrace): JsonObject {
   return o;
 }
 
-function metricsJson(m: SearchMetrics): JsonObject {
+export function metricsJson(m: SearchMetrics): JsonObject {
   const o: JsonObject = {};
   const u32 = (k: string, v: number): void => {
     if (v > 0) o[k] = v;
@@ -118,7 +118,7 @@ export function searchResponseJson(r: SearchResult): JsonObject {
 
 // ---- protobuf ----
 
-function writeAnyValue(w: WireWriter, field: number, v: ResultValue): void {
+export function writeAnyValue(w: WireWriter, field: number, v: ResultValue): void {
   const m = w.beginMessage(field);
   switch (v.type) {
     case 'string':
@@ -162,7 +162,7 @@ function writeAttrs(w: WireWriter, field: number, attrs: readonly ResultAttribut
   }
 }
 
-function writeUint(w: WireWriter, field: number, v: number | bigint): void {
+export function writeUint(w: WireWriter, field: number, v: number | bigint): void {
   if (v === 0 || v === 0n) return;
   w.tag(field, 0);
   if (typeof v === 'bigint') w.varint64(v);

@@ -9,8 +9,9 @@ import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
 import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
 import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
+import { registerMetricsRoutes, type MetricsDeps } from './metrics-routes.js';
 
-export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps {
+export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps, MetricsDeps {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
@@ -56,6 +57,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerTraceRoutes(app, opts);
   registerSearchRoutes(app, opts);
   registerGeneratorRoutes(app, opts);
+  registerMetricsRoutes(app, opts);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;

@@ -1,4 +1,5 @@
-import type { CompiledQuery, IntrinsicName } from '../traceql/index.js';
+import type { ColumnarGroup, ColumnarPlan, CompiledQuery, IntrinsicName } from '../traceql/index.js';
+import type { BlockMetricsQuery } from './metrics.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import type { BlockSearchFilter, BlockSearchStats } from './search.js';
 
@@ -18,6 +19,11 @@ export interface BlockInfo {
   readonly endMs: number;
   /** Bytes of span data, for search metrics. */
   readonly bytes: number;
+  /**
+   * Recent data (the ingester's head blocks): its spans may also sit in a stored block already
+   * (being flushed), so metrics count them from here and skip them in stored blocks.
+   */
+  readonly recent?: boolean;
 }
 
 /** A tag as the values endpoints name it: an attribute of a scope, or an intrinsic. */
@@ -67,6 +73,11 @@ export interface Block {
   tagValues(tag: TagRef, q: TagQuery): Promise<TypedValue[]>;
   /** Every trace, in trace ID order where the block is sorted (Parquet), else in no set order. */
   traces(signal?: AbortSignal): AsyncIterable<TraceRecord>;
+  /**
+   * Metrics aggregated by the block itself (columnar blocks): the groups of a simple metrics query,
+   * or null when the block cannot answer the plan exactly; the querier then evaluates its traces.
+   */
+  metricsGroups?(plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null>;
 }
 
 /** Where a querier finds blocks: the ingester's recent data, the backend's block list. */

@@ -10,6 +10,8 @@ import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
 import { BLOCK_FILES, blockPath, type BlockMeta } from './meta.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import { filterSql, searchBlock, type BlockKeys, type BlockSearchFilter } from './search.js';
+import { blockMetricsGroups, type BlockMetricsQuery } from './metrics.js';
+import type { ColumnarGroup, ColumnarPlan } from '../traceql/index.js';
 import { parseKeysFile, readTagValues, scanKeys, tagSources } from './tags.js';
 import { openTraceIndex, type TraceIndex } from './trace-index.js';
 import { crc32 } from '../util/crc32.js';
@@ -123,6 +125,10 @@ export class ParquetBlock implements Block {
     const keys = filter.conditions.conditions.length > 0 ? await this.attributeKeys() : undefined;
     const file = await this.dataFile();
     yield* searchBlock(file, keys === undefined ? filter : { ...filter, keys }, opts);
+  }
+
+  async metricsGroups(plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
+    return blockMetricsGroups(await this.dataFile(), await this.attributeKeys(), plan, q);
   }
 
   async tagNames(scopes: readonly AttributeTagScope[], q: TagQuery): Promise<Map<AttributeTagScope, Set<string>>> {

@@ -268,12 +268,14 @@ const queryFrontendSchema = section(
         interval: duration(D.queryFrontend.metricsInterval),
         /** default 100 */
         max_exemplars: int(D.queryFrontend.metricsMaxExemplars),
+        /** default 0 (no limit): series in a metrics answer before it is cut and marked PARTIAL */
+        max_response_series: int(0),
         /** default 0s (off) */
         duration_slo: duration(0),
         /** default 0 (off) */
         throughput_bytes_slo: num(0),
       },
-      ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'max_intervals', 'exemplars', 'max_response_series'],
+      ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'max_intervals', 'exemplars'],
     ).prefault({}),
   },
   [

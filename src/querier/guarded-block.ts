@@ -1,6 +1,8 @@
 import type { AttributeTagScope, Block, BlockInfo, SearchOptions, TagQuery, TagRef, TypedValue } from '../block/block.js';
 import type { BlockSearchFilter } from '../block/search.js';
 import type { TraceRecord } from '../model/trace-record.js';
+import type { BlockMetricsQuery } from '../block/metrics.js';
+import type { ColumnarGroup, ColumnarPlan } from '../traceql/index.js';
 
 /**
  * A stored block as queries see it: a failure that is not the query's own (its deadline, its client
@@ -58,6 +60,16 @@ export class GuardedBlock implements Block {
       yield* this.inner.traces(signal);
     } catch (err) {
       await this.fail(err, signal);
+    }
+  }
+
+  async metricsGroups(plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
+    if (this.inner.metricsGroups === undefined) return null;
+    try {
+      return await this.inner.metricsGroups(plan, q);
+    } catch (err) {
+      await this.fail(err, q.signal);
+      return [];
     }
   }
 

@@ -63,6 +63,11 @@ class Span implements EvalSpan {
     readonly serviceName: string,
   ) {}
 
+  /** Attribute keys of a scope (compare() groups by every attribute). */
+  attrKeys(scope: 'span' | 'resource'): Iterable<string> {
+    return (scope === 'span' ? this.spanAttrs : this.resourceAttrs).keys();
+  }
+
   attr(scope: SpanAttributeScope, key: string): AttrValue | undefined {
     const m = scope === 'span' ? this.spanAttrs : scope === 'resource' ? this.resourceAttrs : this.scopeAttrs;
     return m.get(key);

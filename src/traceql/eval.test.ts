@@ -151,7 +151,7 @@ test('aggregates filter spansets', () => {
   assert.equal(spans('{ } | max(duration) > 1s - 950ms'), 'ABCD');
 });
 
-test('by() splits, coalesce() merges, select() adds values', () => {
+test('by() splits, coalesce() merges, select() adds values keyed by attribute name without scope', () => {
   const groups = run('{ } | by(resource.service.name)');
   assert.equal(groups.length, 2);
   const named = groups.map((g) => [(g.attributes[0]!.value as { value: string }).value, g.spans.length]).sort();
@@ -167,7 +167,7 @@ test('by() splits, coalesce() merges, select() adds values', () => {
   assert.equal(sel.length, 1);
   const b = sel[0]!.spans[0]!;
   assert.deepEqual(sel[0]!.selected.get(b), [
-    { name: 'span.db.system', value: { type: 'string', value: 'postgres' } },
+    { name: 'db.system', value: { type: 'string', value: 'postgres' } },
     { name: 'duration', value: { type: 'duration', value: 30_000_000 } },
     { name: 'status', value: { type: 'status', value: 'error' } },
   ]);

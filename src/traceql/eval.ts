@@ -351,7 +351,9 @@ function groupKey(v: Val): string {
 }
 
 function selectStage(exprs: readonly FieldExpr[]): Stage {
-  const fields = exprs.map((e) => ({ name: formatField(e), get: compileField(e), type: fieldType(e) }));
+  // Keyed as Tempo keys them in results: an attribute by its name without scope (`db.system`, not
+  // `span.db.system`), which is the column Grafana shows it in; intrinsics as written.
+  const fields = exprs.map((e) => ({ name: e.kind === 'attribute' ? e.name : formatField(e), get: compileField(e), type: fieldType(e) }));
   return (input, t) =>
     input.map((ss) => {
       const selected = new Map(ss.selected);
@@ -387,6 +389,17 @@ function scalarResult(v: AttrScalar, t: FieldType): StaticValue {
 }
 
 // ---- field expressions ----
+
+/** A field expression as a function of a span, for the metrics engine (by() labels, measured values). */
+export type FieldValue = Val;
+export function compileFieldValue(e: FieldExpr): (s: EvalSpan, t: EvalTrace) => FieldValue {
+  return compileField(e);
+}
+
+/** A field's run-time value as a result value (typed by the expression), undefined when absent. */
+export function fieldResultValue(v: FieldValue, t: FieldType): ResultValue | undefined {
+  return toResult(v, t);
+}
 
 function compileFilter(e: FieldExpr): (s: EvalSpan, t: EvalTrace) => boolean {
   if (e.kind === 'static' && e.value.type === 'bool') {

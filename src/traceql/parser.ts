@@ -317,6 +317,11 @@ class Parser {
             const neg = this.isOp('-');
             if (neg) this.next();
             const n = this.next();
+            // `.5` lexes as an unscoped attribute named 5; as a quantile it is the number 0.5.
+            if (n.t === 'attr' && n.scope === 'none' && !n.parent && /^\d+$/.test(n.name)) {
+              quantiles.push((neg ? -1 : 1) * Number(`0.${n.name}`));
+              continue;
+            }
             if (n.t !== 'int' && n.t !== 'float') this.fail('quantiles must be numbers', n.pos);
             const v = (n as { v: number }).v;
             quantiles.push(neg ? -v : v);

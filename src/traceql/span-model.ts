@@ -36,6 +36,8 @@ export interface EvalSpan {
   readonly startUnixNano: bigint;
   readonly durationNano: bigint;
   attr(scope: SpanAttributeScope, key: string): AttrValue | undefined;
+  /** Attribute keys of a scope, where the span can list them (compare() groups by every attribute). */
+  attrKeys?(scope: 'span' | 'resource'): Iterable<string>;
   readonly events: readonly EvalEvent[];
   readonly links: readonly EvalLink[];
   readonly instrumentationName: string;

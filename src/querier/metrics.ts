@@ -1,0 +1,133 @@
+import { blocksOf, type BlockSource } from '../block/block.js';
+import type { BlockSearchFilter, BlockSearchStats } from '../block/search.js';
+import { decodeTrace } from '../otlp/trace-decode.js';
+import {
+  alignRange,
+  buildEvalTrace,
+  columnarPlan,
+  compileMetrics,
+  exemplarsWanted,
+  extractConditions,
+  type EvalSpan,
+  type MetricsRange,
+  type MetricsResult,
+  type RootExpr,
+} from '../traceql/index.js';
+import type { SearchMetrics } from './search-result.js';
+
+/**
+ * TraceQL metrics (/api/metrics/query_range and /api/metrics/query): one loop over the tenant's
+ * blocks, recent data first, then stored blocks newest first. Each block hands over the traces its
+ * pre-filter keeps (the metrics query's conditions and the time range), the engine selects and counts
+ * spans; a simple query (see traceql/metrics-plan.ts) is aggregated by columnar blocks themselves. A span still in recent data and already in a stored block (a block being flushed) is
+ * counted once: recent data's span IDs are noted, and those spans skipped in stored blocks.
+ */
+
+export interface MetricsRequest {
+  /** A parsed query (validated here: a spanset query is refused). */
+  readonly query: RootExpr;
+  /** The range as asked; range queries are aligned to the step here, as Tempo's frontend does. */
+  readonly range: MetricsRange;
+  /** Exemplars per series asked for (the query's `with(exemplars=…)` overrides it). */
+  readonly exemplars: number;
+  /** Series before the answer is cut and marked partial (Tempo's max_response_series); 0 or absent: no limit. */
+  readonly maxSeries?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface MetricsAnswer extends MetricsResult {
+  readonly metrics: SearchMetrics;
+  /** Set when the series limit cut the answer short, with Tempo's message. */
+  readonly partial?: string;
+}
+
+export class MetricsQuerier {
+  constructor(private readonly sources: readonly BlockSource[]) {}
+
+  async query(tenant: string, req: MetricsRequest): Promise<MetricsAnswer> {
+    const range = alignRange(req.range);
+    const evaluator = compileMetrics(req.query, range, { exemplars: exemplarsWanted(req.query, req.exemplars) });
+    const startMs = Number(range.startNs / 1_000_000n);
+    const endMs = Number(range.endNs / 1_000_000n) + 1;
+    const all = await blocksOf(this.sources, tenant, { startMs, endMs });
+    // Recent data first: its spans are the ones noted to skip their copies in stored blocks.
+    const blocks = [...all.filter((b) => b.info.recent === true), ...all.filter((b) => b.info.recent !== true)];
+    const metrics: SearchMetrics = {
+      inspectedTraces: 0,
+      inspectedBytes: 0,
+      inspectedSpans: 0,
+      totalBlocks: blocks.length,
+      totalBlockBytes: blocks.reduce((n, b) => n + b.info.bytes, 0),
+      completedJobs: 0,
+      totalJobs: blocks.length,
+    };
+    const filter: BlockSearchFilter = { conditions: extractConditions(req.query), startNs: range.startNs, endNs: range.endNs };
+    const recentSpans = new Map<string, Set<string>>();
+    // Simple queries are aggregated by columnar blocks themselves (one GROUP BY per block).
+    const plan = columnarPlan(req.query);
+    let slice = performance.now();
+    const maxSeries = req.maxSeries ?? 0;
+    const full = (): boolean => maxSeries > 0 && evaluator.seriesCount() >= maxSeries;
+    for (const block of blocks) {
+      if (full()) break;
+      req.signal?.throwIfAborted();
+      const recent = block.info.recent === true;
+      if (plan !== null && !recent && block.metricsGroups !== undefined) {
+        const groups = await block.metricsGroups(plan, {
+          startNs: range.startNs,
+          endNs: range.endNs,
+          stepNs: range.stepNs,
+          instant: range.instant,
+          exemplars: evaluator.exemplarSpansWanted(),
+          exclude: recentSpans,
+          ...(req.signal !== undefined ? { signal: req.signal } : {}),
+        });
+        if (groups !== null) {
+          evaluator.observeGroups(groups);
+          for (const g of groups) metrics.inspectedSpans += g.count;
+          metrics.inspectedBytes += block.info.bytes;
+          metrics.completedJobs++;
+          continue;
+        }
+      }
+      const stats: BlockSearchStats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
+      const opts = { batchSize: () => 256, stats, ...(req.signal !== undefined ? { signal: req.signal } : {}) };
+      for await (const batch of block.search(filter, opts)) {
+        if (full()) break;
+        for (const rec of batch) {
+          const trace = buildEvalTrace(decodeTrace(rec.trace));
+          metrics.inspectedTraces++;
+          metrics.inspectedBytes += rec.trace.byteLength;
+          metrics.inspectedSpans += trace.spans.length;
+          let skip: ((s: EvalSpan) => boolean) | undefined;
+          if (recent) {
+            let ids = recentSpans.get(trace.traceId);
+            if (ids === undefined) recentSpans.set(trace.traceId, (ids = new Set()));
+            for (const s of trace.spans) ids.add(s.spanId);
+          } else {
+            const ids = recentSpans.get(trace.traceId);
+            if (ids !== undefined) skip = (s) => ids.has(s.spanId);
+          }
+          evaluator.observe(trace, skip);
+          // Counting a big block takes a while: let pushes be acknowledged meanwhile.
+          if (performance.now() - slice > 10) {
+            await new Promise((r) => setImmediate(r));
+            req.signal?.throwIfAborted();
+            slice = performance.now();
+          }
+        }
+      }
+      metrics.completedJobs++;
+    }
+    const result = evaluator.results();
+    if (maxSeries > 0 && (full() || result.series.length > maxSeries)) {
+      return {
+        ...result,
+        series: result.series.slice(0, maxSeries),
+        metrics,
+        partial: `Response exceeds maximum series limit of ${maxSeries}, a partial response is returned. Warning: the accuracy of each individual value is not guaranteed.`,
+      };
+    }
+    return { ...result, metrics };
+  }
+}
