@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
+import type { BackendSpec } from '../backend/create.js';
 import type { BlockMeta } from '../block/meta.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from '../block/writer.js';
@@ -53,7 +54,7 @@ type BuildAnswer = { ok: true; meta: BlockMeta } | { ok: false; message: string 
  * DuckDB's Parquet writer — and in a child its memory is returned to the system the moment the
  * block is done, the server's event loop keeps acknowledging pushes, and a second core helps.
  */
-export function childProcessBuilder(root: string): BlockBuilder {
+export function childProcessBuilder(storage: BackendSpec): BlockBuilder {
   return (job) =>
     new Promise<BlockMeta>((resolve, reject) => {
       const child = fork(new URL('./block-builder-process.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -66,7 +67,7 @@ export function childProcessBuilder(root: string): BlockBuilder {
         if (answer?.ok === true) resolve(answer.meta);
         else reject(new Error(answer?.ok === false ? answer.message : `block builder exited with ${code ?? signal}`));
       });
-      child.send({ job, root });
+      child.send({ job, storage });
     });
 }
 

@@ -77,7 +77,7 @@ test('SIGTERM flushes live traces to a block and exits 0; the WAL is emptied', a
     for (const t of traces) assert.ok(await exportSpans(exporter, t));
     await exporter.shutdown();
     assert.equal(await rubato.stop(), 0, rubato.output());
-    const blocks = readdirSync(join(rubato.dataDir, 'traces', 'single-tenant'));
+    const blocks = await rubato.storage.list('single-tenant');
     assert.ok(blocks.length >= 1, 'a block was written');
     const segs = readdirSync(join(rubato.dataDir, 'wal', 'segments')).filter((f) => f.endsWith('.wal'));
     assert.ok(segs.length <= 1, `WAL segments left: ${segs.join(',')}`);
