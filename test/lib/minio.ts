@@ -1,7 +1,7 @@
 // A real S3-compatible server for tests: MinIO (installed by .ci/run from the Go module proxy), started
 // once per test process on a loopback port with a temp data folder and known credentials.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -34,16 +34,20 @@ async function startMinio(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'rubato-minio-'));
   const port = await freePort();
   const consolePort = await freePort();
-  const proc: ChildProcess = spawn(bin, ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, dir], {
-    env: { ...process.env, MINIO_ROOT_USER: MINIO_ACCESS_KEY, MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+  // A watchdog shell stops MinIO when this process is gone, even when the test runner kills it.
+  const watchdog =
+    `"$@" & m=$!; while kill -0 ${process.pid} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; ` +
+    `kill $m 2>/dev/null; wait $m; rm -rf "$MINIO_TEST_DIR"`;
+  const args = [bin, 'server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, dir];
+  const proc: ChildProcess = spawn('sh', ['-c', watchdog, 'sh', ...args], {
+    env: { ...process.env, MINIO_ROOT_USER: MINIO_ACCESS_KEY, MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off', MINIO_TEST_DIR: dir },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  process.once('exit', () => {
-    proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // The test process ends when its tests do; MinIO goes with it (below), it does not hold it open.
+  proc.unref();
+  (proc.stderr as { unref?: () => void } | null)?.unref?.();
   const endpoint = `127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
