@@ -2,7 +2,8 @@
  * Object-storage read benchmark: writes BLOCKS blocks of SPANS_PER_BLOCK synthetic spans to a local
  * MinIO (started here, as the tests do), then measures, per block, the bytes fetched from S3 and the
  * latency of trace-by-ID lookups and a search, cold (a freshly opened block: empty cache) and warm
- * (the block's cache file already holds the footer and what earlier queries fetched).
+ * (the block's cache file already holds the footer and what earlier queries fetched). Bytes count every
+ * S3 read (bloom filter, index pages and data.parquet ranges); data.parquet's share is shown apart.
  *
  * Env: BLOCKS (3), SPANS_PER_BLOCK (200_000), SPANS_PER_TRACE (10), LOOKUPS (20 per block),
  * ROW_GROUP_ROWS (10_240). Needs MinIO (.ci/run installs it; RUBATO_MINIO_BIN overrides the path).
@@ -27,7 +28,7 @@ const ROW_GROUP_ROWS = env('ROW_GROUP_ROWS', 10_240);
 const TENANT = 'bench';
 const SEARCH = '{ resource.service.name = "payment" && span.http.status_code = 500 }';
 
-const counter = { bytes: 0, requests: 0 };
+const counter = { bytes: 0, requests: 0, dataBytes: 0 };
 
 /** Counts every byte read back from S3. */
 function counted(b: Backend): Backend {
@@ -43,6 +44,7 @@ function counted(b: Backend): Backend {
       const buf = await b.readRange(path, off, len);
       counter.requests++;
       counter.bytes += buf.byteLength;
+      if (path.endsWith('data.parquet')) counter.dataBytes += buf.byteLength;
       return buf;
     },
   };
@@ -69,15 +71,17 @@ function* blockTraces(block: number, sample: string[]): Generator<TraceRecord> {
 interface Sample {
   ms: number;
   bytes: number;
+  dataBytes: number;
   requests: number;
 }
 
 async function measure(fn: () => Promise<unknown>): Promise<Sample> {
   const b0 = counter.bytes;
+  const d0 = counter.dataBytes;
   const r0 = counter.requests;
   const t = performance.now();
   await fn();
-  return { ms: performance.now() - t, bytes: counter.bytes - b0, requests: counter.requests - r0 };
+  return { ms: performance.now() - t, bytes: counter.bytes - b0, dataBytes: counter.dataBytes - d0, requests: counter.requests - r0 };
 }
 
 function summary(name: string, xs: Sample[]): void {
@@ -85,9 +89,10 @@ function summary(name: string, xs: Sample[]): void {
   const p = (q: number): number => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
   const bytes = xs.reduce((a, x) => a + x.bytes, 0) / xs.length;
   const reqs = xs.reduce((a, x) => a + x.requests, 0) / xs.length;
+  const data = xs.reduce((a, x) => a + x.dataBytes, 0) / xs.length;
   console.log(
     `${name.padEnd(34)} n=${String(xs.length).padStart(3)}  p50 ${p(0.5).toFixed(1).padStart(7)} ms  p99 ${p(0.99).toFixed(1).padStart(7)} ms  ` +
-      `fetched ${(bytes / 1024).toFixed(1).padStart(9)} KiB/query  ${reqs.toFixed(1).padStart(5)} requests/query`,
+      `fetched ${(bytes / 1024).toFixed(1).padStart(9)} KiB/query (data.parquet ${(data / 1024).toFixed(1).padStart(9)} KiB)  ${reqs.toFixed(1).padStart(5)} requests/query`,
   );
 }
 
