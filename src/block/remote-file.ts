@@ -124,8 +124,17 @@ export class SparseParquetFile implements ParquetSource {
     return release;
   }
 
-  /** Drops the local file (the footer stays in memory, so the next use needs no request for it). */
+  /**
+   * Drops the local file unless a statement holds it (the footer stays in memory, so the next use needs
+   * no request for it). Queued behind fetches, so a file being filled is never removed under them.
+   */
   async evict(): Promise<void> {
+    const run = this.queue.then(() => (this.leases === 0 ? this.dropFile() : undefined));
+    this.queue = run.catch(() => undefined);
+    await run;
+  }
+
+  private async dropFile(): Promise<void> {
     const fh = this.fh;
     this.fh = null;
     cachedBytes -= this.presentBytes();
@@ -137,8 +146,9 @@ export class SparseParquetFile implements ParquetSource {
   /** For good: the block left the block list. */
   async close(): Promise<void> {
     lru.delete(this);
-    await this.queue;
-    await this.evict();
+    const run = this.queue.then(() => this.dropFile());
+    this.queue = run.catch(() => undefined);
+    await run;
   }
 
   private presentBytes(): number {
