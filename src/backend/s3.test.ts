@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createBucket, minioBinary, minioEndpoint, minioOptions } from '../../test/lib/minio.js';
 import type { Backend } from './backend.js';
 import { createS3Backend } from './s3.js';
+import { listBlocks, listIncompleteBlocks } from '../block/listing.js';
 
 const skip = minioBinary() === null && process.env['RUBATO_REQUIRE_S3'] !== '1' ? 'MinIO not installed (.ci/run installs it)' : false;
 let backend: Backend;
@@ -64,4 +65,11 @@ test('list shows immediate children, delete removes a folder, prefixes keep back
   await backend.delete('u/b2/data.parquet');
   await backend.delete('u/missing');
   assert.deepEqual(await backend.list('u'), []);
+});
+
+test('a block whose upload stopped before meta.json is not a block', { skip }, async () => {
+  await backend.write('p/half/data.parquet', Buffer.from('PAR1'));
+  await backend.write('p/half/bloom', Buffer.from('x'));
+  assert.deepEqual(await listBlocks(backend, 'p'), []);
+  assert.deepEqual(await listIncompleteBlocks(backend, 'p'), ['half']);
 });

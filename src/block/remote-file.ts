@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,22 +38,44 @@ const MAX_REQUEST = 8 * 1024 * 1024;
 const FETCH_CONCURRENCY = 4;
 
 let options: BlockCacheOptions = {};
-let defaultDir: string | null = null;
+let currentDir: string | null = null;
 
 /** Sets where cache files go and their bound; call before the first block is read. */
 export function configureBlockCache(opts: BlockCacheOptions): void {
   options = { ...opts };
 }
 
+/**
+ * This process's cache folder: `<dir>/<pid>` (a configured dir) or a folder in the OS temp folder.
+ * Cache files are worthless after the process: the folder goes with it, and folders left by processes
+ * that died without cleaning up are removed when the next one starts.
+ */
 function cacheDir(): string {
-  if (options.dir !== undefined && options.dir !== '') return options.dir;
-  if (defaultDir === null) {
-    const dir = join(tmpdir(), `rubato-block-cache-${process.pid}`);
-    // Cache files are worthless after the process: they go with it.
+  const parent = options.dir !== undefined && options.dir !== '' ? options.dir : null;
+  const dir = parent !== null ? join(parent, String(process.pid)) : join(tmpdir(), `rubato-block-cache-${process.pid}`);
+  if (currentDir !== dir) {
+    if (parent !== null) removeDeadProcessFolders(parent);
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    defaultDir = dir;
+    currentDir = dir;
   }
-  return defaultDir;
+  return dir;
+}
+
+function removeDeadProcessFolders(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return; // not there yet
+  }
+  for (const n of names) {
+    if (!/^\d+$/.test(n) || Number(n) === process.pid) continue;
+    try {
+      process.kill(Number(n), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(parent, n), { recursive: true, force: true });
+    }
+  }
 }
 
 /** All cache files, least recently used first, and the bytes they hold. */
