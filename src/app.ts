@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RubatoConfig } from './config/schema.js';
 import { enableProcessMetrics } from './metrics/registry.js';
-import { createLocalBackend } from './backend/local.js';
+import { createBackend, type BackendSpec } from './backend/create.js';
+import { configureBlockCache } from './block/remote-file.js';
 import { Ingester } from './ingester/ingester.js';
 import { childProcessBuilder } from './ingester/block-builder.js';
 import { createDistributor } from './distributor/distributor.js';
@@ -39,10 +40,36 @@ export function packageVersion(): string {
   }
 }
 
+/** The configured trace storage. */
+function backendSpec(cfg: RubatoConfig): BackendSpec {
+  const t = cfg.storage.trace;
+  if (t.backend !== 's3') return { kind: 'local', path: resolve(t.local.path) };
+  const s = t.s3;
+  return {
+    kind: 's3',
+    s3: {
+      bucket: s.bucket,
+      prefix: s.prefix,
+      endpoint: s.endpoint,
+      region: s.region,
+      accessKey: s.access_key,
+      secretKey: s.secret_key,
+      sessionToken: s.session_token,
+      insecure: s.insecure,
+      forcePathStyle: s.forcepathstyle,
+    },
+  };
+}
+
 /** Starts every module in one process (Tempo's `-target=all`), wired with in-process calls. */
 export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
   enableProcessMetrics();
-  const backend = createLocalBackend(resolve(cfg.storage.trace.local.path));
+  const storage = backendSpec(cfg);
+  if (storage.kind === 's3') {
+    const { cache_bytes, cache_path } = cfg.storage.trace.s3;
+    configureBlockCache({ maxBytes: cache_bytes, ...(cache_path !== '' ? { dir: resolve(cache_path) } : {}) });
+  }
+  const backend = createBackend(storage);
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
 
   const blocklist = new Blocklist(backend, logger);
@@ -63,7 +90,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
     logger,
     flushAllOnShutdown: cfg.ingester.flush_all_on_shutdown,
-    blockBuilder: childProcessBuilder(resolve(cfg.storage.trace.local.path), { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }, cfg.ingester.flush_op_timeout),
+    blockBuilder: childProcessBuilder(storage, { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }, cfg.ingester.flush_op_timeout),
     onBlockFlushed: (tenant, meta) => {
       blocklist.add(tenant, meta);
       warmTags(tenant);

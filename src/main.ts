@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.server.log_level, config.server.log_format);
   for (const w of warnings) logger.warn(w);
   if (config.target !== 'all') {
-    logger.error({ target: config.target }, `target ${config.target} needs shared object storage (s3), which is not implemented yet; run with -target=all`);
+    logger.error({ target: config.target }, `target ${config.target} is not implemented yet (modules run apart need a shared ring; blocks can already be on s3); run with -target=all`);
     process.exit(1);
   }
   const app = await startApp(config, yaml, logger);

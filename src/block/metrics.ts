@@ -1,3 +1,4 @@
+import { asSource, type ParquetSource } from './parquet-source.js';
 import type { ColumnarField, ColumnarGroup, ColumnarPlan, Condition } from '../traceql/index.js';
 import { exactDedicatedColumn, intrinsicColumn } from './columns.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -97,7 +98,9 @@ function conditionSql(c: Condition, keys: BlockKeys): string | null {
 }
 
 /** The block's groups for a plan, or null when the plan cannot be answered exactly from columns. */
-export async function blockMetricsGroups(file: string, keys: BlockKeys, plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
+export async function blockMetricsGroups(data: string | ParquetSource, keys: BlockKeys, plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
+  const src = asSource(data);
+  const file = src.path;
   const cols: Column[] = [];
   for (const f of plan.by) {
     const c = columnOf(f, keys);
@@ -147,7 +150,15 @@ export async function blockMetricsGroups(file: string, keys: BlockKeys, plan: Co
       : null;
   return withDuckDB(async (conn) => {
     const out: ColumnarGroup[] = [];
-    for (const text of exemplarSql === null ? [sql] : [sql, exemplarSql]) await readGroups(conn, text, cols, out, q.signal);
+    for (const text of exemplarSql === null ? [sql] : [sql, exemplarSql]) {
+      // Blocks in object storage fetch the byte ranges the statement reads first.
+      const release = await src.prepare(text);
+      try {
+        await readGroups(conn, text, cols, out, q.signal);
+      } finally {
+        release();
+      }
+    }
     return out;
   }, q.signal);
 }

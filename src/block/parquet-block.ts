@@ -15,13 +15,16 @@ import type { ColumnarGroup, ColumnarPlan } from '../traceql/index.js';
 import { parseKeysFile, readTagValues, scanKeys, tagSources } from './tags.js';
 import { openTraceIndex, type TraceIndex } from './trace-index.js';
 import { crc32 } from '../util/crc32.js';
+import { localSource, type ParquetSource } from './parquet-source.js';
+import { SparseParquetFile } from './remote-file.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 
 /**
  * A stored block of the `rubato-parquet1` encoding: data.parquet read by DuckDB, with a bloom filter
  * and a trace-ID index for lookups and keys.json for tag names. The block owns its caches (bloom,
  * index, attribute keys, unfiltered tag values), so they go when the block leaves the block list.
- * Files are reached through the Backend: a local path when the backend has one, else a local copy of
- * data.parquet made on first use.
+ * Files are reached through the Backend: a local path when the backend has one, else a sparse local
+ * cache file holding only the footer and the column chunks queries have read.
  */
 
 /** Unfiltered tag value lists kept per block. */
@@ -32,6 +35,7 @@ export class ParquetBlock implements Block {
   private keys: Promise<BlockKeys> | null = null;
   private readonly values = new Map<string, Promise<TypedValue[]>>();
   private copied: Promise<{ dir: string; file: string }> | null = null;
+  private remote: SparseParquetFile | null = null;
 
   private constructor(
     private readonly backend: Backend,
@@ -104,18 +108,25 @@ export class ParquetBlock implements Block {
         this.index = null;
       }
     }
-    const file = await this.dataFile();
+    const src = await this.dataFile();
     // trace_id is sorted, so the min/max statistics prune to the one or two row groups holding it.
-    const spans = await withDuckDB(async (conn) => {
-      const res = await conn.run(`SELECT ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)}) WHERE trace_id = $1`, [id]);
-      const out: SpanBytes[] = [];
-      for (;;) {
-        const chunk = await res.fetchChunk();
-        if (chunk === null || chunk.rowCount === 0) break;
-        out.push(...payloadsOf(chunk, 0));
-      }
-      return out;
-    }, signal);
+    const sql = `SELECT ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(src.path)}) WHERE trace_id = $1`;
+    const release = await src.prepare(sql, [id]);
+    let spans: SpanBytes[];
+    try {
+      spans = await withDuckDB(async (conn) => {
+        const res = await conn.run(sql, [id]);
+        const out: SpanBytes[] = [];
+        for (;;) {
+          const chunk = await res.fetchChunk();
+          if (chunk === null || chunk.rowCount === 0) break;
+          out.push(...payloadsOf(chunk, 0));
+        }
+        return out;
+      }, signal);
+    } finally {
+      release();
+    }
     return spans.length === 0 ? [] : [encodeTrace(spans)];
   }
 
@@ -123,8 +134,8 @@ export class ParquetBlock implements Block {
     // The block's attribute keys (read once and kept) decide absent attributes without reading, tell
     // which scope an unscoped attribute is in, and when a shared dedicated column is exact.
     const keys = filter.conditions.conditions.length > 0 ? await this.attributeKeys() : undefined;
-    const file = await this.dataFile();
-    yield* searchBlock(file, keys === undefined ? filter : { ...filter, keys }, opts);
+    const src = await this.dataFile();
+    yield* searchBlock(src, keys === undefined ? filter : { ...filter, keys }, opts);
   }
 
   async metricsGroups(plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
@@ -171,11 +182,19 @@ export class ParquetBlock implements Block {
 
   /** Every trace in ID order, read row group by row group. */
   async *traces(): AsyncGenerator<TraceRecord> {
-    const file = await this.dataFile();
+    const src = await this.dataFile();
+    const sql = `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(src.path)})`;
+    const release = await src.prepare(sql);
     // A connection of its own: the consumer (a k-way merge) holds several of these streams open at once.
-    const conn = await duckdbConnect();
+    let conn: DuckDBConnection;
     try {
-      const res = await conn.stream(`SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)})`);
+      conn = await duckdbConnect();
+    } catch (err) {
+      release();
+      throw err;
+    }
+    try {
+      const res = await conn.stream(sql);
       let current = '';
       let spans: SpanBytes[] = [];
       for (;;) {
@@ -196,6 +215,7 @@ export class ParquetBlock implements Block {
       if (spans.length > 0) yield { traceId: current, trace: encodeTrace(spans) };
     } finally {
       conn.closeSync();
+      release();
     }
   }
 
@@ -214,8 +234,11 @@ export class ParquetBlock implements Block {
     return this.keys;
   }
 
-  /** Drops the local copy of data.parquet made for backends without local paths. */
+  /** Drops the local cache file or copy of data.parquet made for backends without local paths. */
   async close(): Promise<void> {
+    const remote = this.remote;
+    this.remote = null;
+    await remote?.close();
     const copied = this.copied;
     this.copied = null;
     if (copied === null) return;
@@ -223,11 +246,19 @@ export class ParquetBlock implements Block {
     if (c !== null) await rm(c.dir, { recursive: true, force: true });
   }
 
-  private async dataFile(): Promise<string> {
+  /**
+   * data.parquet for DuckDB: the backend's own file when it has local paths; else a sparse cache file
+   * that each statement's `prepare` fills with just the ranges it reads (remote-file.ts).
+   */
+  private async dataFile(): Promise<ParquetSource> {
     const key = blockPath(this.meta.tenantID, this.meta.blockID, BLOCK_FILES.data);
     const local = this.backend.localPath(key);
-    if (local !== null) return local;
-    // Object stores: DuckDB needs a file, so the block is fetched once and kept while the block lives.
+    if (local !== null) return localSource(local);
+    if (this.meta.size > 0) {
+      this.remote ??= new SparseParquetFile(this.meta.size, (off, len) => this.backend.readRange(key, off, len));
+      return this.remote;
+    }
+    // No size to place the footer by (a block being rebuilt from its data): fetched whole, kept while the block lives.
     this.copied ??= (async () => {
       const d = await mkdtemp(join(tmpdir(), 'rubato-blockcopy-'));
       const buf = await this.backend.read(key);
@@ -236,7 +267,7 @@ export class ParquetBlock implements Block {
       await writeFile(file, buf);
       return { dir: d, file };
     })();
-    return (await this.copied).file;
+    return localSource((await this.copied).file);
   }
 }
 

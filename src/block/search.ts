@@ -4,6 +4,7 @@ import { attributeListColumn, intrinsicColumn, prefilterDedicatedColumn } from '
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import { duckdbConnect, interruptOnAbort, sqlString, withDuckDB } from './duckdb.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
+import { asSource, type ParquetSource } from './parquet-source.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import type { SearchOptions } from './block.js';
 
@@ -226,14 +227,23 @@ export interface BlockSearchStats {
  * each batch (the evaluator needs whole traces for structure and trace-level values). Stop by
  * returning from the iteration, which ends the DuckDB scan.
  */
-export async function* searchBlock(file: string, filter: BlockSearchFilter, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
+export async function* searchBlock(file: string | ParquetSource, filter: BlockSearchFilter, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
   const stats = opts.stats ?? { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
   const batchSize = opts.batchSize;
-  const sql = candidateSql(file, filter);
+  const src = asSource(file);
+  const sql = candidateSql(src.path, filter);
   if (sql === null) return;
   const minRows = Math.max(1, filter.minMatchingSpans ?? 1);
   opts.signal?.throwIfAborted();
-  const conn = streamIdle.pop() ?? (await duckdbConnect());
+  // The filter columns of every row group; the payload of the candidates is fetched per batch.
+  const release = await src.prepare(sql);
+  let conn: DuckDBConnection;
+  try {
+    conn = streamIdle.pop() ?? (await duckdbConnect());
+  } catch (err) {
+    release();
+    throw err;
+  }
   let finished = false;
   const stopInterrupt = interruptOnAbort(conn, opts.signal);
   try {
@@ -264,7 +274,7 @@ export async function* searchBlock(file: string, filter: BlockSearchFilter, opts
         const n = Math.max(1, batchSize());
         const batch = pending.slice(0, n);
         pending = pending.slice(n);
-        yield await fetchTraces(file, batch, stats, opts.signal);
+        yield await fetchTraces(src, batch, stats, opts.signal);
       }
     }
     flushCurrent();
@@ -272,13 +282,14 @@ export async function* searchBlock(file: string, filter: BlockSearchFilter, opts
       const n = Math.max(1, batchSize());
       const batch = pending.slice(0, n);
       pending = pending.slice(n);
-      yield await fetchTraces(file, batch, stats, opts.signal);
+      yield await fetchTraces(src, batch, stats, opts.signal);
     }
     finished = true;
   } catch (err) {
     throw opts.signal?.aborted === true ? opts.signal.reason : err;
   } finally {
     stopInterrupt();
+    release();
     // A scan stopped early may leave a pending result behind: that connection is not reused.
     if (finished && streamIdle.length < MAX_STREAM_IDLE) streamIdle.push(conn);
     else conn.closeSync();
@@ -291,13 +302,20 @@ const streamIdle: DuckDBConnection[] = [];
 const MAX_STREAM_IDLE = 2;
 
 /** Whole traces by ID; trace_id is sorted, so row-group statistics keep the scan to where they sit. */
-export async function fetchTraces(file: string, traceIds: readonly string[], stats?: BlockSearchStats, signal?: AbortSignal): Promise<TraceRecord[]> {
+export async function fetchTraces(file: string | ParquetSource, traceIds: readonly string[], stats?: BlockSearchStats, signal?: AbortSignal): Promise<TraceRecord[]> {
   if (traceIds.length === 0) return [];
+  const src = asSource(file);
   const list = traceIds.map(sqlString).join(', ');
   const sql =
-    `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(file)}) ` +
+    `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(src.path)}) ` +
     `WHERE trace_id IN (${list})`;
-  const spans = await withDuckDB((conn) => readSpans(conn, sql), signal);
+  const release = await src.prepare(sql, traceIds);
+  let spans: Map<string, SpanBytes[]>;
+  try {
+    spans = await withDuckDB((conn) => readSpans(conn, sql), signal);
+  } finally {
+    release();
+  }
   const out: TraceRecord[] = [];
   for (const id of traceIds) {
     const s = spans.get(id);

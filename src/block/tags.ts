@@ -2,6 +2,7 @@ import type { IntrinsicName } from '../traceql/index.js';
 import type { TagRef, TagValueType, TypedValue } from './block.js';
 import { attributeListColumn, exactDedicatedColumn, intrinsicColumn } from './columns.js';
 import { sqlString, withDuckDB } from './duckdb.js';
+import { asSource, type ParquetSource } from './parquet-source.js';
 import type { BlockAttributeKeys } from './meta.js';
 import { filterSql, type BlockKeys, type BlockSearchFilter } from './search.js';
 
@@ -33,14 +34,19 @@ export function parseKeysFile(buf: Uint8Array): BlockKeys | null {
 }
 
 /** Attribute keys of the span rows passing `where` (any SQL predicate), by a scan. */
-export async function scanKeys(file: string, where: string, signal?: AbortSignal): Promise<BlockKeys> {
-  const src = `read_parquet(${sqlString(file)})`;
+export async function scanKeys(file: string | ParquetSource, where: string, signal?: AbortSignal): Promise<BlockKeys> {
+  const source = asSource(file);
+  const src = `read_parquet(${sqlString(source.path)})`;
   return withDuckDB(async (conn) => {
     const read = async (column: string): Promise<Set<string>> => {
-      const r = await conn.runAndReadAll(
-        `SELECT DISTINCT a.key FROM (SELECT unnest(${column}) AS a FROM ${src}${where === 'TRUE' ? '' : ` WHERE ${where}`}) WHERE a.key IS NOT NULL`,
-      );
-      return new Set(r.getRows().map((row) => String(row[0])));
+      const sql = `SELECT DISTINCT a.key FROM (SELECT unnest(${column}) AS a FROM ${src}${where === 'TRUE' ? '' : ` WHERE ${where}`}) WHERE a.key IS NOT NULL`;
+      const release = await source.prepare(sql);
+      try {
+        const r = await conn.runAndReadAll(sql);
+        return new Set(r.getRows().map((row) => String(row[0])));
+      } finally {
+        release();
+      }
     };
     return { span: await read(attributeListColumn('span')), resource: await read(attributeListColumn('resource')) };
   }, signal);
@@ -69,10 +75,11 @@ export function tagSources(tag: TagRef, keys: BlockKeys | undefined): TagSource[
 }
 
 /** Distinct values from one source among rows passing `filter`. */
-export async function readTagValues(file: string, source: TagSource, filter: BlockSearchFilter, signal?: AbortSignal): Promise<TypedValue[]> {
+export async function readTagValues(file: string | ParquetSource, source: TagSource, filter: BlockSearchFilter, signal?: AbortSignal): Promise<TypedValue[]> {
   const where = filterSql(filter);
   if (where === 'FALSE') return [];
-  const src = `read_parquet(${sqlString(file)})`;
+  const parquet = asSource(file);
+  const src = `read_parquet(${sqlString(parquet.path)})`;
   let sql: string;
   switch (source.kind) {
     case 'column':
@@ -89,6 +96,15 @@ export async function readTagValues(file: string, source: TagSource, filter: Blo
         `WHERE a.key = ${sqlString(source.key)} AND a.type IN ('string', 'int', 'double', 'bool')`;
       break;
   }
+  const release = await parquet.prepare(sql);
+  try {
+    return await readValues(sql, signal);
+  } finally {
+    release();
+  }
+}
+
+async function readValues(sql: string, signal: AbortSignal | undefined): Promise<TypedValue[]> {
   return withDuckDB(async (conn) => {
     const r = await conn.runAndReadAll(sql);
     const out: TypedValue[] = [];

@@ -14,7 +14,7 @@ export type Target = (typeof TARGETS)[number];
 
 export const STORAGE_BACKENDS = ['local', 's3', 'gcs', 'azure'] as const;
 /** Backends rubato can run with today; the others are Tempo's and rejected with a clear error. */
-export const IMPLEMENTED_STORAGE_BACKENDS: readonly string[] = ['local'];
+export const IMPLEMENTED_STORAGE_BACKENDS: readonly string[] = ['local', 's3'];
 
 export const DEFAULTS = {
   target: 'all',
@@ -99,6 +99,7 @@ export const DEFAULTS = {
     bloomFilterFalsePositive: 0.01,
     parquetRowGroupSizeBytes: 100_000_000,
     blocklistPoll: 5 * MINUTE,
+    s3CacheBytes: 1 * GiB,
   },
   overrides: {
     rateStrategy: 'local',

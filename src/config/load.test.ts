@@ -266,8 +266,18 @@ describe('errors', () => {
     throwsConfigError(() => loadConfig([`-config.file=${p}`], {}), 'server.http_listen_port', new RegExp(`in ${p}: server.http_listen_port: .*; ingester.flush_check_period: `));
   });
 
-  test('backends other than local are not implemented yet', () => {
-    throwsConfigError(() => load('storage:\n  trace:\n    backend: s3\n    s3:\n      bucket: b\n'), 'storage.trace.backend', /storage\.trace\.backend: s3 is not implemented yet/);
+  test('backends other than local and s3 are not implemented yet', () => {
+    throwsConfigError(() => load('storage:\n  trace:\n    backend: gcs\n'), 'storage.trace.backend', /storage\.trace\.backend: gcs is not implemented yet/);
+  });
+
+  test('s3 takes Tempo\'s keys and needs a bucket', () => {
+    const { config } = load(
+      'storage:\n  trace:\n    backend: s3\n    s3:\n      bucket: traces\n      endpoint: minio:9000\n      insecure: true\n      forcepathstyle: true\n      prefix: a/b\n      cache_bytes: 64MiB\n',
+    );
+    assert.equal(config.storage.trace.s3.bucket, 'traces');
+    assert.equal(config.storage.trace.s3.forcepathstyle, true);
+    assert.equal(config.storage.trace.s3.cache_bytes, 64 * 1024 * 1024);
+    throwsConfigError(() => load('storage:\n  trace:\n    backend: s3\n'), 'storage.trace.s3.bucket', /storage\.trace\.s3\.bucket: required/);
   });
 
   test('a missing config file names the path', () => {

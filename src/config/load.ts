@@ -48,7 +48,10 @@ export function loadConfig(args: readonly string[], env: Env = process.env): Loa
 
   const backend = cfg.storage.trace.backend;
   if (!IMPLEMENTED_STORAGE_BACKENDS.includes(backend)) {
-    throw new ConfigError(`storage.trace.backend: ${backend} is not implemented yet (use local)`, 'storage.trace.backend');
+    throw new ConfigError(`storage.trace.backend: ${backend} is not implemented yet (use local or s3)`, 'storage.trace.backend');
+  }
+  if (backend === 's3' && cfg.storage.trace.s3.bucket === '') {
+    throw new ConfigError('storage.trace.s3.bucket: required when storage.trace.backend is s3', 'storage.trace.s3.bucket');
   }
   // Tempo's "" means every interface; say so explicitly for the servers.
   if (cfg.server.http_listen_address === '') cfg.server.http_listen_address = '0.0.0.0';

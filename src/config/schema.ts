@@ -338,6 +338,13 @@ const s3Schema = section(
     insecure: bool(false),
     /** default false: path-style bucket addressing (MinIO) */
     forcepathstyle: bool(false),
+    /**
+     * default 1GiB (rubato extension): bound on the local disk used to cache the parts of blocks that
+     * queries have fetched (footers and column chunks); least recently used blocks are evicted
+     */
+    cache_bytes: bytes(D.storage.s3CacheBytes),
+    /** default "" (rubato extension): folder for that cache; "" is a folder in the OS temp folder */
+    cache_path: str(''),
   },
   [
     ...TLS_CLIENT_KEYS, 'part_size', 'hedge_requests_at', 'hedge_requests_up_to', 'signature_v2',
@@ -348,7 +355,7 @@ const s3Schema = section(
 
 const traceStorageSchema = section(
   {
-    /** default "local"; one of local, s3, gcs, azure (only local is implemented yet) */
+    /** default "local"; one of local, s3, gcs, azure (gcs and azure are not implemented yet) */
     backend: oneOf(STORAGE_BACKENDS, D.storage.backend),
     local: section({
       /** default "./data/traces" (Tempo's charts use /var/tempo/traces) */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend/backend.js';
+import type { BackendSpec } from '../backend/create.js';
 import type { BlockMeta } from '../block/meta.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock, type WriteBlockOptions } from '../block/writer.js';
@@ -51,8 +52,8 @@ export function inProcessBuilder(backend: Backend, write: WriteBlockOptions = {}
 type BuildAnswer = { ok: true; meta: BlockMeta } | { ok: false; message: string };
 
 /**
- * Builds each block in a short-lived child process (same node flags) writing to a local backend at
- * `root`. Building a block is the heaviest thing rubato does — decoding every span and running
+ * Builds each block in a short-lived child process (same node flags) writing to the backend of
+ * `storage`. Building a block is the heaviest thing rubato does — decoding every span and running
  * DuckDB's Parquet writer — and in a child its memory is returned to the system the moment the
  * block is done, the server's event loop keeps acknowledging pushes, and a second core helps.
  *
@@ -60,7 +61,7 @@ type BuildAnswer = { ok: true; meta: BlockMeta } | { ok: false; message: string 
  * files replaced under a running server (an upgrade in place) then cannot break its flushes or mix
  * two versions in one process.
  */
-export function childProcessBuilder(root: string, write: WriteBlockOptions = {}, timeoutMs = 0): BlockBuilder {
+export function childProcessBuilder(storage: BackendSpec, write: WriteBlockOptions = {}, timeoutMs = 0): BlockBuilder {
   const entry = snapshotOfCode();
   return (job) =>
     new Promise<BlockMeta>((resolve, reject) => {
@@ -79,7 +80,7 @@ export function childProcessBuilder(root: string, write: WriteBlockOptions = {},
         else if (timedOut) reject(new Error(`block build took longer than ingester.flush_op_timeout (${timeoutMs} ms)`));
         else reject(new Error(answer?.ok === false ? answer.message : `block builder exited with ${code ?? signal}`));
       });
-      child.send({ job, root, write } satisfies BuildRequest);
+      child.send({ job, storage, write } satisfies BuildRequest);
     });
 }
 
@@ -114,7 +115,7 @@ function findNodeModules(from: string): string | null {
 /** What the server sends the child. */
 export interface BuildRequest {
   readonly job: FlushJob;
-  readonly root: string;
+  readonly storage: BackendSpec;
   readonly write: WriteBlockOptions;
 }
 

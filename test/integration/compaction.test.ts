@@ -1,16 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { listBlocks } from '../../src/block/listing.js';
 import { startRubato } from '../lib/rubato-process.js';
 import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
 import { assertTraceComplete } from '../lib/fetch-trace.js';
 
-const blocksIn = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((b) => existsSync(join(dir, b, 'meta.json'))) : []);
-
-async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+// Blocks are looked at through the server's own storage, so this runs the same on local disk and on S3.
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -34,8 +32,7 @@ test('a trace split over two blocks is whole when read, and the compactor merges
     await exporter.shutdown();
     await assertTraceComplete(rubato, spans);
 
-    const tenantDir = join(rubato.dataDir, 'traces', 'single-tenant');
-    await until('the compactor to merge two blocks into one', () => blocksIn(tenantDir).length === 1);
+    await until('the compactor to merge two blocks into one', async () => (await listBlocks(rubato.storage, 'single-tenant')).length === 1);
     await assertTraceComplete(rubato, spans);
   } finally {
     await rubato.stop();
@@ -54,11 +51,11 @@ test('blocks past block_retention leave queries at once and the disk after compa
     assert.ok(await exportSpans(exporter, spans!));
     await exporter.shutdown();
     await fetch(`${rubato.url}/flush`, { method: 'POST' });
-    const tenantDir = join(rubato.dataDir, 'traces', 'single-tenant');
-    await until('retention to delete the block', () => blocksIn(tenantDir).length === 0);
+    await until('a block to be flushed', async () => (await rubato.storage.list('single-tenant')).some((b) => !b.startsWith('.')));
+    await until('retention to delete the block', async () => (await listBlocks(rubato.storage, 'single-tenant')).length === 0);
     const id = spans![0]!.spanContext().traceId;
     assert.equal((await fetch(`${rubato.url}/api/traces/${id}`)).status, 404);
-    await until('the compacted block to be deleted', () => readdirSync(tenantDir).filter((b) => !b.startsWith('.')).length === 0);
+    await until('the compacted block to be deleted', async () => (await rubato.storage.list('single-tenant')).filter((b) => !b.startsWith('.')).length === 0);
   } finally {
     await rubato.stop();
     rubato.cleanup();

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { listBlocks } from '../../src/block/listing.js';
 import { startRubato } from '../lib/rubato-process.js';
 import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
 import { assertTraceComplete } from '../lib/fetch-trace.js';
@@ -77,7 +78,7 @@ test('by default (flush_all_on_shutdown: true), SIGTERM flushes live traces to a
     for (const t of traces) assert.ok(await exportSpans(exporter, t));
     await exporter.shutdown();
     assert.equal(await rubato.stop(), 0, rubato.output());
-    const blocks = readdirSync(join(rubato.dataDir, 'traces', 'single-tenant'));
+    const blocks = await rubato.storage.list('single-tenant');
     assert.ok(blocks.length >= 1, 'a block was written');
     const segs = readdirSync(join(rubato.dataDir, 'wal', 'segments')).filter((f) => f.endsWith('.wal'));
     assert.ok(segs.length <= 1, `WAL segments left: ${segs.join(',')}`);
@@ -99,8 +100,7 @@ test('with flush_all_on_shutdown: false, SIGTERM exits 0 at once and keeps the W
     for (const t of traces) assert.ok(await exportSpans(exporter, t));
     await exporter.shutdown();
     assert.equal(await rubato.stop(), 0, rubato.output());
-    const tenantDir = join(rubato.dataDir, 'traces', 'single-tenant');
-    assert.ok(!existsSync(tenantDir) || readdirSync(tenantDir).length === 0, 'no block was written');
+    assert.deepEqual(await listBlocks(rubato.storage, 'single-tenant'), [], 'no block was written');
     const segs = readdirSync(join(rubato.dataDir, 'wal', 'segments')).filter((f) => f.endsWith('.wal'));
     assert.ok(segs.length >= 1, 'the WAL is kept');
     rubato = await startRubato({ dataDir: rubato.dataDir });

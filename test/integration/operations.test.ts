@@ -1,7 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { listBlocks } from '../../src/block/listing.js';
+import { BLOCK_FILES, blockPath } from '../../src/block/meta.js';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { projectRoot, startRubato, type RubatoProcess } from '../lib/rubato-process.js';
@@ -42,8 +44,17 @@ test('/metrics carries the four metrics our users alert on, with Tempo names', a
 
 test('a flushed block is plain Parquet that DuckDB reads', async () => {
   await fetch(`${rubato.url}/flush`, { method: 'POST' });
-  const tenantDir = join(rubato.dataDir, 'traces', 'single-tenant');
-  const files = readdirSync(tenantDir).map((b) => join(tenantDir, b, 'data.parquet'));
+  // Through the server's storage: on S3 the objects are downloaded to read them here.
+  const files: string[] = [];
+  for (const b of await listBlocks(rubato.storage, 'single-tenant')) {
+    const key = blockPath('single-tenant', b.blockID, BLOCK_FILES.data);
+    let file = rubato.storage.localPath(key);
+    if (file === null) {
+      file = join(rubato.dataDir, `${b.blockID}.parquet`);
+      writeFileSync(file, (await rubato.storage.read(key))!);
+    }
+    files.push(file);
+  }
   assert.ok(files.length >= 1);
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();

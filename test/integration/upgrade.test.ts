@@ -3,9 +3,10 @@
 // of dist/ here, so the test can delete files without touching the other tests' server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listBlocks } from '../../src/block/listing.js';
 import { projectRoot, startRubato } from '../lib/rubato-process.js';
 import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
 
@@ -17,10 +18,7 @@ test('flushes keep working after the installed block code is deleted under the r
   const rubato = await startRubato({ mainJs: join(install, 'dist', 'src', 'main.js') });
   try {
     await rubato.waitReady();
-    const blocks = (): number => {
-      const dir = join(rubato.dataDir, 'traces', 'single-tenant');
-      return existsSync(dir) ? readdirSync(dir).filter((b) => existsSync(join(dir, b, 'meta.json'))).length : 0;
-    };
+    const blocks = async (): Promise<number> => (await listBlocks(rubato.storage, 'single-tenant')).length;
     const send = async (service: string): Promise<string> => {
       const exporter = makeExporter('grpc', rubato);
       const spans = await recordTraces(2, service);
@@ -31,7 +29,7 @@ test('flushes keep working after the installed block code is deleted under the r
 
     await send('before-upgrade');
     assert.equal((await fetch(`${rubato.url}/flush`, { method: 'POST' })).status, 204);
-    assert.equal(blocks(), 1);
+    assert.equal(await blocks(), 1);
 
     // The "upgrade": the block writer's files and the builder's entry are gone.
     rmSync(join(install, 'dist', 'src', 'block'), { recursive: true, force: true });
@@ -39,7 +37,7 @@ test('flushes keep working after the installed block code is deleted under the r
 
     const id = await send('after-upgrade');
     assert.equal((await fetch(`${rubato.url}/flush`, { method: 'POST' })).status, 204);
-    assert.equal(blocks(), 2);
+    assert.equal(await blocks(), 2);
     assert.equal((await fetch(`${rubato.url}/api/traces/${id}`)).status, 200);
   } finally {
     await rubato.stop();

@@ -1,9 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import type { Backend } from '../../src/backend/backend.js';
+import { createBackend, type BackendSpec } from '../../src/backend/create.js';
+import type { S3BackendOptions } from '../../src/backend/s3.js';
+import { createBucket, minioEndpoint, minioOptions } from './minio.js';
+
+/**
+ * The storage integration tests run on: `local` (default), or `s3` (RUBATO_TEST_BACKEND=s3), where each
+ * server gets a bucket of its own on the test MinIO. The same tests pass on both.
+ */
+export const TEST_BACKEND: 'local' | 's3' = process.env['RUBATO_TEST_BACKEND'] === 's3' ? 's3' : 'local';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/test/lib → project root */
@@ -26,6 +37,8 @@ export interface RubatoProcess {
   readonly otlpHttpPort: number;
   readonly url: string;
   readonly proc: ChildProcess;
+  /** The server's block storage, opened from the test (to list or inspect blocks on either backend). */
+  readonly storage: Backend;
   output(): string;
   waitReady(timeoutMs?: number): Promise<void>;
   /** SIGTERM and wait for exit; resolves with the exit code. */
@@ -51,6 +64,8 @@ export interface ConfigOptions {
   readonly extraYaml?: string;
   readonly logLevel?: string;
   readonly grpcMaxRecvMib?: number;
+  /** Blocks in this bucket instead of under `dir`. */
+  readonly s3?: S3BackendOptions;
 }
 
 /** Writes `<dir>/rubato.yaml`: loopback ports, storage under `dir`; returns its path. */
@@ -74,9 +89,21 @@ export function writeRubatoConfig(dir: string, ports: Ports, opts: ConfigOptions
     ...(opts.ingester ?? ['trace_idle_period: 1s']).map((l) => `  ${l}`),
     'storage:',
     '  trace:',
-    '    backend: local',
+    `    backend: ${opts.s3 !== undefined ? 's3' : 'local'}`,
     '    local:',
     `      path: ${join(dir, 'traces')}`,
+    ...(opts.s3 !== undefined
+      ? [
+          '    s3:',
+          `      bucket: ${opts.s3.bucket}`,
+          `      endpoint: ${opts.s3.endpoint ?? ''}`,
+          `      insecure: ${opts.s3.insecure === true}`,
+          `      forcepathstyle: ${opts.s3.forcePathStyle === true}`,
+          `      access_key: ${opts.s3.accessKey ?? ''}`,
+          `      secret_key: ${opts.s3.secretKey ?? ''}`,
+          `      cache_path: ${join(dir, 'block-cache')}`,
+        ]
+      : []),
     '    wal:',
     `      path: ${join(dir, 'wal')}`,
     opts.extraYaml ?? '',
@@ -90,7 +117,9 @@ export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProce
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rubato-it-'));
   mkdirSync(dataDir, { recursive: true });
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
-  const configPath = writeRubatoConfig(dataDir, { httpPort, grpcPort, otlpHttpPort }, opts);
+  const s3 = TEST_BACKEND === 's3' && opts.s3 === undefined ? await testBucket(dataDir) : opts.s3;
+  const configPath = writeRubatoConfig(dataDir, { httpPort, grpcPort, otlpHttpPort }, { ...opts, ...(s3 !== undefined ? { s3 } : {}) });
+  const spec: BackendSpec = s3 !== undefined ? { kind: 's3', s3 } : { kind: 'local', path: join(dataDir, 'traces') };
   const proc = spawn(process.execPath, [opts.mainJs ?? mainJs, `-config.file=${configPath}`], {
     cwd: projectRoot,
     env: { ...process.env, ...opts.env },
@@ -108,6 +137,7 @@ export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProce
     otlpHttpPort,
     url,
     proc,
+    storage: createBackend(spec),
     output: () => out,
     async waitReady(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
@@ -138,4 +168,14 @@ export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProce
     },
   };
   return self;
+}
+
+/** The bucket of a data folder on the test MinIO: made on first start, the same after a restart. */
+async function testBucket(dataDir: string): Promise<S3BackendOptions> {
+  const endpoint = await minioEndpoint();
+  const marker = join(dataDir, 's3-bucket');
+  const bucket = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : `rubato-it-${randomBytes(6).toString('hex')}`;
+  await createBucket(endpoint, bucket);
+  writeFileSync(marker, bucket);
+  return minioOptions(endpoint, bucket);
 }
