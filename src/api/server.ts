@@ -7,6 +7,7 @@ import { queryTimeouts } from './metrics.js';
 import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
 
 export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps {
   readonly host: string;
@@ -49,6 +50,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerOpsRoutes(app, opts);
   registerTraceRoutes(app, opts);
   registerSearchRoutes(app, opts);
+  registerUiRoutes(app);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;

@@ -1,0 +1,250 @@
+/**
+ * Search: TraceQL (typed, or made by the builder), a time range and a limit, run against
+ * /api/search; the answer is a sortable table of traces, any two of which can be compared. The
+ * query lives in the URL (search?q=…&range=…&limit=…) so a search can be shared and reloaded.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { getJson, query, type SearchAnswer, type SearchTrace } from './api';
+import { href, navigate } from './router';
+import { TraceQLEditor } from './traceql-editor';
+import { builderQuery } from './model/traceql-assist';
+import { formatDuration, nanosToMs } from './model/trace-model';
+
+const RANGES: Array<[string, string, number]> = [
+  ['15m', 'Last 15 minutes', 15 * 60],
+  ['1h', 'Last hour', 3600],
+  ['6h', 'Last 6 hours', 6 * 3600],
+  ['24h', 'Last 24 hours', 24 * 3600],
+  ['72h', 'Last 3 days', 72 * 3600],
+];
+
+interface Row {
+  traceID: string;
+  service: string;
+  name: string;
+  startMs: number;
+  durationMs: number;
+  spans: number;
+  errors: number;
+  matched: number;
+}
+
+type SortKey = keyof Row;
+
+function toRow(t: SearchTrace): Row {
+  const stats = Object.values(t.serviceStats ?? {});
+  const sets = t.spanSets ?? (t.spanSet !== undefined ? [t.spanSet] : []);
+  return {
+    traceID: t.traceID,
+    service: t.rootServiceName ?? '',
+    name: t.rootTraceName ?? '',
+    startMs: nanosToMs(t.startTimeUnixNano ?? '0'),
+    durationMs: t.durationMs ?? 0,
+    spans: stats.reduce((n, s) => n + (s.spanCount ?? 0), 0),
+    errors: stats.reduce((n, s) => n + (s.errorCount ?? 0), 0),
+    matched: sets.reduce((n, s) => n + (s.matched ?? 0), 0),
+  };
+}
+
+function rangeSeconds(key: string): number {
+  return RANGES.find((r) => r[0] === key)?.[2] ?? 3600;
+}
+
+const COLUMNS: Array<[SortKey, string]> = [
+  ['traceID', 'Trace ID'],
+  ['service', 'Root service'],
+  ['name', 'Root name'],
+  ['startMs', 'Start'],
+  ['durationMs', 'Duration'],
+  ['spans', 'Spans'],
+  ['errors', 'Errors'],
+  ['matched', 'Matched'],
+];
+
+export function SearchPage({ params }: { params: URLSearchParams }) {
+  const [q, setQ] = useState(params.get('q') ?? '{}');
+  const [rangeKey, setRangeKey] = useState(params.get('range') ?? '1h');
+  const [limit, setLimit] = useState(params.get('limit') ?? '20');
+  const [builder, setBuilder] = useState({ service: '', spanName: '', status: '', minDuration: '', maxDuration: '' });
+  const [rows, setRows] = useState<Row[] | null>(null);
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'startMs', desc: true });
+  const [picked, setPicked] = useState<string[]>([]);
+  // Recomputed when the range changes, so autocomplete asks about the same window the search uses.
+  const range = useMemo(() => {
+    const end = Math.ceil(Date.now() / 1000);
+    return { start: end - rangeSeconds(rangeKey), end };
+  }, [rangeKey]);
+
+  async function run(text: string, rk: string, lim: string): Promise<void> {
+    setBusy(true);
+    setError('');
+    const end = Math.ceil(Date.now() / 1000);
+    try {
+      const ans = await getJson<SearchAnswer>(`api/search${query({ q: text, start: end - rangeSeconds(rk), end, limit: lim })}`);
+      setRows((ans.traces ?? []).map(toRow));
+    } catch (err) {
+      setRows(null);
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const key = params.toString();
+  useEffect(() => {
+    const pq = params.get('q');
+    if (pq !== null) {
+      setQ(pq);
+      void run(pq, params.get('range') ?? rangeKey, params.get('limit') ?? limit);
+    }
+  }, [key]);
+
+  function submit(text = q): void {
+    navigate(`search${query({ q: text, range: rangeKey, limit })}`);
+  }
+
+  const sorted = useMemo(() => {
+    if (rows === null) return [];
+    const out = [...rows];
+    out.sort((a, b) => {
+      const x = a[sort.key];
+      const y = b[sort.key];
+      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+      return sort.desc ? -c : c;
+    });
+    return out;
+  }, [rows, sort]);
+
+  const setField = (k: keyof typeof builder) => (e: Event) => setBuilder({ ...builder, [k]: (e.currentTarget as HTMLInputElement).value });
+
+  return (
+    <section class="search" aria-labelledby="search-h">
+      <h1 id="search-h">Search traces</h1>
+      <form
+        class="search-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          submit();
+        }}
+      >
+        <TraceQLEditor value={q} onInput={setQ} onSubmit={() => submit()} range={range} />
+        <div class="row">
+          <label>
+            Time range
+            <select value={rangeKey} onChange={(e) => setRangeKey(e.currentTarget.value)}>
+              {RANGES.map(([k, label]) => (
+                <option key={k} value={k}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Limit
+            <input type="number" min={1} max={1000} value={limit} onInput={(e) => setLimit(e.currentTarget.value)} size={5} />
+          </label>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Searching…' : 'Search'}
+          </button>
+        </div>
+        <fieldset class="builder">
+          <legend>Query builder</legend>
+          <label>
+            Service <input value={builder.service} onInput={setField('service')} placeholder="checkout" />
+          </label>
+          <label>
+            Span name <input value={builder.spanName} onInput={setField('spanName')} placeholder="GET /" />
+          </label>
+          <label>
+            Status
+            <select value={builder.status} onChange={setField('status')}>
+              <option value="">any</option>
+              <option value="error">error</option>
+              <option value="ok">ok</option>
+              <option value="unset">unset</option>
+            </select>
+          </label>
+          <label>
+            Min duration <input value={builder.minDuration} onInput={setField('minDuration')} placeholder="100ms" size={7} />
+          </label>
+          <label>
+            Max duration <input value={builder.maxDuration} onInput={setField('maxDuration')} placeholder="5s" size={7} />
+          </label>
+          <button
+            type="button"
+            onClick={() => {
+              const t = builderQuery(builder);
+              setQ(t);
+              submit(t);
+            }}
+          >
+            Run built query
+          </button>
+        </fieldset>
+      </form>
+      {error !== '' && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {rows !== null && (
+        <>
+          <p class="summary" aria-live="polite">
+            {rows.length} trace{rows.length === 1 ? '' : 's'}
+            {picked.length === 2 && (
+              <>
+                {' · '}
+                <a href={href(`compare${query({ a: picked[0], b: picked[1] })}`)}>Compare the 2 picked traces</a>
+              </>
+            )}
+          </p>
+          <table class="results" aria-label="Search results">
+            <thead>
+              <tr>
+                {COLUMNS.map(([k, label]) => (
+                  <th key={k} scope="col" aria-sort={sort.key === k ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+                    <button type="button" class="sort" onClick={() => setSort({ key: k, desc: sort.key === k ? !sort.desc : true })}>
+                      {label}
+                      {sort.key === k ? (sort.desc ? ' ▼' : ' ▲') : ''}
+                    </button>
+                  </th>
+                ))}
+                <th scope="col">Compare</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sorted.map((r) => (
+                <tr key={r.traceID} class={r.errors > 0 ? 'has-error' : ''}>
+                  <td>
+                    <a class="mono" href={href(`trace/${r.traceID}`)}>
+                      {r.traceID.slice(0, 16)}
+                    </a>
+                  </td>
+                  <td>{r.service}</td>
+                  <td>{r.name}</td>
+                  <td>{new Date(r.startMs).toLocaleString()}</td>
+                  <td class="num">{formatDuration(r.durationMs)}</td>
+                  <td class="num">{r.spans}</td>
+                  <td class="num">{r.errors}</td>
+                  <td class="num">{r.matched}</td>
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Pick ${r.traceID} to compare`}
+                      checked={picked.includes(r.traceID)}
+                      onChange={(e) =>
+                        setPicked(e.currentTarget.checked ? [...picked, r.traceID].slice(-2) : picked.filter((x) => x !== r.traceID))
+                      }
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
