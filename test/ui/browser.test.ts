@@ -165,6 +165,13 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     await page.waitForURL(/inventory/);
     await waitFor('the two inventory traces', async () => ((await page.locator('table tbody tr').count()) === 2 ? true : undefined));
     assert.equal(await editor.inputValue(), '{ resource.service.name = "inventory" && status = error }');
+    // The legacy fields go to /api/search as tags=, minDuration=.
+    await page.getByText('Legacy search (tags, durations)').click();
+    await page.getByLabel('Tags').fill('service.name=checkout');
+    await page.getByLabel('Legacy min duration').fill('1us');
+    await page.getByRole('button', { name: 'Run legacy search' }).click();
+    await page.waitForURL(/tags=service.name%3Dcheckout&minDuration=1us/);
+    await waitFor('the five checkout traces', async () => ((await page.locator('table tbody tr').count()) === 5 ? true : undefined));
   });
 
   test('trace view: rows, span details by scope, events, links, find, keyboard, download', async () => {

@@ -65,6 +65,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const [q, setQ] = useState(params.get('q') ?? '{}');
   const [rangeKey, setRangeKey] = useState(params.get('range') ?? '1h');
   const [limit, setLimit] = useState(params.get('limit') ?? '20');
+  const [legacy, setLegacy] = useState({ tags: '', minDuration: '', maxDuration: '' });
   const [builder, setBuilder] = useState({ service: '', spanName: '', status: '', minDuration: '', maxDuration: '' });
   const [rows, setRows] = useState<Row[] | null>(null);
   const [error, setError] = useState('');
@@ -77,12 +78,13 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     return { start: end - rangeSeconds(rangeKey), end };
   }, [rangeKey]);
 
-  async function run(text: string, rk: string, lim: string): Promise<void> {
+  /** `what` is either {q} (TraceQL) or the legacy {tags, minDuration, maxDuration}. */
+  async function run(what: Record<string, string>, rk: string, lim: string): Promise<void> {
     setBusy(true);
     setError('');
     const end = Math.ceil(Date.now() / 1000);
     try {
-      const ans = await getJson<SearchAnswer>(`api/search${query({ q: text, start: end - rangeSeconds(rk), end, limit: lim })}`);
+      const ans = await getJson<SearchAnswer>(`api/search${query({ ...what, start: end - rangeSeconds(rk), end, limit: lim })}`);
       setRows((ans.traces ?? []).map(toRow));
     } catch (err) {
       setRows(null);
@@ -95,14 +97,26 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const key = params.toString();
   useEffect(() => {
     const pq = params.get('q');
+    const rk = params.get('range') ?? rangeKey;
+    const lim = params.get('limit') ?? limit;
     if (pq !== null) {
       setQ(pq);
-      void run(pq, params.get('range') ?? rangeKey, params.get('limit') ?? limit);
+      void run({ q: pq }, rk, lim);
+      return;
+    }
+    const old = { tags: params.get('tags') ?? '', minDuration: params.get('minDuration') ?? '', maxDuration: params.get('maxDuration') ?? '' };
+    if (old.tags !== '' || old.minDuration !== '' || old.maxDuration !== '') {
+      setLegacy(old);
+      void run(old, rk, lim);
     }
   }, [key]);
 
   function submit(text = q): void {
     navigate(`search${query({ q: text, range: rangeKey, limit })}`);
+  }
+
+  function submitLegacy(): void {
+    navigate(`search${query({ ...legacy, range: rangeKey, limit })}`);
   }
 
   const sorted = useMemo(() => {
@@ -118,6 +132,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   }, [rows, sort]);
 
   const setField = (k: keyof typeof builder) => (e: Event) => setBuilder({ ...builder, [k]: (e.currentTarget as HTMLInputElement).value });
+  const setOld = (k: keyof typeof legacy) => (e: Event) => setLegacy({ ...legacy, [k]: (e.currentTarget as HTMLInputElement).value });
 
   return (
     <section class="search" aria-labelledby="search-h">
@@ -183,6 +198,24 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
             Run built query
           </button>
         </fieldset>
+        <details class="legacy" open={legacy.tags !== '' || legacy.minDuration !== '' || legacy.maxDuration !== ''}>
+          <summary>Legacy search (tags, durations)</summary>
+          <fieldset class="builder">
+            <legend>Legacy search</legend>
+            <label>
+              Tags <input value={legacy.tags} onInput={setOld('tags')} placeholder='service.name=checkout error=true' size={36} />
+            </label>
+            <label>
+              Legacy min duration <input value={legacy.minDuration} onInput={setOld('minDuration')} placeholder="100ms" size={7} />
+            </label>
+            <label>
+              Legacy max duration <input value={legacy.maxDuration} onInput={setOld('maxDuration')} placeholder="5s" size={7} />
+            </label>
+            <button type="button" onClick={submitLegacy}>
+              Run legacy search
+            </button>
+          </fieldset>
+        </details>
       </form>
       {error !== '' && (
         <p class="error" role="alert">

@@ -28,7 +28,8 @@ declare global {
 
 export function serviceColour(i: number): string {
   // Golden-angle hues keep neighbouring services apart however many there are.
-  return `hsl(${Math.round((i * 137.508) % 360)} 60% 45%)`;
+  // The first hue is blue: red is kept for errors.
+  return `hsl(${Math.round((210 + i * 137.508) % 360)} 60% 45%)`;
 }
 
 export function TracePage({ traceId }: { traceId: string }) {
