@@ -46,6 +46,23 @@ function toRow(t: SearchTrace): Row {
   };
 }
 
+/** datetime-local text (local time) ↔ unix seconds. */
+function toSeconds(local: string): number {
+  const ms = Date.parse(local);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;
+}
+function toLocal(seconds: number): string {
+  const d = new Date(seconds * 1000 - new Date().getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+/** The search window: a preset ending now, or the custom from/to. */
+function windowOf(rk: string, from: string, to: string): { start: number; end: number } {
+  if (rk === 'custom') return { start: toSeconds(from), end: Math.max(toSeconds(to), toSeconds(from)) };
+  const end = Math.ceil(Date.now() / 1000);
+  return { start: end - rangeSeconds(rk), end };
+}
+
 function rangeSeconds(key: string): number {
   return RANGES.find((r) => r[0] === key)?.[2] ?? 3600;
 }
@@ -64,6 +81,9 @@ const COLUMNS: Array<[SortKey, string]> = [
 export function SearchPage({ params }: { params: URLSearchParams }) {
   const [q, setQ] = useState(params.get('q') ?? '{}');
   const [rangeKey, setRangeKey] = useState(params.get('range') ?? '1h');
+  const now = Math.ceil(Date.now() / 1000);
+  const [from, setFrom] = useState(toLocal(Number(params.get('start') ?? now - 3600)));
+  const [to, setTo] = useState(toLocal(Number(params.get('end') ?? now)));
   const [limit, setLimit] = useState(params.get('limit') ?? '20');
   const [legacy, setLegacy] = useState({ tags: '', minDuration: '', maxDuration: '' });
   const [builder, setBuilder] = useState({ service: '', spanName: '', status: '', minDuration: '', maxDuration: '' });
@@ -73,18 +93,14 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'startMs', desc: true });
   const [picked, setPicked] = useState<string[]>([]);
   // Recomputed when the range changes, so autocomplete asks about the same window the search uses.
-  const range = useMemo(() => {
-    const end = Math.ceil(Date.now() / 1000);
-    return { start: end - rangeSeconds(rangeKey), end };
-  }, [rangeKey]);
+  const range = useMemo(() => windowOf(rangeKey, from, to), [rangeKey, from, to]);
 
   /** `what` is either {q} (TraceQL) or the legacy {tags, minDuration, maxDuration}. */
-  async function run(what: Record<string, string>, rk: string, lim: string): Promise<void> {
+  async function run(what: Record<string, string>, win: { start: number; end: number }, lim: string): Promise<void> {
     setBusy(true);
     setError('');
-    const end = Math.ceil(Date.now() / 1000);
     try {
-      const ans = await getJson<SearchAnswer>(`api/search${query({ ...what, start: end - rangeSeconds(rk), end, limit: lim })}`);
+      const ans = await getJson<SearchAnswer>(`api/search${query({ ...what, start: win.start, end: win.end, limit: lim })}`);
       setRows((ans.traces ?? []).map(toRow));
     } catch (err) {
       setRows(null);
@@ -98,25 +114,30 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   useEffect(() => {
     const pq = params.get('q');
     const rk = params.get('range') ?? rangeKey;
+    const win = rk === 'custom' ? { start: Number(params.get('start') ?? 0), end: Number(params.get('end') ?? 0) } : windowOf(rk, from, to);
     const lim = params.get('limit') ?? limit;
     if (pq !== null) {
       setQ(pq);
-      void run({ q: pq }, rk, lim);
+      void run({ q: pq }, win, lim);
       return;
     }
     const old = { tags: params.get('tags') ?? '', minDuration: params.get('minDuration') ?? '', maxDuration: params.get('maxDuration') ?? '' };
     if (old.tags !== '' || old.minDuration !== '' || old.maxDuration !== '') {
       setLegacy(old);
-      void run(old, rk, lim);
+      void run(old, win, lim);
     }
   }, [key]);
 
   function submit(text = q): void {
-    navigate(`search${query({ q: text, range: rangeKey, limit })}`);
+    navigate(`search${query({ q: text, ...rangeParams(), limit })}`);
   }
 
   function submitLegacy(): void {
-    navigate(`search${query({ ...legacy, range: rangeKey, limit })}`);
+    navigate(`search${query({ ...legacy, ...rangeParams(), limit })}`);
+  }
+
+  function rangeParams(): Record<string, string | number> {
+    return rangeKey === 'custom' ? { range: 'custom', start: toSeconds(from), end: toSeconds(to) } : { range: rangeKey };
   }
 
   const sorted = useMemo(() => {
@@ -154,8 +175,19 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                   {label}
                 </option>
               ))}
+              <option value="custom">Custom range</option>
             </select>
           </label>
+          {rangeKey === 'custom' && (
+            <>
+              <label>
+                From <input type="datetime-local" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
+              </label>
+              <label>
+                To <input type="datetime-local" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
+              </label>
+            </>
+          )}
           <label>
             Limit
             <input type="number" min={1} max={1000} value={limit} onInput={(e) => setLimit(e.currentTarget.value)} size={5} />
