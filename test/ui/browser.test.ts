@@ -114,6 +114,8 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     const js = await fetch(`${rubato.url}/assets/${asset}`);
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type') ?? '', /javascript/);
+    assert.equal(js.headers.get('content-encoding'), 'gzip', 'fetch asks for gzip; the bundle is sent compressed');
+    assert.match(await js.text(), /^[\s\S]{1000,}$/);
     assert.equal((await fetch(`${rubato.url}/search?q=%7B%7D`)).status, 200);
     assert.equal((await fetch(`${rubato.url}/assets/..%2Fpackage.json`)).status, 404);
     assert.equal((await fetch(`${rubato.url}/assets/nope.js`)).status, 404);

@@ -78,21 +78,27 @@ function str(v: Json | undefined): string {
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
+// By char code; URL-safe '-' and '_' too. -1: not a base64 letter (padding, whitespace).
+const B64_CODE = new Int8Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_CODE[B64.charCodeAt(i)] = i;
+B64_CODE[45] = 62;
+B64_CODE[95] = 63;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Tempo's JSON carries IDs as base64 (gogo jsonpb); the UI shows and links them as hex. */
 export function base64ToHex(b64: string): string {
   let bits = 0;
   let acc = 0;
   let out = '';
-  for (const c of b64) {
-    const v = B64_INDEX.get(c === '-' ? '+' : c === '_' ? '/' : c);
-    if (v === undefined) continue;
-    acc = (acc << 6) | v;
+  for (let k = 0; k < b64.length; k++) {
+    const c = b64.charCodeAt(k);
+    const v = c < 128 ? (B64_CODE[c] ?? -1) : -1;
+    if (v < 0) continue;
+    acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out += ((acc >> bits) & 0xff).toString(16).padStart(2, '0');
+      out += HEX[(acc >> bits) & 0xff] ?? '';
     }
   }
   return out;
@@ -156,7 +162,7 @@ export function buildTraceModel(traceId: string, answer: unknown): TraceModel {
         const startMs = nanosToMs(str(s['startTimeUnixNano']) || '0');
         const endMs = Math.max(startMs, nanosToMs(str(s['endTimeUnixNano']) || '0'));
         const status = obj(s['status']);
-        spans.push({
+        spans.push(new SpanRecord(s, {
           index: spans.length,
           spanId: base64ToHex(str(s['spanId'])),
           parentSpanId: base64ToHex(str(s['parentSpanId'])),
@@ -168,30 +174,86 @@ export function buildTraceModel(traceId: string, answer: unknown): TraceModel {
           durationMs: endMs - startMs,
           statusCode: STATUS[str(status['code'])] ?? 'unset',
           statusMessage: str(status['message']),
-          attributes: attrs(s['attributes']),
           resource,
           scopeName: str(scope['name']),
           scopeVersion: str(scope['version']),
           scopeAttributes,
-          events: arr(s['events']).map((e) => ({
-            name: str(obj(e)['name']),
-            timeMs: nanosToMs(str(obj(e)['timeUnixNano']) || '0'),
-            attributes: attrs(obj(e)['attributes']),
-          })),
-          links: arr(s['links']).map((l) => ({
-            traceId: base64ToHex(str(obj(l)['traceId'])),
-            spanId: base64ToHex(str(obj(l)['spanId'])),
-            attributes: attrs(obj(l)['attributes']),
-          })),
-          parent: -1,
-          depth: 0,
-          children: [],
-          critical: false,
-        });
+        }));
       }
     }
   }
   return linkTree(traceId, spans);
+}
+
+type Eager = Omit<UiSpan, 'attributes' | 'events' | 'links' | 'parent' | 'depth' | 'children' | 'critical'>;
+
+/**
+ * A span whose attributes, events and links are decoded from its JSON only when first read (the
+ * details panel, find): a 50,000-span trace then costs one small object per span to open.
+ */
+class SpanRecord implements UiSpan {
+  readonly index: number;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly service: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly durationMs: number;
+  readonly statusCode: UiSpan['statusCode'];
+  readonly statusMessage: string;
+  readonly resource: readonly Attr[];
+  readonly scopeName: string;
+  readonly scopeVersion: string;
+  readonly scopeAttributes: readonly Attr[];
+  parent = -1;
+  depth = 0;
+  children: number[] = [];
+  critical = false;
+  #raw: Obj;
+  #attributes: Attr[] | undefined;
+  #events: UiEvent[] | undefined;
+  #links: UiLink[] | undefined;
+
+  constructor(raw: Obj, e: Eager) {
+    this.#raw = raw;
+    this.index = e.index;
+    this.spanId = e.spanId;
+    this.parentSpanId = e.parentSpanId;
+    this.name = e.name;
+    this.kind = e.kind;
+    this.service = e.service;
+    this.startMs = e.startMs;
+    this.endMs = e.endMs;
+    this.durationMs = e.durationMs;
+    this.statusCode = e.statusCode;
+    this.statusMessage = e.statusMessage;
+    this.resource = e.resource;
+    this.scopeName = e.scopeName;
+    this.scopeVersion = e.scopeVersion;
+    this.scopeAttributes = e.scopeAttributes;
+  }
+
+  get attributes(): readonly Attr[] {
+    return (this.#attributes ??= attrs(this.#raw['attributes']));
+  }
+
+  get events(): readonly UiEvent[] {
+    return (this.#events ??= arr(this.#raw['events']).map((e) => ({
+      name: str(obj(e)['name']),
+      timeMs: nanosToMs(str(obj(e)['timeUnixNano']) || '0'),
+      attributes: attrs(obj(e)['attributes']),
+    })));
+  }
+
+  get links(): readonly UiLink[] {
+    return (this.#links ??= arr(this.#raw['links']).map((l) => ({
+      traceId: base64ToHex(str(obj(l)['traceId'])),
+      spanId: base64ToHex(str(obj(l)['spanId'])),
+      attributes: attrs(obj(l)['attributes']),
+    })));
+  }
 }
 
 function linkTree(traceId: string, spans: UiSpan[]): TraceModel {
