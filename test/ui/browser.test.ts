@@ -194,6 +194,8 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     const labels = await tree.getByRole('treeitem').evaluateAll((els) => els.map((e) => [e.getAttribute('aria-level'), e.querySelector('.op')?.textContent]));
     assert.deepEqual(labels, [['1', 'POST /checkout'], ['2', 'SELECT orders'], ['2', 'price order'], ['3', 'charge card']]);
 
+    // Events are marked on their span's bar: SELECT orders has one, charge card its exception.
+    assert.equal(await tree.locator('.evt').count(), 2);
     await tree.getByRole('treeitem', { name: /charge card/ }).click();
     const details = page.getByRole('complementary', { name: 'Span details' });
     await details.getByRole('heading', { name: 'charge card' }).waitFor();

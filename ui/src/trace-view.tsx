@@ -406,6 +406,9 @@ function Waterfall({ model, rows, total, focus, setFocus, collapsed, setCollapse
                   class={`bar${critical && s.critical ? ' crit' : ''}`}
                   style={{ left: `${left}%`, width: `${width}%`, background: colour.get(s.service) }}
                 />
+                {s.events.map((e, n) => (
+                  <span key={n} class="evt" aria-hidden="true" title={e.name} style={{ left: `${((e.timeMs - model.startMs) / total) * 100}%` }} />
+                ))}
                 <span class="dur" style={{ left: `${Math.min(left + width, 92)}%` }}>
                   {formatDuration(s.durationMs)}
                 </span>
