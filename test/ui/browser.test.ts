@@ -301,6 +301,12 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     await editor.press('Enter');
     await page.getByRole('table', { name: 'Search results' }).locator('tbody tr').first().waitFor();
     assert.ok(page.url().startsWith(`${base}/search?q=`), page.url());
+    // A matched span opens its trace with that span selected.
+    await page.getByRole('button', { name: /matched spans in/ }).first().click();
+    await page.getByRole('list', { name: /Matched spans of/ }).getByRole('link').first().click();
+    await page.waitForURL(new RegExp(`^${base}/trace/[0-9a-f]+\\?span=[0-9a-f]+$`));
+    await page.getByRole('complementary', { name: 'Span details' }).getByRole('heading', { name: 'charge card' }).waitFor();
+    assert.equal(await page.getByRole('treeitem', { name: /charge card/ }).getAttribute('aria-selected'), 'true');
   });
 
   test(`a ${BIG_SPANS}-span trace renders virtualised and stays navigable`, async () => {

@@ -47,9 +47,16 @@ export interface SearchTrace {
   rootTraceName?: string;
   startTimeUnixNano?: string;
   durationMs?: number;
-  spanSets?: Array<{ matched?: number; spans?: unknown[] }>;
+  spanSets?: Array<{ matched?: number; spans?: SearchSpan[] }>;
   spanSet?: { matched?: number };
   serviceStats?: Record<string, { spanCount?: number; errorCount?: number }>;
+}
+
+export interface SearchSpan {
+  spanID: string;
+  name?: string;
+  durationNanos?: string;
+  attributes?: Array<{ key: string; value: { stringValue?: string } }>;
 }
 
 export interface SearchAnswer {

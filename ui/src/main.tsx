@@ -17,7 +17,7 @@ function App() {
   const [org, setOrg] = useState(tenant());
   let page;
   const trace = /^trace\/([^/]+)$/.exec(route.path);
-  if (trace !== null) page = <TracePage key={trace[1]} traceId={decodeURIComponent(trace[1] ?? '')} />;
+  if (trace !== null) page = <TracePage key={trace[1]} traceId={decodeURIComponent(trace[1] ?? '')} spanId={route.params.get('span') ?? ''} />;
   else if (route.path === 'compare') page = <ComparePage a={route.params.get('a') ?? ''} b={route.params.get('b') ?? ''} />;
   else page = <SearchPage params={route.params} />;
   return (

@@ -27,9 +27,11 @@ interface Row {
   spans: number;
   errors: number;
   matched: number;
+  /** The matched spans the answer carries (up to the query's spans-per-spanset). */
+  matchedSpans: Array<{ spanID: string; name: string; service: string; durationMs: number }>;
 }
 
-type SortKey = keyof Row;
+type SortKey = Exclude<keyof Row, 'matchedSpans'>;
 
 function toRow(t: SearchTrace): Row {
   const stats = Object.values(t.serviceStats ?? {});
@@ -43,6 +45,14 @@ function toRow(t: SearchTrace): Row {
     spans: stats.reduce((n, s) => n + (s.spanCount ?? 0), 0),
     errors: stats.reduce((n, s) => n + (s.errorCount ?? 0), 0),
     matched: sets.reduce((n, s) => n + (s.matched ?? 0), 0),
+    matchedSpans: (t.spanSets ?? []).flatMap((set) =>
+      (set.spans ?? []).map((sp) => ({
+        spanID: sp.spanID,
+        name: sp.name ?? '',
+        service: sp.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '',
+        durationMs: Number(sp.durationNanos ?? '0') / 1e6,
+      })),
+    ),
   };
 }
 
@@ -92,6 +102,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const [busy, setBusy] = useState(false);
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'startMs', desc: true });
   const [picked, setPicked] = useState<string[]>([]);
+  const [opened, setOpened] = useState<string>('');
   // Recomputed when the range changes, so autocomplete asks about the same window the search uses.
   const range = useMemo(() => windowOf(rangeKey, from, to), [rangeKey, from, to]);
 
@@ -280,7 +291,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
               </tr>
             </thead>
             <tbody>
-              {sorted.map((r) => (
+              {sorted.map((r) => [
                 <tr key={r.traceID} class={r.errors > 0 ? 'has-error' : ''}>
                   <td>
                     <a class="mono" href={href(`trace/${r.traceID}`)}>
@@ -293,7 +304,21 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                   <td class="num">{formatDuration(r.durationMs)}</td>
                   <td class="num">{r.spans}</td>
                   <td class="num">{r.errors}</td>
-                  <td class="num">{r.matched}</td>
+                  <td class="num">
+                    {r.matchedSpans.length > 0 ? (
+                      <button
+                        type="button"
+                        class="sort"
+                        aria-expanded={opened === r.traceID}
+                        aria-label={`${r.matched} matched spans in ${r.traceID}`}
+                        onClick={() => setOpened(opened === r.traceID ? '' : r.traceID)}
+                      >
+                        {r.matched} {opened === r.traceID ? '▾' : '▸'}
+                      </button>
+                    ) : (
+                      r.matched
+                    )}
+                  </td>
                   <td>
                     <input
                       type="checkbox"
@@ -304,8 +329,25 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                       }
                     />
                   </td>
-                </tr>
-              ))}
+                </tr>,
+                opened === r.traceID && (
+                  <tr key={`${r.traceID}-spans`} class="matched-spans">
+                    <td colSpan={9}>
+                      <ul aria-label={`Matched spans of ${r.traceID}`}>
+                        {r.matchedSpans.map((sp) => (
+                          <li key={sp.spanID}>
+                            <a href={href(`trace/${r.traceID}${query({ span: sp.spanID })}`)}>
+                              {sp.service !== '' ? `${sp.service}: ` : ''}
+                              {sp.name || sp.spanID}
+                            </a>{' '}
+                            {formatDuration(sp.durationMs)}
+                          </li>
+                        ))}
+                      </ul>
+                    </td>
+                  </tr>
+                ),
+              ])}
             </tbody>
           </table>
         </>

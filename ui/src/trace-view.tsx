@@ -32,7 +32,8 @@ export function serviceColour(i: number): string {
   return `hsl(${Math.round((210 + i * 137.508) % 360)} 60% 45%)`;
 }
 
-export function TracePage({ traceId }: { traceId: string }) {
+/** `spanId` (hex, from ?span=) picks the span shown first, e.g. a matched span from search. */
+export function TracePage({ traceId, spanId }: { traceId: string; spanId: string }) {
   const [model, setModel] = useState<TraceModel | null>(null);
   const [raw, setRaw] = useState('');
   const [error, setError] = useState('');
@@ -88,12 +89,15 @@ export function TracePage({ traceId }: { traceId: string }) {
     );
   }
   if (model === null) return <p aria-live="polite">Loading trace {traceId}…</p>;
-  return <TraceBody model={model} raw={raw} />;
+  return <TraceBody model={model} raw={raw} spanId={spanId} />;
 }
 
-function TraceBody({ model, raw }: { model: TraceModel; raw: string }) {
+function TraceBody({ model, raw, spanId }: { model: TraceModel; raw: string; spanId: string }) {
   const [collapsed, setCollapsed] = useState<Set<number>>(new Set());
-  const [focus, setFocus] = useState(model.order[0] ?? 0);
+  const [focus, setFocus] = useState(() => {
+    const asked = spanId === '' ? undefined : model.spans.find((s) => s.spanId === spanId.toLowerCase());
+    return asked?.index ?? model.order[0] ?? 0;
+  });
   const [find, setFind] = useState('');
   const [matchAt, setMatchAt] = useState(0);
   const [critical, setCritical] = useState(false);
