@@ -68,6 +68,9 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
+    }
     mkdirSync(shots, { recursive: true });
     rubato = await startRubato({ extraYaml: ['overrides:', '  defaults:', '    global:', '      max_bytes_per_trace: 50000000'].join('\n') });
     await rubato.waitReady();
