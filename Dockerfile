@@ -11,6 +11,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build:server
+# The web UI, served by the API port from dist/webui.
+COPY ui ./ui
+RUN npm run build:ui
 
 # ---- runtime: production dependencies and the compiled server only
 FROM node:20-bookworm-slim AS runtime
@@ -27,6 +30,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
     && mkdir -p /var/tempo /etc/rubato \
     && chown 10001:10001 /var/tempo
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/webui ./dist/webui
 COPY deploy/docker/rubato.yaml /etc/rubato/rubato.yaml
 
 # Everything rubato writes goes to /var/tempo (WAL, blocks) or /tmp (DuckDB spill, block building).

@@ -10,6 +10,7 @@ import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
 import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
 import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
 import { registerMetricsRoutes, type MetricsDeps } from './metrics-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
 
 export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps, MetricsDeps {
   readonly host: string;
@@ -58,6 +59,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerSearchRoutes(app, opts);
   registerGeneratorRoutes(app, opts);
   registerMetricsRoutes(app, opts);
+  registerUiRoutes(app);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;

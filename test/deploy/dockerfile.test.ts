@@ -81,11 +81,12 @@ describe('Dockerfile', () => {
     const buildRuns = only(build.body, 'RUN').map((i) => i.args).join('\n');
     assert.match(buildRuns, /npm ci\b/);
     assert.match(buildRuns, /npm run build:server/);
+    assert.match(buildRuns, /npm run build:ui/);
     const runtimeRuns = only(runtime.body, 'RUN').map((i) => i.args).join('\n');
     assert.match(runtimeRuns, /npm ci --omit=dev/);
     assert.doesNotMatch(runtimeRuns, /npm run build|\btsc\b/);
     const fromBuild = only(runtime.body, 'COPY').filter((c) => c.args.includes(`--from=${build.name}`));
-    assert.deepEqual(fromBuild.map((c) => c.args), [`--from=${build.name} /src/dist/src ./dist/src`]);
+    assert.deepEqual(fromBuild.map((c) => c.args), [`--from=${build.name} /src/dist/src ./dist/src`, `--from=${build.name} /src/dist/webui ./dist/webui`]);
   });
 
   it('runs as the numeric non-root user the chart sets, with /var/tempo as a volume and the three ports', () => {

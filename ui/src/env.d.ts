@@ -1,0 +1,2 @@
+// Lets TypeScript accept Vite's CSS imports (Vite bundles them; tsc only checks the UI's code).
+declare module '*.css';

@@ -1,0 +1,52 @@
+/** Entry of rubato's web UI: the page frame and the routes (search, trace view, compare). */
+import { render } from 'preact';
+import { useState } from 'preact/hooks';
+import { root, setTenant, tenant } from './api';
+import { href, interceptLinks, useRoute } from './router';
+import { SearchPage } from './search';
+import { TracePage } from './trace-view';
+import { ComparePage } from './compare';
+import './style.css';
+
+// The server's <base href> is relative to the request's path; pin it so history pushes to other
+// depths keep resolving assets and API calls against the UI root.
+document.querySelector('base')?.setAttribute('href', root);
+
+function App() {
+  const route = useRoute();
+  const [org, setOrg] = useState(tenant());
+  let page;
+  const trace = /^trace\/([^/]+)$/.exec(route.path);
+  if (trace !== null) page = <TracePage key={trace[1]} traceId={decodeURIComponent(trace[1] ?? '')} spanId={route.params.get('span') ?? ''} />;
+  else if (route.path === 'compare') page = <ComparePage a={route.params.get('a') ?? ''} b={route.params.get('b') ?? ''} />;
+  else page = <SearchPage params={route.params} />;
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href={href('')}>rubato</a>
+        <nav aria-label="Main">
+          <a href={href('search')}>Search</a>
+          <a href={href('compare')}>Compare</a>
+        </nav>
+        <label class="tenant">
+          Tenant
+          <input
+            value={org}
+            placeholder="single-tenant"
+            size={14}
+            onChange={(e) => {
+              const v = e.currentTarget.value.trim();
+              setTenant(v);
+              setOrg(v);
+            }}
+          />
+        </label>
+      </header>
+      <main>{page}</main>
+    </>
+  );
+}
+
+interceptLinks();
+const el = document.getElementById('app');
+if (el !== null) render(<App />, el);
