@@ -1,3 +1,4 @@
+import { notWiredKeysSet } from './not-wired.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type CliArgs } from './args.js';
@@ -57,7 +58,8 @@ export function loadConfig(args: readonly string[], env: Env = process.env): Loa
   if (cfg.server.http_listen_address === '') cfg.server.http_listen_address = '0.0.0.0';
 
   if (sorted.unknown.length > 0) warnings.push(`unknown or unsupported config keys ignored: ${sorted.unknown.join(', ')}`);
-  if (sorted.unused.length > 0) warnings.push(`config keys accepted but not used by rubato yet: ${sorted.unused.join(', ')}`);
+  const unused = [...sorted.unused, ...notWiredKeysSet(raw)];
+  if (unused.length > 0) warnings.push(`config keys accepted but not used by rubato yet: ${unused.join(', ')}`);
   const { grpc, http } = cfg.distributor.receivers.otlp.protocols;
   if (grpc === null && http === null) warnings.push('distributor.receivers: no OTLP receiver is enabled; rubato will not accept spans');
   if (cli.unknown.length > 0) warnings.push(`unknown command-line arguments ignored: ${cli.unknown.join(' ')}`);
