@@ -30,7 +30,9 @@ for (const name of TARGET_NAMES) {
       seeds: readCorpus([join(root, 'fuzz', 'corpus', name)]),
       log: (l) => lines.push(l),
     });
-    t.diagnostic(`${name}: seed ${seed}, ${report.seeds} corpus inputs replayed, ${report.execs} execs, ${report.newInputs} new inputs, ${report.features} coverage features`);
+    t.diagnostic(
+      `${name}: seed ${seed}, ${report.seeds} corpus inputs replayed, ${report.execs} execs, ${report.newInputs} new inputs, ${report.features} coverage features`,
+    );
     const fresh = [];
     for (const f of report.findings) {
       const k = matchKnown(f, known);

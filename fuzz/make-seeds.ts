@@ -34,21 +34,50 @@ for (const [name, set] of subsets) {
   write('otlp-json', `sdk-${name}.json`, json);
 }
 // The JSON mapping also allows snake_case names, integers as numbers and enum names.
-write('otlp-json', 'hand-snake-case.json', JSON.stringify({
-  resource_spans: [{
-    resource: { attributes: [{ key: 'service.name', value: { string_value: 'svc' } }, { key: 'n', value: { int_value: 3 } }] },
-    scope_spans: [{
-      scope: { name: 'lib', version: '1' },
-      spans: [{
-        trace_id: '5b8efff798038103d269b633813fc60c', span_id: 'eee19b7ec3c1b174', parent_span_id: '', name: 'op', kind: 'SPAN_KIND_CLIENT',
-        start_time_unix_nano: '1544712660000000000', end_time_unix_nano: 1544712661000000000,
-        attributes: [{ key: 'a', value: { kvlist_value: { values: [{ key: 'k', value: { array_value: { values: [{ double_value: 1.5 }, { bool_value: true }, { bytes_value: 'AQI=' }] } } }] } } }],
-        events: [{ time_unix_nano: '1544712660500000000', name: 'e' }],
-        status: { code: 2, message: 'bad' },
-      }],
-    }],
-  }],
-}));
+write(
+  'otlp-json',
+  'hand-snake-case.json',
+  JSON.stringify({
+    resource_spans: [
+      {
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { string_value: 'svc' } },
+            { key: 'n', value: { int_value: 3 } },
+          ],
+        },
+        scope_spans: [
+          {
+            scope: { name: 'lib', version: '1' },
+            spans: [
+              {
+                trace_id: '5b8efff798038103d269b633813fc60c',
+                span_id: 'eee19b7ec3c1b174',
+                parent_span_id: '',
+                name: 'op',
+                kind: 'SPAN_KIND_CLIENT',
+                start_time_unix_nano: '1544712660000000000',
+                end_time_unix_nano: 1544712661000000000,
+                attributes: [
+                  {
+                    key: 'a',
+                    value: {
+                      kvlist_value: {
+                        values: [{ key: 'k', value: { array_value: { values: [{ double_value: 1.5 }, { bool_value: true }, { bytes_value: 'AQI=' }] } } }],
+                      },
+                    },
+                  },
+                ],
+                events: [{ time_unix_nano: '1544712660500000000', name: 'e' }],
+                status: { code: 2, message: 'bad' },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  }),
+);
 
 const queries = [
   '{}',
@@ -77,17 +106,22 @@ const queries = [
   '{ parent.name = "root" }',
   '{ .a = "unterminated }',
 ];
-queries.forEach((q, i) => write('traceql', `hand-${String(i).padStart(2, '0')}.traceql`, q));
+for (const [i, q] of queries.entries()) write('traceql', `hand-${String(i).padStart(2, '0')}.traceql`, q);
 
 const configs: Record<string, string> = {
   'minimal.yaml': 'server:\n  http_listen_port: 3200\n',
-  'receivers.yaml': 'distributor:\n  receivers:\n    otlp:\n      protocols:\n        grpc:\n          endpoint: 0.0.0.0:4317\n        http:\n          endpoint: "0.0.0.0:4318"\n',
-  'storage.yaml': 'storage:\n  trace:\n    backend: local\n    local:\n      path: /tmp/rubato/traces\n    wal:\n      path: /tmp/rubato/wal\ncompactor:\n  compaction:\n    block_retention: 72h\n',
+  'receivers.yaml':
+    'distributor:\n  receivers:\n    otlp:\n      protocols:\n        grpc:\n          endpoint: 0.0.0.0:4317\n        http:\n          endpoint: "0.0.0.0:4318"\n',
+  'storage.yaml':
+    'storage:\n  trace:\n    backend: local\n    local:\n      path: /tmp/rubato/traces\n    wal:\n      path: /tmp/rubato/wal\ncompactor:\n  compaction:\n    block_retention: 72h\n',
   'ingester.yaml': 'ingester:\n  trace_idle_period: 10s\n  max_block_bytes: 1000000\n  max_block_duration: 5m\n',
-  'overrides.yaml': 'overrides:\n  defaults:\n    ingestion:\n      rate_limit_bytes: 15000000\n      burst_size_bytes: 20000000\n      max_traces_per_user: 10000\n',
+  'overrides.yaml':
+    'overrides:\n  defaults:\n    ingestion:\n      rate_limit_bytes: 15000000\n      burst_size_bytes: 20000000\n      max_traces_per_user: 10000\n',
   'legacy-overrides.yaml': 'auth_enabled: false\noverrides:\n  ingestion_rate_limit_bytes: 100000\n  max_traces_per_user: 5\n',
-  'env-and-anchors.yaml': 'server:\n  http_listen_port: ${FUZZ_PORT}\n  log_level: ${FUZZ_MISSING:-info}\ndefaults: &d\n  trace_idle_period: 5s\ningester:\n  <<: *d\n  max_block_duration: 1h30m\n',
-  'unknown-keys.yaml': 'usage_report:\n  reporting_enabled: false\nquerier:\n  frontend_worker:\n    frontend_address: localhost:9095\nmetrics_generator:\n  processor:\n    service_graphs: {}\n',
+  'env-and-anchors.yaml':
+    'server:\n  http_listen_port: ${FUZZ_PORT}\n  log_level: ${FUZZ_MISSING:-info}\ndefaults: &d\n  trace_idle_period: 5s\ningester:\n  <<: *d\n  max_block_duration: 1h30m\n',
+  'unknown-keys.yaml':
+    'usage_report:\n  reporting_enabled: false\nquerier:\n  frontend_worker:\n    frontend_address: localhost:9095\nmetrics_generator:\n  processor:\n    service_graphs: {}\n',
   'wrong-type.yaml': 'server:\n  http_listen_port: "not a port"\n',
   'empty.yaml': '',
 };

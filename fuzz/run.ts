@@ -54,7 +54,15 @@ for (const name of targets) {
     const own = listCorpus([join(root, 'fuzz', 'corpus', name)]);
     const found = listCorpus([join(out, 'corpus')]).sort((a, b) => statSync(a).size - statSync(b).size);
     const paths = [...own, ...found];
-    const report = await runTarget({ target: name, seconds: 0, seed, seeds: paths.map((p) => new Uint8Array(readFileSync(p))), replayOnly: true, coarse: true, log: quiet });
+    const report = await runTarget({
+      target: name,
+      seconds: 0,
+      seed,
+      seeds: paths.map((p) => new Uint8Array(readFileSync(p))),
+      replayOnly: true,
+      coarse: true,
+      log: quiet,
+    });
     const add = report.kept.filter((i) => i >= own.length).map((i) => paths[i]!);
     for (const p of add) copyFileSync(p, join(root, 'fuzz', 'corpus', name, `found-${basename(p).slice(0, 16)}`));
     console.log(`[${name}] merge: ${found.length} found inputs, ${add.length} add coverage to the ${own.length} in fuzz/corpus/${name}/ and were copied there`);
@@ -74,6 +82,8 @@ for (const name of targets) {
     console.log(`[${name}] ${k !== undefined ? 'KNOWN' : f.kind === 'slow' ? 'SLOW' : 'NEW'} finding saved as ${saveFinding(join(out, 'findings'), f)}`);
     if (k === undefined && f.kind !== 'slow') failing++;
   }
-  console.log(`[${name}] ${report.execs} execs, ${report.seeds} seed inputs, ${report.newInputs} new inputs, corpus ${report.corpus}, ${report.features} coverage features, ${report.restarts} restarts, ${report.findings.length} findings`);
+  console.log(
+    `[${name}] ${report.execs} execs, ${report.seeds} seed inputs, ${report.newInputs} new inputs, corpus ${report.corpus}, ${report.features} coverage features, ${report.restarts} restarts, ${report.findings.length} findings`,
+  );
 }
 process.exit(failing > 0 ? 1 : 0);

@@ -22,7 +22,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const run = (list, env) =>
-  spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...list], { stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
+  spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...list], { stdio: 'inherit', env: { ...process.env, ...env } })
+    .status ?? 1;
 let status = run(files, {});
 
 // The integration tests again with blocks on S3 (a MinIO each test process starts): the same tests

@@ -119,7 +119,6 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   });
   const pusher = generator.tap(distributor);
 
-
   const srv = cfg.server;
   const httpListener = (): HttpListenerLimits => ({
     readTimeoutMs: srv.http_server_read_timeout,
@@ -170,7 +169,10 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   logger.info({ port: api.port }, 'HTTP API listening');
 
   await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
-  void listTenants(backend).then((ts) => ts.forEach(warmTags), () => undefined);
+  void listTenants(backend).then(
+    (ts) => ts.forEach(warmTags),
+    () => undefined,
+  );
   services['querier'] = 'Running';
   await ingester.start();
   services['ingester'] = 'Running';

@@ -6,7 +6,7 @@ import { packageVersion, startApp } from './app.js';
 
 /** rubato's command line: Tempo's flags (-config.file, -config.expand-env, -target). */
 async function main(): Promise<void> {
-  let loaded;
+  let loaded: Awaited<ReturnType<typeof loadConfigIsolated>>;
   try {
     loaded = await loadConfigIsolated(process.argv.slice(2));
   } catch (err) {
@@ -30,7 +30,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.server.log_level, config.server.log_format);
   for (const w of warnings) logger.warn(w);
   if (config.target !== 'all') {
-    logger.error({ target: config.target }, `target ${config.target} is not implemented yet (modules run apart need a shared ring; blocks can already be on s3); run with -target=all`);
+    logger.error(
+      { target: config.target },
+      `target ${config.target} is not implemented yet (modules run apart need a shared ring; blocks can already be on s3); run with -target=all`,
+    );
     process.exit(1);
   }
   const app = await startApp(config, yaml, logger);
@@ -69,7 +72,9 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-    process.stderr.write(`rubato: cannot listen on ${e.address ?? '?'}:${e.port ?? '?'}: ${e.code === 'EADDRINUSE' ? 'the port is in use (is another rubato or Tempo running?)' : e.message}\n`);
+    process.stderr.write(
+      `rubato: cannot listen on ${e.address ?? '?'}:${e.port ?? '?'}: ${e.code === 'EADDRINUSE' ? 'the port is in use (is another rubato or Tempo running?)' : e.message}\n`,
+    );
   } else {
     process.stderr.write(`rubato: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

@@ -82,9 +82,7 @@ async function main(): Promise<void> {
   const g0 = performance.now();
   const records = generate();
   const inputBytes = records.reduce((n, r) => n + r.trace.byteLength, 0);
-  console.log(
-    `generated ${records.length} traces, ${(inputBytes / MB).toFixed(1)} MB encoded, in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
-  );
+  console.log(`generated ${records.length} traces, ${(inputBytes / MB).toFixed(1)} MB encoded, in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
   // DuckDB's library and instance load on first use (tens of MB of RSS, once per process); load them
   // before measuring so the growth below is the write's own.
   await withDuckDB((c) => c.run('SELECT 1'));

@@ -95,21 +95,25 @@ async function main(): Promise<void> {
   const deadPort = await freePort(); // nothing listens: the remote end is down for the whole run
   const server = await startGeneratorServer(
     dir,
-    !generatorEnabled ? [] : generatorOn([
-      'storage:',
-      `  path: ${genDir}`,
-      '  remote_write:',
-      `    - url: http://127.0.0.1:${deadPort}/api/v1/write`,
-      '      send_exemplars: true',
-      'registry:',
-      `  collection_interval: ${collectionInterval}`,
-    ]),
+    !generatorEnabled
+      ? []
+      : generatorOn([
+          'storage:',
+          `  path: ${genDir}`,
+          '  remote_write:',
+          `    - url: http://127.0.0.1:${deadPort}/api/v1/write`,
+          '      send_exemplars: true',
+          'registry:',
+          `  collection_interval: ${collectionInterval}`,
+        ]),
     core,
   );
   let peakFolder = 0;
   try {
     await server.ready();
-    console.log(`generator bounded bench (generator ${generatorEnabled ? `on, collection every ${collectionInterval}` : 'OFF'}): ${seconds}s, concurrency ${concurrency}, ${spansPerRequest} spans/request, a new span name per span, remote write to a closed port`);
+    console.log(
+      `generator bounded bench (generator ${generatorEnabled ? `on, collection every ${collectionInterval}` : 'OFF'}): ${seconds}s, concurrency ${concurrency}, ${spansPerRequest} spans/request, a new span name per span, remote write to a closed port`,
+    );
     console.log(`idle RSS: ${rssMiB(server.proc.pid!).toFixed(0)} MiB`);
     const client = new Client(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 });
     let spans = 0;
@@ -124,7 +128,13 @@ async function main(): Promise<void> {
         while (Date.now() < deadline) {
           const req = request();
           const ok = await new Promise<boolean>((res) =>
-            client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, req, (err) => res(err === null)),
+            client.makeUnaryRequest(
+              '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+              (b: Buffer) => b,
+              (b: Buffer) => b,
+              req,
+              (err) => res(err === null),
+            ),
           );
           if (ok) spans += spansPerRequest;
           else errors++;
@@ -140,10 +150,16 @@ async function main(): Promise<void> {
     const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
     const genText = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics/generator`)).text();
     console.log(`sent ${spans} spans (${(spans / elapsed).toFixed(0)} spans/s, ${errors} failed requests), ${spans} distinct span names`);
-    console.log(`peak RSS of the rubato process: ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB (target < 300), RSS now ${rssMiB(server.proc.pid!).toFixed(0)} MiB`);
+    console.log(
+      `peak RSS of the rubato process: ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB (target < 300), RSS now ${rssMiB(server.proc.pid!).toFixed(0)} MiB`,
+    );
     console.log(`generator folder (${genDir}): peak ${(peakFolder / 1048576).toFixed(1)} MiB (target < 256)`);
-    console.log(`active series ${metric(text, 'tempo_metrics_generator_registry_active_series')} (cap ${metric(text, 'tempo_metrics_generator_registry_max_active_series')}), refused ${metric(text, 'tempo_metrics_generator_registry_series_limited_total')}`);
-    console.log(`remote-write queue ${(metric(text, 'tempo_metrics_generator_remote_write_queue_bytes') / 1048576).toFixed(1)} MiB (budget ${(metric(text, 'tempo_metrics_generator_remote_write_queue_max_bytes') / 1048576).toFixed(0)} MiB), samples dropped ${metric(text, 'tempo_metrics_generator_remote_write_samples_dropped_total')}, spans dropped by the service-graph store ${metric(genText, 'traces_service_graph_dropped_spans_total')}`);
+    console.log(
+      `active series ${metric(text, 'tempo_metrics_generator_registry_active_series')} (cap ${metric(text, 'tempo_metrics_generator_registry_max_active_series')}), refused ${metric(text, 'tempo_metrics_generator_registry_series_limited_total')}`,
+    );
+    console.log(
+      `remote-write queue ${(metric(text, 'tempo_metrics_generator_remote_write_queue_bytes') / 1048576).toFixed(1)} MiB (budget ${(metric(text, 'tempo_metrics_generator_remote_write_queue_max_bytes') / 1048576).toFixed(0)} MiB), samples dropped ${metric(text, 'tempo_metrics_generator_remote_write_samples_dropped_total')}, spans dropped by the service-graph store ${metric(genText, 'traces_service_graph_dropped_spans_total')}`,
+    );
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

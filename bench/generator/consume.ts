@@ -40,7 +40,9 @@ while (process.hrtime.bigint() < end) {
 const s = Number(process.hrtime.bigint() - began) / 1e9;
 const cpu = process.cpuUsage(cpu0);
 // CPU time, not wall time: the machine is shared, and CPU per span is what one core can give.
-console.log(`consume: ${spans} spans, ${((cpu.user + cpu.system) / spans).toFixed(3)} µs CPU/span, ${((s * 1e6) / spans).toFixed(3)} µs wall/span (both processors, ${t.spans} spans/batch)`);
+console.log(
+  `consume: ${spans} spans, ${((cpu.user + cpu.system) / spans).toFixed(3)} µs CPU/span, ${((s * 1e6) / spans).toFixed(3)} µs wall/span (both processors, ${t.spans} spans/batch)`,
+);
 gen.stop();
 
 // For scale: the receivers' own decoding of the same requests (part of every push, generator or not).

@@ -22,9 +22,13 @@ const core = args.get('core') ?? '0';
 /** Runs the ingest driver against a gRPC port; returns its result line and spans/s. */
 function drive(grpcPort: number): Promise<{ line: string; spansPerSec: number }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(projectRoot, 'dist', 'bench', 'ingest', 'ingest.js'), '--load-only', String(grpcPort), '--seconds', String(seconds)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const p = spawn(
+      process.execPath,
+      [join(projectRoot, 'dist', 'bench', 'ingest', 'ingest.js'), '--load-only', String(grpcPort), '--seconds', String(seconds)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     p.once('exit', (code) => {
@@ -55,7 +59,9 @@ async function run(name: string, generatorYaml: string[]): Promise<RunResult> {
     const cpu0 = cpuSeconds(server.proc.pid!);
     const r = await drive(server.grpcPort);
     const cpuUsPerSpan = ((cpuSeconds(server.proc.pid!) - cpu0) * 1e6) / (r.spansPerSec * seconds);
-    console.log(`${name.padEnd(14)} ${r.line.replace(/^load\s+/, '').replace(/\s+peak RSS NaN MiB/, '')}  server CPU ${cpuUsPerSpan.toFixed(2)} µs/span  peak RSS ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB`);
+    console.log(
+      `${name.padEnd(14)} ${r.line.replace(/^load\s+/, '').replace(/\s+peak RSS NaN MiB/, '')}  server CPU ${cpuUsPerSpan.toFixed(2)} µs/span  peak RSS ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB`,
+    );
     return { spansPerSec: r.spansPerSec, cpuUsPerSpan };
   } finally {
     await server.stop();
@@ -81,8 +87,12 @@ async function main(): Promise<void> {
   const onS = mean(on.map((r) => r.spansPerSec));
   const offC = mean(off.map((r) => r.cpuUsPerSpan));
   const onC = mean(on.map((r) => r.cpuUsPerSpan));
-  console.log(`median spans/s: off ${offS.toFixed(0)}, on ${onS.toFixed(0)}: throughput drop ${(((offS - onS) / offS) * 100).toFixed(1)}% (target: at most 15%)`);
-  console.log(`median server CPU per span: off ${offC.toFixed(2)} µs, on ${onC.toFixed(2)} µs: +${(((onC - offC) / offC) * 100).toFixed(1)}% CPU per span (one core: the throughput a CPU-bound server loses is ${(((onC - offC) / onC) * 100).toFixed(1)}%)`);
+  console.log(
+    `median spans/s: off ${offS.toFixed(0)}, on ${onS.toFixed(0)}: throughput drop ${(((offS - onS) / offS) * 100).toFixed(1)}% (target: at most 15%)`,
+  );
+  console.log(
+    `median server CPU per span: off ${offC.toFixed(2)} µs, on ${onC.toFixed(2)} µs: +${(((onC - offC) / offC) * 100).toFixed(1)}% CPU per span (one core: the throughput a CPU-bound server loses is ${(((onC - offC) / onC) * 100).toFixed(1)}%)`,
+  );
 }
 
 main().catch((err) => {

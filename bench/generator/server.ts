@@ -10,12 +10,16 @@ import { projectRoot, startFlags, taskset, type BenchServer } from '../lib/serve
 
 export async function startGeneratorServer(dir: string, generatorYaml: string[], core: string): Promise<BenchServer> {
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
-  const cfg = writeRubatoConfig(dir, { httpPort, grpcPort, otlpHttpPort }, {
-    logLevel: 'warn',
-    grpcMaxRecvMib: 64,
-    ingester: ['trace_idle_period: 10s'],
-    extraYaml: ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0', ...generatorYaml].join('\n'),
-  });
+  const cfg = writeRubatoConfig(
+    dir,
+    { httpPort, grpcPort, otlpHttpPort },
+    {
+      logLevel: 'warn',
+      grpcMaxRecvMib: 64,
+      ingester: ['trace_idle_period: 10s'],
+      extraYaml: ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0', ...generatorYaml].join('\n'),
+    },
+  );
   const argv = [...startFlags(), join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${cfg}`];
   const [cmd, args] = taskset ? ['taskset', ['-c', core, process.execPath, ...argv]] : [process.execPath, argv];
   const proc = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });

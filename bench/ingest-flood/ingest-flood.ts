@@ -155,12 +155,18 @@ async function postHttp(port: number, body: Buffer | string, headers: Record<str
 
 function grpcSend(client: Client, req: Buffer, c: Counts): Promise<void> {
   return new Promise((resolve) => {
-    client.makeUnaryRequest(EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b, req, (err) => {
-      if (err === null) c.accepted++;
-      else if (err.code === 8) c.refused++;
-      else countOther(c, `grpc-${err.code}`);
-      resolve();
-    });
+    client.makeUnaryRequest(
+      EXPORT_PATH,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      req,
+      (err) => {
+        if (err === null) c.accepted++;
+        else if (err.code === 8) c.refused++;
+        else countOther(c, `grpc-${err.code}`);
+        resolve();
+      },
+    );
   });
 }
 

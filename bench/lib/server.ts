@@ -17,7 +17,10 @@ const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
 export function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const words = pkg.scripts.start.split(/\s+/);
-  return words.slice(words.indexOf('node') + 1, words.findIndex((w) => w.endsWith('main.js')));
+  return words.slice(
+    words.indexOf('node') + 1,
+    words.findIndex((w) => w.endsWith('main.js')),
+  );
 }
 
 export interface BenchServer {
@@ -31,13 +34,17 @@ export interface BenchServer {
 /** Writes a config for `dir` and starts rubato on it, pinned to `core` when taskset exists. */
 export async function startServer(dir: string, opts: { core?: string; ingester?: string[] } = {}): Promise<BenchServer> {
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
-  const cfg = writeRubatoConfig(dir, { httpPort, grpcPort, otlpHttpPort }, {
-    logLevel: 'warn',
-    grpcMaxRecvMib: 64,
-    ingester: opts.ingester ?? ['trace_idle_period: 10s'],
-    // Measure rubato, not its ingestion limits.
-    extraYaml: ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0'].join('\n'),
-  });
+  const cfg = writeRubatoConfig(
+    dir,
+    { httpPort, grpcPort, otlpHttpPort },
+    {
+      logLevel: 'warn',
+      grpcMaxRecvMib: 64,
+      ingester: opts.ingester ?? ['trace_idle_period: 10s'],
+      // Measure rubato, not its ingestion limits.
+      extraYaml: ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0'].join('\n'),
+    },
+  );
   const argv = [...startFlags(), join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${cfg}`];
   const [cmd, args] = hasTaskset && opts.core !== undefined ? ['taskset', ['-c', opts.core, process.execPath, ...argv]] : [process.execPath, argv];
   const started = Date.now();

@@ -92,7 +92,12 @@ async function main(): Promise<void> {
   const tmp = join('.bench', 'search', 'duckdb-tmp');
   mkdirSync(tmp, { recursive: true });
   configureDuckDB({ tempDirectory: tmp, threads: 1 });
-  const data = await prepareDataset({ blocks: BLOCKS, spansPerBlock: SPANS_PER_BLOCK, spansPerTrace: SPANS_PER_TRACE, rebuild: process.env['REBUILD'] === '1' });
+  const data = await prepareDataset({
+    blocks: BLOCKS,
+    spansPerBlock: SPANS_PER_BLOCK,
+    spansPerTrace: SPANS_PER_TRACE,
+    rebuild: process.env['REBUILD'] === '1',
+  });
   const spans = data.metas.reduce((n, m) => n + m.totalSpans, 0);
   console.log(`${spans} spans in ${data.metas.length} blocks under ${data.dir}`);
   const first = data.metas.reduce((m, x) => Math.min(m, Date.parse(x.startTime)), Infinity);
@@ -130,7 +135,10 @@ async function main(): Promise<void> {
     if (c.total !== null) {
       const refTotal = ref.last.reduce((n, r) => n + Number(r[2]), 0) * (c.traceql.includes('rate()') ? STEP_S : 1);
       const ourTotal = c.total(mine.last);
-      check = Math.abs(refTotal - ourTotal) < 1e-6 * Math.max(1, refTotal) ? `same total (${Math.round(ourTotal)} spans)` : `TOTALS DIFFER: rubato ${ourTotal}, duckdb ${refTotal}`;
+      check =
+        Math.abs(refTotal - ourTotal) < 1e-6 * Math.max(1, refTotal)
+          ? `same total (${Math.round(ourTotal)} spans)`
+          : `TOTALS DIFFER: rubato ${ourTotal}, duckdb ${refTotal}`;
     }
     console.log(
       `  ${c.traceql.padEnd(72)} rubato ${mine.p50.toFixed(1).padStart(7)} ms (${mine.last.series.length} series, ${mine.last.metrics.inspectedSpans} spans)` +

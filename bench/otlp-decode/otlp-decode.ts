@@ -33,21 +33,52 @@ function bench<T>(name: string, inputs: readonly T[], bytesOf: (x: T) => number,
     elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   }
   const sec = elapsed / 1000;
-  console.log(`${name.padEnd(34)} ${(bytes / sec / 1e6).toFixed(1).padStart(8)} MB/s ${Math.round(spans / sec).toLocaleString('en-US').padStart(12)} spans/s`);
+  console.log(
+    `${name.padEnd(34)} ${(bytes / sec / 1e6).toFixed(1).padStart(8)} MB/s ${Math.round(spans / sec)
+      .toLocaleString('en-US')
+      .padStart(12)} spans/s`,
+  );
 }
 
 const requests: Uint8Array[] = [];
-for (let i = 0; i < REQUESTS; i++) requests.push(generateExportRequest({ traces: SPANS_PER_REQUEST / SPANS_PER_TRACE, spansPerTrace: SPANS_PER_TRACE, seed: i + 1 }));
+for (let i = 0; i < REQUESTS; i++)
+  requests.push(generateExportRequest({ traces: SPANS_PER_REQUEST / SPANS_PER_TRACE, spansPerTrace: SPANS_PER_TRACE, seed: i + 1 }));
 const avgBytes = requests.reduce((a, r) => a + r.length, 0) / requests.length;
-console.log(`${REQUESTS} requests × ${SPANS_PER_REQUEST} spans, ${(avgBytes / 1024).toFixed(0)} KiB each (${(avgBytes / SPANS_PER_REQUEST).toFixed(0)} B/span)`);
+console.log(
+  `${REQUESTS} requests × ${SPANS_PER_REQUEST} spans, ${(avgBytes / 1024).toFixed(0)} KiB each (${(avgBytes / SPANS_PER_REQUEST).toFixed(0)} B/span)`,
+);
 
 const jsonBodies = requests.map((r) => traceToOtlpJson(decodeTrace(r)));
 const jsonBytes = jsonBodies.map((j) => Buffer.byteLength(j));
 
-bench('decodeExportRequest (ingest scan)', requests, (r) => r.length, () => SPANS_PER_REQUEST, (r) => decodeExportRequest(r, 't'));
-bench('decodeTrace (full objects)', requests, (r) => r.length, () => SPANS_PER_REQUEST, (r) => decodeTrace(r));
-bench('otlpJsonToProto', jsonBodies.map((j, i) => [j, jsonBytes[i]!] as const), (x) => x[1], () => SPANS_PER_REQUEST, (x) => otlpJsonToProto(x[0]));
-bench('otlpJsonToProto + decodeExportRequest', jsonBodies.map((j, i) => [j, jsonBytes[i]!] as const), (x) => x[1], () => SPANS_PER_REQUEST, (x) => decodeExportRequest(otlpJsonToProto(x[0]), 't'));
+bench(
+  'decodeExportRequest (ingest scan)',
+  requests,
+  (r) => r.length,
+  () => SPANS_PER_REQUEST,
+  (r) => decodeExportRequest(r, 't'),
+);
+bench(
+  'decodeTrace (full objects)',
+  requests,
+  (r) => r.length,
+  () => SPANS_PER_REQUEST,
+  (r) => decodeTrace(r),
+);
+bench(
+  'otlpJsonToProto',
+  jsonBodies.map((j, i) => [j, jsonBytes[i]!] as const),
+  (x) => x[1],
+  () => SPANS_PER_REQUEST,
+  (x) => otlpJsonToProto(x[0]),
+);
+bench(
+  'otlpJsonToProto + decodeExportRequest',
+  jsonBodies.map((j, i) => [j, jsonBytes[i]!] as const),
+  (x) => x[1],
+  () => SPANS_PER_REQUEST,
+  (x) => decodeExportRequest(otlpJsonToProto(x[0]), 't'),
+);
 // Per-trace encoded traces, as the ingester and querier see them. Built only after the request benches:
 // retaining many SpanEntry objects first makes V8 pretenure them, which halves the scan rate above.
 const byTrace = new Map<string, SpanEntry[]>();
@@ -62,6 +93,24 @@ const traceSpans = [...byTrace.values()];
 const traces = traceSpans.map((s) => encodeTrace(s));
 const halves = traceSpans.map((s) => [encodeTrace(s.slice(0, 7)), encodeTrace(s.slice(3))]);
 
-bench('encodeTrace (per trace)', traceSpans, (s) => s.reduce((a, x) => a + x.span.length, 0), (s) => s.length, (s) => encodeTrace(s));
-bench('decodeTrace (per trace)', traces, (t) => t.length, () => SPANS_PER_TRACE, (t) => decodeTrace(t));
-bench('mergeTraces (2 overlapping halves)', halves, (h) => h[0]!.length + h[1]!.length, () => 13, (h) => mergeTraces(h));
+bench(
+  'encodeTrace (per trace)',
+  traceSpans,
+  (s) => s.reduce((a, x) => a + x.span.length, 0),
+  (s) => s.length,
+  (s) => encodeTrace(s),
+);
+bench(
+  'decodeTrace (per trace)',
+  traces,
+  (t) => t.length,
+  () => SPANS_PER_TRACE,
+  (t) => decodeTrace(t),
+);
+bench(
+  'mergeTraces (2 overlapping halves)',
+  halves,
+  (h) => h[0]!.length + h[1]!.length,
+  () => 13,
+  (h) => mergeTraces(h),
+);

@@ -107,7 +107,12 @@ async function main(): Promise<void> {
   });
 
   const t0 = performance.now();
-  const data = await prepareDataset({ blocks: BLOCKS, spansPerBlock: SPANS_PER_BLOCK, spansPerTrace: SPANS_PER_TRACE, rebuild: process.env['REBUILD'] === '1' });
+  const data = await prepareDataset({
+    blocks: BLOCKS,
+    spansPerBlock: SPANS_PER_BLOCK,
+    spansPerTrace: SPANS_PER_TRACE,
+    rebuild: process.env['REBUILD'] === '1',
+  });
   const spans = data.metas.reduce((n, m) => n + m.totalSpans, 0);
   const bytes = data.metas.reduce((n, m) => n + m.size, 0);
   console.log(

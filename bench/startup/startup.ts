@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const server = await startServer(dir, { ingester: ['trace_idle_period: 10s', 'max_block_bytes: 4GB'] });
   const ms = await server.ready();
   const peak = peakRssMiB(server.proc.pid!);
-  console.log(`restart with ${(bytes / 1048576).toFixed(0)} MiB WAL: ready in ${(ms / 1000).toFixed(2)} s (${((bytes / 1048576) / (ms / 1000)).toFixed(0)} MiB/s), peak RSS during replay ${peak.toFixed(0)} MiB`);
+  console.log(
+    `restart with ${(bytes / 1048576).toFixed(0)} MiB WAL: ready in ${(ms / 1000).toFixed(2)} s (${(bytes / 1048576 / (ms / 1000)).toFixed(0)} MiB/s), peak RSS during replay ${peak.toFixed(0)} MiB`,
+  );
   server.proc.kill('SIGKILL');
   await new Promise((r) => server.proc.once('exit', r));
   rmSync(dir, { recursive: true, force: true });

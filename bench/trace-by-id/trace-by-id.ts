@@ -32,7 +32,10 @@ const idsFile = join(dir, 'sample-ids.json');
 
 function hexId(r: () => number): string {
   let s = '';
-  for (let i = 0; i < 16; i++) s += Math.floor(r() * 256).toString(16).padStart(2, '0');
+  for (let i = 0; i < 16; i++)
+    s += Math.floor(r() * 256)
+      .toString(16)
+      .padStart(2, '0');
   return s;
 }
 

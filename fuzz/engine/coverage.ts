@@ -87,7 +87,9 @@ export class CoverageTracker {
           if (this.coarse && r.count === 0) continue;
           // A number key (script, offset, length class, bucket) keeps the Set cheap; collisions only
           // cost a little guidance, never correctness.
-          const key = (((idx * 0x100000 + r.startOffset) * 64 + (r.endOffset - r.startOffset) % 64) * 16 + (this.coarse ? 1 : bucket(r.count))) % Number.MAX_SAFE_INTEGER;
+          const key =
+            (((idx * 0x100000 + r.startOffset) * 64 + ((r.endOffset - r.startOffset) % 64)) * 16 + (this.coarse ? 1 : bucket(r.count))) %
+            Number.MAX_SAFE_INTEGER;
           if (!this.seen.has(key)) {
             fresh++;
             pending.push(key);

@@ -14,15 +14,24 @@ test('coverage guidance walks a four-gate maze to its crash, and the finding car
   const f = report.findings.find((x) => x.kind === 'crash');
   assert.ok(f, `no crash found in ${report.execs} execs`);
   assert.match(f.message, /maze was solved/);
-  assert.deepEqual(Array.from(f.input.subarray(0, 4), (b) => b & 7), [5, 3, 6, 1]);
+  assert.deepEqual(
+    Array.from(f.input.subarray(0, 4), (b) => b & 7),
+    [5, 3, 6, 1],
+  );
 });
 
 test('an input that never returns is reported as a hang with its bytes', async () => {
   const report = await runTarget({ target: 'selftest', seconds: 0, seed: 1, seeds: [Buffer.from('HANG')], replayOnly: true, hangMs: 1000, log: quiet });
-  assert.deepEqual(report.findings.map((f) => [f.kind, Buffer.from(f.input).toString()]), [['hang', 'HANG']]);
+  assert.deepEqual(
+    report.findings.map((f) => [f.kind, Buffer.from(f.input).toString()]),
+    [['hang', 'HANG']],
+  );
 });
 
 test('an input that exhausts the worker heap is reported as OOM with its bytes', async () => {
   const report = await runTarget({ target: 'selftest', seconds: 0, seed: 1, seeds: [Buffer.from('OOM')], replayOnly: true, heapMb: 64, log: quiet });
-  assert.deepEqual(report.findings.map((f) => [f.kind, Buffer.from(f.input).toString()]), [['oom', 'OOM']]);
+  assert.deepEqual(
+    report.findings.map((f) => [f.kind, Buffer.from(f.input).toString()]),
+    [['oom', 'OOM']],
+  );
 });

@@ -147,7 +147,8 @@ export function mutateProto(input: Uint8Array, rng: Rng, corpus: readonly Uint8A
     case 3:
       field.wt = rng.pick([0, 1, 2, 5]);
       if (field.wt === 2 && field.value.kind === 'scalar') field.value = { kind: 'bytes', bytes: field.value.bytes };
-      if (field.wt !== 2 && field.value.kind !== 'scalar') field.value = { kind: 'scalar', bytes: field.wt === 0 ? [1] : new Array<number>(field.wt === 1 ? 8 : 4).fill(1) };
+      if (field.wt !== 2 && field.value.kind !== 'scalar')
+        field.value = { kind: 'scalar', bytes: field.wt === 0 ? [1] : new Array<number>(field.wt === 1 ? 8 : 4).fill(1) };
       if (field.wt === 0 && field.value.kind === 'scalar') field.value.bytes = varintBytes(rng.pick(VARINTS));
       if ((field.wt === 1 || field.wt === 5) && field.value.kind === 'scalar') field.value.bytes = new Array<number>(field.wt === 1 ? 8 : 4).fill(rng.int(256));
       break;

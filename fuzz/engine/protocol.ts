@@ -40,8 +40,14 @@ export function signatureOf(e: Error): string {
   // A stack overflow's top frame is wherever the recursion happened to run out: one bug, one signature.
   if (e instanceof RangeError && /call stack/.test(e.message)) return `${e.name}: ${e.message}`;
   // Up to the first ": " — what follows is usually the detail that varies (a name, an offset).
-  const msg = (e.message.split(': ')[0] ?? '').replace(/\d+/g, 'N').replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 120);
+  const msg = (e.message.split(': ')[0] ?? '')
+    .replace(/\d+/g, 'N')
+    .replace(/(["'`]).*?\1/g, '$1…$1')
+    .slice(0, 120);
   const frame = (e.stack ?? '').split('\n').find((l) => l.includes('/dist/src/')) ?? '';
-  const where = frame.replace(/^\s*at\s+/, '').replace(/\(?file:\/\/.*\/dist\//, '').replace(/:\d+\)?$/, '');
+  const where = frame
+    .replace(/^\s*at\s+/, '')
+    .replace(/\(?file:\/\/.*\/dist\//, '')
+    .replace(/:\d+\)?$/, '');
   return `${e.name}: ${msg} @ ${where}`;
 }

@@ -89,7 +89,18 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
   const shared = new SharedArrayBuffer(16 + Math.max(longestSeed, opts.maxLen ?? 0, 1 << 16));
   const header = new Int32Array(shared, 0, 4);
   const hangMs = opts.hangMs ?? 10_000;
-  const report: RunReport = { target: opts.target, seed: opts.seed, execs: 0, corpus: 0, features: 0, seeds: seeds.length, restarts: 0, findings: [], newInputs: 0, kept: [] };
+  const report: RunReport = {
+    target: opts.target,
+    seed: opts.seed,
+    execs: 0,
+    corpus: 0,
+    features: 0,
+    seeds: seeds.length,
+    restarts: 0,
+    findings: [],
+    newInputs: 0,
+    kept: [],
+  };
   const signatures = new Set<string>();
   const corpus = [...seeds];
   const endAt = Date.now() + opts.seconds * 1000;
@@ -99,7 +110,9 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
     if (f.kind !== 'slow' && signatures.has(f.signature)) return;
     signatures.add(f.signature);
     report.findings.push(f);
-    log(`[${opts.target}] FINDING (${f.kind}) ${f.message}\n  input (${f.input.length} bytes, base64): ${Buffer.from(f.input).toString('base64')}\n  ${f.stack.split('\n').slice(0, 8).join('\n  ')}`);
+    log(
+      `[${opts.target}] FINDING (${f.kind}) ${f.message}\n  input (${f.input.length} bytes, base64): ${Buffer.from(f.input).toString('base64')}\n  ${f.stack.split('\n').slice(0, 8).join('\n  ')}`,
+    );
   };
 
   const lastInput = (): Uint8Array => new Uint8Array(shared, 16, Atomics.load(header, SLOT_LEN)).slice();
@@ -122,7 +135,10 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
     };
     Atomics.store(header, SLOT_BUSY, 0);
     // stackSizeMb 1: about the main thread's own stack, where the server parses requests and queries.
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: opts.heapMb ?? 512, stackSizeMb: 1 } });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: opts.heapMb ?? 512, stackSizeMb: 1 },
+    });
     const ended = await new Promise<'done' | 'hang' | 'oom' | 'error'>((resolve) => {
       let lastSeq = -1;
       let seqSince = Date.now();
@@ -133,7 +149,14 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
           seqSince = Date.now();
         } else if (Atomics.load(header, SLOT_BUSY) === 1 && Date.now() - seqSince > hangMs) {
           clearInterval(watchdog);
-          record({ target: opts.target, kind: 'hang', signature: `hang:${pass}`, message: `one input ran for more than ${hangMs} ms`, stack: '', input: lastInput() });
+          record({
+            target: opts.target,
+            kind: 'hang',
+            signature: `hang:${pass}`,
+            message: `one input ran for more than ${hangMs} ms`,
+            stack: '',
+            input: lastInput(),
+          });
           void worker.terminate().then(() => resolve('hang'));
         } else if (Date.now() > endAt + hangMs + 60_000) {
           clearInterval(watchdog);
@@ -145,8 +168,7 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
         if (m.type === 'finding') record({ target: opts.target, ...m });
         else if (m.type === 'kept') {
           if (pass === 0) report.kept.push(m.index);
-        }
-        else if (m.type === 'new') {
+        } else if (m.type === 'new') {
           corpus.push(m.input);
           report.newInputs++;
           if (opts.saveCorpusDir !== undefined) writeFileSync(join(opts.saveCorpusDir, sha1(m.input)), m.input);
@@ -160,10 +182,24 @@ export async function runTarget(opts: RunOptions): Promise<RunReport> {
       worker.on('error', (err: Error & { code?: string }) => {
         clearInterval(watchdog);
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-          record({ target: opts.target, kind: 'oom', signature: `oom:${pass}`, message: `heap limit of ${opts.heapMb ?? 512} MB reached`, stack: err.stack ?? '', input: lastInput() });
+          record({
+            target: opts.target,
+            kind: 'oom',
+            signature: `oom:${pass}`,
+            message: `heap limit of ${opts.heapMb ?? 512} MB reached`,
+            stack: err.stack ?? '',
+            input: lastInput(),
+          });
           resolve('oom');
         } else {
-          record({ target: opts.target, kind: 'crash', signature: `worker:${err.message}`, message: `fuzz worker failed: ${err.message}`, stack: err.stack ?? '', input: lastInput() });
+          record({
+            target: opts.target,
+            kind: 'crash',
+            signature: `worker:${err.message}`,
+            message: `fuzz worker failed: ${err.message}`,
+            stack: err.stack ?? '',
+            input: lastInput(),
+          });
           resolve('error');
         }
       });
@@ -183,6 +219,9 @@ export function saveFinding(dir: string, f: Finding): string {
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `${f.kind}-${sha1(f.input).slice(0, 16)}`);
   writeFileSync(`${base}.bin`, f.input);
-  writeFileSync(`${base}.txt`, `target: ${f.target}\nkind: ${f.kind}\nsignature: ${f.signature}\n${f.message}\n\ninput base64: ${Buffer.from(f.input).toString('base64')}\n\n${f.stack}\n`);
+  writeFileSync(
+    `${base}.txt`,
+    `target: ${f.target}\nkind: ${f.kind}\nsignature: ${f.signature}\n${f.message}\n\ninput base64: ${Buffer.from(f.input).toString('base64')}\n\n${f.stack}\n`,
+  );
   return `${base}.bin`;
 }

@@ -54,7 +54,8 @@ function exec(input: Uint8Array): void {
   const ms = performance.now() - t0;
   execs++;
   if (slowReported < 0) slowReported = 0;
-  else if (ms > data.slowMs && slowReported++ < 3) send({ type: 'finding', kind: 'slow', signature: `slow:${Math.round(ms)}ms`, message: `one input took ${Math.round(ms)} ms`, stack: '', input });
+  else if (ms > data.slowMs && slowReported++ < 3)
+    send({ type: 'finding', kind: 'slow', signature: `slow:${Math.round(ms)}ms`, message: `one input took ${Math.round(ms)} ms`, stack: '', input });
 }
 
 // The time budget covers the corpus replay too, so a large corpus does not lengthen the CI run.

@@ -33,7 +33,8 @@ export function checkAcceptedBatch(batch: PushBatch): void {
         for (const ss of rs.scopeSpans) {
           for (const sp of ss.spans) {
             count++;
-            if (Buffer.from(sp.traceId).toString('hex') !== traceId) throw new InvariantError(`span decoded with trace ID ${Buffer.from(sp.traceId).toString('hex')} in trace ${traceId}`);
+            if (Buffer.from(sp.traceId).toString('hex') !== traceId)
+              throw new InvariantError(`span decoded with trace ID ${Buffer.from(sp.traceId).toString('hex')} in trace ${traceId}`);
           }
         }
       }

@@ -8,7 +8,10 @@ import type { FastifyReply } from 'fastify';
 
 /** Thrown (as the signal's reason) when a query's deadline passes; answered 504. */
 export class QueryTimeout extends Error {
-  constructor(readonly timeoutMs: number, readonly setting: string) {
+  constructor(
+    readonly timeoutMs: number,
+    readonly setting: string,
+  ) {
     super(`query timed out after ${timeoutMs / 1000}s (${setting}); narrow the time range or the query`);
     this.name = 'QueryTimeout';
   }

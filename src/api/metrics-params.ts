@@ -4,7 +4,16 @@
  * defaults to now, start to an hour before), `step` (seconds or a Go duration; a default aiming at
  * about 240 points), `exemplars`. Every problem is a BadRequest with the message shown to the user.
  */
-import { defaultStepNs, parse, validate, TraceQLParseError, TraceQLUnsupportedError, TraceQLValidationError, type MetricsRange, type RootExpr } from '../traceql/index.js';
+import {
+  defaultStepNs,
+  parse,
+  validate,
+  TraceQLParseError,
+  TraceQLUnsupportedError,
+  TraceQLValidationError,
+  type MetricsRange,
+  type RootExpr,
+} from '../traceql/index.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { BadRequest } from './search-params.js';
 
@@ -87,7 +96,8 @@ export function parseMetricsQuery(q: string | undefined): RootExpr {
     }
     throw err;
   }
-  if (root.kind !== 'metricsQuery') throw new BadRequest('invalid TraceQL query: not a metrics query (want a metrics function, e.g. {} | rate()); use /api/search for spanset queries');
+  if (root.kind !== 'metricsQuery')
+    throw new BadRequest('invalid TraceQL query: not a metrics query (want a metrics function, e.g. {} | rate()); use /api/search for spanset queries');
   return root;
 }
 
@@ -138,7 +148,9 @@ export function parseQueryRangeParams(qs: MetricsQueryString, limits: MetricsLim
   const stepNs = qs.step !== undefined && qs.step !== '' ? parseStepNs(qs.step) : defaultStepNs(startNs, endNs);
   if (limits.maxIntervals > 0 && (endNs - startNs) / stepNs > BigInt(limits.maxIntervals)) {
     const minimum = (endNs - startNs) / BigInt(limits.maxIntervals);
-    throw new BadRequest(`step of ${formatDuration(Number(stepNs) / 1e6)} is too small, minimum step for given range is ${formatDuration(Number(minimum) / 1e6)}`);
+    throw new BadRequest(
+      `step of ${formatDuration(Number(stepNs) / 1e6)} is too small, minimum step for given range is ${formatDuration(Number(minimum) / 1e6)}`,
+    );
   }
   checkDuration(startNs, endNs, limits);
   return { query, range: { startNs, endNs, stepNs, instant: false }, exemplars: exemplarsOf(qs, limits), maxSeries: maxSeriesOf(qs, limits) };

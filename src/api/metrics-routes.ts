@@ -22,11 +22,12 @@ export interface MetricsDeps {
 const PROTOBUF = 'application/protobuf';
 
 export function registerMetricsRoutes(app: FastifyInstance, deps: MetricsDeps): void {
-  const route = (
-    parseParams: (qs: MetricsQueryString, limits: MetricsLimits) => ParsedMetricsRequest,
-    json: (a: MetricsAnswer) => unknown,
-    proto: (a: MetricsAnswer) => Uint8Array,
-  ) =>
+  const route =
+    (
+      parseParams: (qs: MetricsQueryString, limits: MetricsLimits) => ParsedMetricsRequest,
+      json: (a: MetricsAnswer) => unknown,
+      proto: (a: MetricsAnswer) => Uint8Array,
+    ) =>
     async (req: FastifyRequest<{ Querystring: MetricsQueryString }>, reply: FastifyReply): Promise<FastifyReply> => {
       const tenant = tenantOf(req.headers, deps.multitenancy);
       if (tenant === null) return reply.code(401).type('text/plain').send('no org id');

@@ -47,7 +47,5 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
     return reply.type('text/plain').send(lines.join('\n') + '\n');
   });
   app.get('/status/version', async () => ({ version: deps.buildInfo.version, revision: deps.buildInfo.revision }));
-  app.get('/status', async (_req, reply) =>
-    reply.type('text/plain').send('/status/buildinfo\n/status/config\n/status/services\n/status/version\n'),
-  );
+  app.get('/status', async (_req, reply) => reply.type('text/plain').send('/status/buildinfo\n/status/config\n/status/services\n/status/version\n'));
 }

@@ -116,7 +116,10 @@ test('search parameters: defaults, caps and errors', () => {
   assert.equal(r.minDurationNs, 100_000_000n);
   assert.equal(r.startMs, 10_000);
   assert.equal(parseSearchParams({ limit: '500' }, limits).limit, 50);
-  assert.throws(() => parseSearchParams({ q: '{ .a = }' }, limits), (e: unknown) => e instanceof BadRequest && /invalid TraceQL query/.test(e.message));
+  assert.throws(
+    () => parseSearchParams({ q: '{ .a = }' }, limits),
+    (e: unknown) => e instanceof BadRequest && /invalid TraceQL query/.test(e.message),
+  );
   assert.throws(() => parseSearchParams({ q: '{ } | rate()' }, limits), /metrics/);
   assert.throws(() => parseSearchParams({ q: '{ }', spss: '-1' }, limits), /spss/);
   assert.throws(() => parseSearchParams({ minDuration: '2s', maxDuration: '1s' }, limits), /maxDuration/);

@@ -6,7 +6,11 @@ import { BadRequest, legacyTagsToTraceQL, parseLogfmt, parseSearchParams } from 
 const limits = { defaultLimit: 20, maxLimit: 0, defaultSpss: 3, maxSpss: 0, maxResponseBytes: 0 };
 
 function badRequest(qs: { q?: string; tags?: string }, message: RegExp): void {
-  assert.throws(() => parseSearchParams(qs, limits), (e: unknown) => e instanceof BadRequest && message.test(e.message), JSON.stringify(qs).slice(0, 80));
+  assert.throws(
+    () => parseSearchParams(qs, limits),
+    (e: unknown) => e instanceof BadRequest && message.test(e.message),
+    JSON.stringify(qs).slice(0, 80),
+  );
 }
 
 test('logfmt: quoted values, escapes, spacing', () => {
@@ -62,6 +66,9 @@ test('too many tags or a huge TraceQL query is a BadRequest', () => {
 
 test('query_frontend.max_query_expression_size_bytes bounds the query text', () => {
   const small = { ...limits, maxQueryBytes: 16 };
-  assert.throws(() => parseSearchParams({ q: '{ span.http.route = "/a/long/route" }' }, small), (e: unknown) => e instanceof BadRequest);
+  assert.throws(
+    () => parseSearchParams({ q: '{ span.http.route = "/a/long/route" }' }, small),
+    (e: unknown) => e instanceof BadRequest,
+  );
   assert.equal(parseSearchParams({ q: '{ }' }, small).limit, 20);
 });

@@ -71,7 +71,8 @@ function scopesOf(scope: string | undefined, v1: boolean): TagScope[] {
 export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): void {
   const signalOf = (reply: FastifyReply): AbortSignal => querySignal(reply, deps.searchTimeoutMs, 'querier.search.query_timeout');
   // Every handler: tenant first, then parameters; BadRequest becomes a 400 with its message.
-  const handle = <Q>(fn: (tenant: string, req: FastifyRequest<{ Querystring: Q; Params: Record<string, string> }>, reply: FastifyReply) => Promise<FastifyReply>) =>
+  const handle =
+    <Q>(fn: (tenant: string, req: FastifyRequest<{ Querystring: Q; Params: Record<string, string> }>, reply: FastifyReply) => Promise<FastifyReply>) =>
     async (req: FastifyRequest<{ Querystring: Q; Params: Record<string, string> }>, reply: FastifyReply): Promise<FastifyReply> => {
       const tenant = tenantOf(req.headers, deps.multitenancy);
       if (tenant === null) return reply.code(401).type('text/plain').send('no org id');
@@ -89,9 +90,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
       const sreq = parseSearchParams(req.query, deps.searchLimits);
       const max = deps.maxSearchDurationMs(tenant);
       if (max > 0 && sreq.startMs !== undefined && sreq.endMs !== undefined && sreq.endMs - sreq.startMs > max) {
-        throw new BadRequest(
-          `range specified by start and end exceeds ${formatDuration(max)}. received start=${sreq.startMs / 1000} end=${sreq.endMs / 1000}`,
-        );
+        throw new BadRequest(`range specified by start and end exceeds ${formatDuration(max)}. received start=${sreq.startMs / 1000} end=${sreq.endMs / 1000}`);
       }
       const result = await deps.search(tenant, { ...sreq, signal: signalOf(reply) });
       return send(reply, req, searchResponseJson(result), () => encodeSearchResponse(result));
@@ -123,7 +122,11 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     '/api/search/tag/:tagName/values',
     handle<TagQueryString>(async (tenant, req, reply) => {
       const name = req.params['tagName'] ?? '';
-      const values = await deps.tagValues(tenant, { kind: 'attribute', scope: 'none', key: name }, tagRequest(req.query, 'maxTagValues', signalOf(reply), deps.searchLimits));
+      const values = await deps.tagValues(
+        tenant,
+        { kind: 'attribute', scope: 'none', key: name },
+        tagRequest(req.query, 'maxTagValues', signalOf(reply), deps.searchLimits),
+      );
       const strings = [...new Set(values.map((v) => v.value))];
       return send(reply, req, { tagValues: strings }, () => encodeStringList(strings));
     }),

@@ -64,7 +64,10 @@ export function s3ClientConfig(opts: S3BackendOptions): S3ClientConfig {
 
 export function createS3Backend(opts: S3BackendOptions, client: S3Client = new S3Client(s3ClientConfig(opts))): Backend {
   const bucket = opts.bucket;
-  const root = (opts.prefix ?? '').split('/').filter((s) => s !== '').join('/');
+  const root = (opts.prefix ?? '')
+    .split('/')
+    .filter((s) => s !== '')
+    .join('/');
 
   function keyFor(path: string): string {
     const parts = path.split('/').filter((s) => s !== '');
@@ -155,7 +158,9 @@ export function createS3Backend(opts: S3BackendOptions, client: S3Client = new S
       const prefix = folderFor(path);
       let token: string | undefined;
       do {
-        const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token !== undefined ? { ContinuationToken: token } : {}) }));
+        const res = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
+        );
         const keys = (res.Contents ?? []).map((o) => o.Key).filter((k): k is string => k !== undefined);
         if (keys.length > 0) await deleteAll(keys);
         token = res.IsTruncated === true ? res.NextContinuationToken : undefined;

@@ -91,7 +91,10 @@ test('write → read round trip, DuckDB sees the columns, lookups and misses', a
 
   const streamed: TraceRecord[] = [];
   for await (const r of reader.traces()) streamed.push(r);
-  assert.deepEqual(streamed.map((r) => r.traceId), traces.map((t) => t.traceId));
+  assert.deepEqual(
+    streamed.map((r) => r.traceId),
+    traces.map((t) => t.traceId),
+  );
   for (let i = 0; i < traces.length; i++) {
     assert.deepEqual(payloads(streamed[i]!.trace), payloads(traces[i]!.trace));
     assert.deepEqual(canonical(decodeTrace(streamed[i]!.trace)), canonical(decodeTrace(traces[i]!.trace)));
@@ -101,15 +104,24 @@ test('write → read round trip, DuckDB sees the columns, lookups and misses', a
   try {
     const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
     const cols = desc.getRows().map((r) => [String(r[0]), String(r[1])]);
-    assert.deepEqual(cols.map((c) => c[0]), SPAN_COLUMNS.map((c) => c[0]));
+    assert.deepEqual(
+      cols.map((c) => c[0]),
+      SPAN_COLUMNS.map((c) => c[0]),
+    );
     assert.equal(cols.find((c) => c[0] === 'span_attrs')?.[1], 'STRUCT("key" VARCHAR, "type" VARCHAR, str VARCHAR, "int" BIGINT, dbl DOUBLE, bool BOOLEAN)[]');
     const count = await conn.runAndReadAll(`SELECT count(*)::INTEGER, count(DISTINCT trace_id)::INTEGER FROM read_parquet(${sqlString(path)})`);
     assert.deepEqual(count.getRows()[0], [7000, 1000]);
     // keys.json lists exactly the attribute keys the data holds.
     const keysFile = JSON.parse((await backend.read(`tenant-a/${meta.blockID}/keys.json`))!.toString('utf8')) as { span: string[]; resource: string[] };
-    for (const [scope, column] of [['span', 'span_attrs'], ['resource', 'resource_attrs']] as const) {
+    for (const [scope, column] of [
+      ['span', 'span_attrs'],
+      ['resource', 'resource_attrs'],
+    ] as const) {
       const r = await conn.runAndReadAll(`SELECT DISTINCT a.key FROM (SELECT unnest(${column}) AS a FROM read_parquet(${sqlString(path)})) ORDER BY 1`);
-      assert.deepEqual(keysFile[scope], r.getRows().map((row) => String(row[0])));
+      assert.deepEqual(
+        keysFile[scope],
+        r.getRows().map((row) => String(row[0])),
+      );
       assert.ok(keysFile[scope].length > 0);
     }
     // Sorted by trace ID, then start time.
@@ -162,7 +174,10 @@ test('folders without meta.json are not blocks', async () => {
   const meta = await writeBlock(backend, 'tenant-b', traces);
   await backend.write(blockPath('tenant-b', '00000000-0000-4000-8000-000000000000', BLOCK_FILES.data), Buffer.from('partial'));
   await backend.write(blockPath('tenant-b', '11111111-0000-4000-8000-000000000000', BLOCK_FILES.meta), Buffer.from('{oops'));
-  assert.deepEqual((await listBlocks(backend, 'tenant-b')).map((m) => m.blockID), [meta.blockID]);
+  assert.deepEqual(
+    (await listBlocks(backend, 'tenant-b')).map((m) => m.blockID),
+    [meta.blockID],
+  );
 });
 
 test('unsorted input and empty input are rejected', async () => {

@@ -6,7 +6,11 @@ import { rng } from './synthetic.test-helper.js';
 function ids(n: number, seed: number): string[] {
   const r = rng(seed);
   return Array.from({ length: n }, () =>
-    Array.from({ length: 16 }, () => Math.floor(r() * 256).toString(16).padStart(2, '0')).join(''),
+    Array.from({ length: 16 }, () =>
+      Math.floor(r() * 256)
+        .toString(16)
+        .padStart(2, '0'),
+    ).join(''),
   );
 }
 

@@ -77,12 +77,7 @@ export async function decodedTagNames(
   return found;
 }
 
-export async function decodedTagValues(
-  traces: Iterable<TraceRecord>,
-  tag: TagRef,
-  run: CompiledQuery | null,
-  signal?: AbortSignal,
-): Promise<TypedValue[]> {
+export async function decodedTagValues(traces: Iterable<TraceRecord>, tag: TagRef, run: CompiledQuery | null, signal?: AbortSignal): Promise<TypedValue[]> {
   const out = new Map<string, TypedValue>();
   const add = (v: TypedValue): void => {
     out.set(`${v.type}\u0000${v.value}`, v);

@@ -98,7 +98,12 @@ function conditionSql(c: Condition, keys: BlockKeys): string | null {
 }
 
 /** The block's groups for a plan, or null when the plan cannot be answered exactly from columns. */
-export async function blockMetricsGroups(data: string | ParquetSource, keys: BlockKeys, plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
+export async function blockMetricsGroups(
+  data: string | ParquetSource,
+  keys: BlockKeys,
+  plan: ColumnarPlan,
+  q: BlockMetricsQuery,
+): Promise<ColumnarGroup[] | null> {
   const src = asSource(data);
   const file = src.path;
   const cols: Column[] = [];

@@ -257,7 +257,7 @@ function encodeIndices(out: ByteSink, indices: ByteSink, dictSize: number): void
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < groups * 8; i++) {
-    const v = i < n ? (src[i * 4]! | (src[i * 4 + 1]! << 8) | (src[i * 4 + 2]! << 16)) : 0;
+    const v = i < n ? src[i * 4]! | (src[i * 4 + 1]! << 8) | (src[i * 4 + 2]! << 16) : 0;
     // width ≤ 24 (a row group never has 2^24 distinct values), so acc stays below 2^31.
     acc += v * 2 ** bits;
     bits += width;

@@ -53,8 +53,37 @@ after(async () => {
 });
 
 test('ranges: merge and subtract', () => {
-  assert.deepEqual(mergeRanges([[10, 20], [0, 5], [22, 30]], 2), [[0, 5], [10, 30]]);
-  assert.deepEqual(missing([[0, 10], [20, 30]], [[2, 4], [8, 22]]), [[0, 2], [4, 8], [22, 30]]);
+  assert.deepEqual(
+    mergeRanges(
+      [
+        [10, 20],
+        [0, 5],
+        [22, 30],
+      ],
+      2,
+    ),
+    [
+      [0, 5],
+      [10, 30],
+    ],
+  );
+  assert.deepEqual(
+    missing(
+      [
+        [0, 10],
+        [20, 30],
+      ],
+      [
+        [2, 4],
+        [8, 22],
+      ],
+    ),
+    [
+      [0, 2],
+      [4, 8],
+      [22, 30],
+    ],
+  );
   assert.deepEqual(missing([[0, 10]], []), [[0, 10]]);
   assert.deepEqual(missing([[5, 6]], [[0, 10]]), []);
 });
@@ -78,7 +107,10 @@ test('trace by ID fetches the footer and one row group of a few columns, then no
       fetched.bytes = 0;
       const ends = [traces[3]!.traceId, traces[1990]!.traceId].sort();
       const got = await fetchTraces(file, ends);
-      assert.deepEqual(got.map((t) => t.traceId), ends);
+      assert.deepEqual(
+        got.map((t) => t.traceId),
+        ends,
+      );
       assert.ok(fetched.bytes < metaA.size / 2, `fetched ${fetched.bytes} of ${metaA.size} bytes`);
     } finally {
       await file.close();

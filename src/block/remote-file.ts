@@ -209,7 +209,8 @@ export class SparseParquetFile implements ParquetSource {
     if (this.size < 12) throw new Error(`parquet file too small (${this.size} bytes)`);
     const tailLen = Math.min(this.size, TAIL_BYTES);
     const tail = await this.fetch(this.size - tailLen, tailLen);
-    if (tail.byteLength !== tailLen || tail.toString('latin1', tailLen - 4) !== 'PAR1') throw new Error('parquet file invalid: footer magic missing (truncated?)');
+    if (tail.byteLength !== tailLen || tail.toString('latin1', tailLen - 4) !== 'PAR1')
+      throw new Error('parquet file invalid: footer magic missing (truncated?)');
     const metaLen = tail.readUInt32LE(tailLen - 8);
     if (metaLen + 12 > this.size) throw new Error(`parquet footer length ${metaLen} exceeds the file (corrupt)`);
     if (metaLen + 8 <= tailLen) return tail.subarray(tailLen - metaLen - 8);

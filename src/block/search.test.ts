@@ -55,10 +55,7 @@ describe('TraceQL conditions as SQL', () => {
   });
 
   test('AND when every condition must hold, OR otherwise; nothing when a branch cannot be expressed', () => {
-    assert.equal(
-      filterSql({ conditions: conds('{ status = error && resource.service.name = "a" }') }),
-      `(status_code = 2) AND (service_name = 'a')`,
-    );
+    assert.equal(filterSql({ conditions: conds('{ status = error && resource.service.name = "a" }') }), `(status_code = 2) AND (service_name = 'a')`);
     assert.equal(filterSql({ conditions: conds('{ status = error } && { name = "x" }') }), `((status_code = 2) OR (name = 'x'))`);
     assert.equal(filterSql({ conditions: conds('{ status = error } || { event.a = "x" }') }), 'TRUE');
     assert.equal(filterSql({ conditions: conds('{ }') }), 'TRUE');
@@ -83,86 +80,86 @@ describe('TraceQL conditions as SQL', () => {
 // The same answers from a block read in place and from one read as object storage is (a sparse cache
 // file filled with only the ranges each statement needs).
 for (const mode of ['local file', 'sparse cache file'] as const)
-describe(`searching a block agrees with evaluating every trace (${mode})`, () => {
-  let root: string;
-  let file: string;
-  let block: ParquetBlock;
-  let traces: TraceRecord[];
+  describe(`searching a block agrees with evaluating every trace (${mode})`, () => {
+    let root: string;
+    let file: string;
+    let block: ParquetBlock;
+    let traces: TraceRecord[];
 
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'rubato-block-search-'));
-    const backend = createLocalBackend(root);
-    traces = syntheticTraces({ traces: 300, spansPerTrace: 12, seed: 42 });
-    // Small row groups so statistics pruning and multi-row-group traces are exercised.
-    const meta = await writeBlock(backend, 't', traces, { rowGroupRows: 1024 });
-    file = backend.localPath(blockPath('t', meta.blockID, BLOCK_FILES.data))!;
-    block = await ParquetBlock.open(mode === 'local file' ? backend : { ...backend, localPath: () => null }, meta);
-  });
-  after(async () => {
-    await block.close();
-    await rm(root, { recursive: true, force: true });
-  });
-
-  const queries = [
-    '{ resource.service.name = "payment" }',
-    '{ .service.name = "cart" && span.http.status_code = 500 }',
-    '{ span.http.method = "POST" && span.http.route = "/checkout" }',
-    '{ span.user.id =~ "u-1.*" && status = error }',
-    '{ span.retry.ratio > 0.95 }',
-    '{ span.cache.hit = true && kind = client }',
-    '{ span.tags = 7 }',
-    '{ span.db.name = "shop" } >> { status = error }',
-    '{ name = "GET /" } > { span.http.status_code = 500 }',
-    '{ span.http.status_code = 500 } | count() > 1',
-    '{ duration > 40ms && duration < 45ms }',
-    '{ rootServiceName = "frontend" && resource.k8s.pod.name =~ "cart.*" }',
-    '{ event:name = "exception" && span.http.method = "GET" }',
-    '{ traceDuration > 100ms } | count() > 11',
-    '{ statusMessage = "boom" }',
-    '{ span.http.route != "/health" && .nope = nil }',
-    '{ span.retry.ratio > 0.99 } || { resource.service.name = "shipping" && status = error }',
-  ];
-
-  for (const q of queries) {
-    test(q, async () => {
-      const root = parse(q);
-      const expected = traces.filter((t) => evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0).map((t) => t.traceId);
-      const c = extractConditions(root);
-      const threshold = q.includes('count() > 1') ? 2 : 1;
-      const got: string[] = [];
-      const stats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
-      for await (const batch of block.search({ conditions: c, minMatchingSpans: threshold }, { batchSize: () => 16, stats })) {
-        for (const t of batch) if (evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0) got.push(t.traceId);
-      }
-      assert.deepEqual(got, expected);
-      // Selective queries must not fetch every trace.
-      if (expected.length * 4 < traces.length && !q.includes('nil') && !q.includes('tags')) {
-        assert.ok(stats.inspectedTraces < traces.length, `pre-filter narrowed (${stats.inspectedTraces})`);
-      }
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'rubato-block-search-'));
+      const backend = createLocalBackend(root);
+      traces = syntheticTraces({ traces: 300, spansPerTrace: 12, seed: 42 });
+      // Small row groups so statistics pruning and multi-row-group traces are exercised.
+      const meta = await writeBlock(backend, 't', traces, { rowGroupRows: 1024 });
+      file = backend.localPath(blockPath('t', meta.blockID, BLOCK_FILES.data))!;
+      block = await ParquetBlock.open(mode === 'local file' ? backend : { ...backend, localPath: () => null }, meta);
     });
-  }
+    after(async () => {
+      await block.close();
+      await rm(root, { recursive: true, force: true });
+    });
 
-  test('stopping early ends the scan', async () => {
-    let batches = 0;
-    for await (const batch of searchBlock(file, { conditions: conds('{ }') }, { batchSize: () => 5 })) {
-      assert.equal(batch.length, 5);
-      if (++batches === 2) break;
+    const queries = [
+      '{ resource.service.name = "payment" }',
+      '{ .service.name = "cart" && span.http.status_code = 500 }',
+      '{ span.http.method = "POST" && span.http.route = "/checkout" }',
+      '{ span.user.id =~ "u-1.*" && status = error }',
+      '{ span.retry.ratio > 0.95 }',
+      '{ span.cache.hit = true && kind = client }',
+      '{ span.tags = 7 }',
+      '{ span.db.name = "shop" } >> { status = error }',
+      '{ name = "GET /" } > { span.http.status_code = 500 }',
+      '{ span.http.status_code = 500 } | count() > 1',
+      '{ duration > 40ms && duration < 45ms }',
+      '{ rootServiceName = "frontend" && resource.k8s.pod.name =~ "cart.*" }',
+      '{ event:name = "exception" && span.http.method = "GET" }',
+      '{ traceDuration > 100ms } | count() > 11',
+      '{ statusMessage = "boom" }',
+      '{ span.http.route != "/health" && .nope = nil }',
+      '{ span.retry.ratio > 0.99 } || { resource.service.name = "shipping" && status = error }',
+    ];
+
+    for (const q of queries) {
+      test(q, async () => {
+        const root = parse(q);
+        const expected = traces.filter((t) => evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0).map((t) => t.traceId);
+        const c = extractConditions(root);
+        const threshold = q.includes('count() > 1') ? 2 : 1;
+        const got: string[] = [];
+        const stats = { inspectedTraces: 0, inspectedBytes: 0, candidateRows: 0 };
+        for await (const batch of block.search({ conditions: c, minMatchingSpans: threshold }, { batchSize: () => 16, stats })) {
+          for (const t of batch) if (evaluate(root, buildEvalTrace(decodeTrace(t.trace))).length > 0) got.push(t.traceId);
+        }
+        assert.deepEqual(got, expected);
+        // Selective queries must not fetch every trace.
+        if (expected.length * 4 < traces.length && !q.includes('nil') && !q.includes('tags')) {
+          assert.ok(stats.inspectedTraces < traces.length, `pre-filter narrowed (${stats.inspectedTraces})`);
+        }
+      });
     }
-    assert.equal(batches, 2);
-  });
 
-  test('tag keys and values of a block', async () => {
-    const all: TagQuery = { filter: { conditions: conds('{ }') }, run: null };
-    const keys = await block.tagNames(['span', 'resource'], all);
-    assert.ok(keys.get('span')?.has('user.id') && keys.get('span')?.has('tags'));
-    assert.ok(keys.get('resource')?.has('k8s.pod.name'));
-    const codes = await block.tagValues({ kind: 'attribute', scope: 'span', key: 'http.status_code' }, all);
-    assert.deepEqual(codes.map((v) => `${v.type}:${v.value}`).sort(), ['int:200', 'int:500']);
-    const services = await block.tagValues({ kind: 'attribute', scope: 'resource', key: 'service.name' }, all);
-    assert.equal(services.length, 5);
-    const q: TagQuery = { filter: { conditions: conds('{ status = error && span.http.status_code = 500 }') }, run: null };
-    assert.deepEqual(await block.tagValues({ kind: 'attribute', scope: 'span', key: 'http.status_code' }, q), [{ type: 'int', value: '500' }]);
-    const names = await block.tagValues({ kind: 'intrinsic', name: 'name' }, all);
-    assert.ok(names.length > 0 && names.every((v) => v.type === 'string'));
+    test('stopping early ends the scan', async () => {
+      let batches = 0;
+      for await (const batch of searchBlock(file, { conditions: conds('{ }') }, { batchSize: () => 5 })) {
+        assert.equal(batch.length, 5);
+        if (++batches === 2) break;
+      }
+      assert.equal(batches, 2);
+    });
+
+    test('tag keys and values of a block', async () => {
+      const all: TagQuery = { filter: { conditions: conds('{ }') }, run: null };
+      const keys = await block.tagNames(['span', 'resource'], all);
+      assert.ok(keys.get('span')?.has('user.id') && keys.get('span')?.has('tags'));
+      assert.ok(keys.get('resource')?.has('k8s.pod.name'));
+      const codes = await block.tagValues({ kind: 'attribute', scope: 'span', key: 'http.status_code' }, all);
+      assert.deepEqual(codes.map((v) => `${v.type}:${v.value}`).sort(), ['int:200', 'int:500']);
+      const services = await block.tagValues({ kind: 'attribute', scope: 'resource', key: 'service.name' }, all);
+      assert.equal(services.length, 5);
+      const q: TagQuery = { filter: { conditions: conds('{ status = error && span.http.status_code = 500 }') }, run: null };
+      assert.deepEqual(await block.tagValues({ kind: 'attribute', scope: 'span', key: 'http.status_code' }, q), [{ type: 'int', value: '500' }]);
+      const names = await block.tagValues({ kind: 'intrinsic', name: 'name' }, all);
+      assert.ok(names.length > 0 && names.every((v) => v.type === 'string'));
+    });
   });
-});

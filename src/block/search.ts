@@ -302,13 +302,16 @@ const streamIdle: DuckDBConnection[] = [];
 const MAX_STREAM_IDLE = 2;
 
 /** Whole traces by ID; trace_id is sorted, so row-group statistics keep the scan to where they sit. */
-export async function fetchTraces(file: string | ParquetSource, traceIds: readonly string[], stats?: BlockSearchStats, signal?: AbortSignal): Promise<TraceRecord[]> {
+export async function fetchTraces(
+  file: string | ParquetSource,
+  traceIds: readonly string[],
+  stats?: BlockSearchStats,
+  signal?: AbortSignal,
+): Promise<TraceRecord[]> {
   if (traceIds.length === 0) return [];
   const src = asSource(file);
   const list = traceIds.map(sqlString).join(', ');
-  const sql =
-    `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(src.path)}) ` +
-    `WHERE trace_id IN (${list})`;
+  const sql = `SELECT trace_id, ${PAYLOAD_COLUMNS} FROM read_parquet(${sqlString(src.path)}) ` + `WHERE trace_id IN (${list})`;
   const release = await src.prepare(sql, traceIds);
   let spans: Map<string, SpanBytes[]>;
   try {

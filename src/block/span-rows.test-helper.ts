@@ -5,7 +5,6 @@ import { decodeTrace } from '../otlp/trace-decode.js';
 import type { SpanRow } from './schema.js';
 import type { TraceRecord } from '../model/trace-record.js';
 
-
 interface DecodedSpan {
   readonly span: Span;
   readonly entry: SpanEntry;

@@ -95,7 +95,10 @@ export function rng(seed: number): () => number {
 
 function randHex(r: () => number, bytes: number): string {
   let s = '';
-  for (let i = 0; i < bytes; i++) s += Math.floor(r() * 256).toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes; i++)
+    s += Math.floor(r() * 256)
+      .toString(16)
+      .padStart(2, '0');
   return s;
 }
 
@@ -138,7 +141,14 @@ export function syntheticTrace(traceId: string, spans: number, r: () => number, 
       .msg(9, kv('user.id', `u-${Math.floor(r() * 100000)}`));
     if (i % 3 === 1) sp.msg(9, kv('db.system', 'postgresql')).msg(9, kv('db.name', 'shop'));
     if (i % 5 === 0) sp.msg(9, kv('tags', ['a', 'b', BigInt(7)]));
-    if (i % 4 === 2) sp.msg(11, new Pb().fixed64(1, start + 10n).str(2, 'exception').msg(3, kv('exception.type', 'Boom')));
+    if (i % 4 === 2)
+      sp.msg(
+        11,
+        new Pb()
+          .fixed64(1, start + 10n)
+          .str(2, 'exception')
+          .msg(3, kv('exception.type', 'Boom')),
+      );
     if (i % 7 === 3) sp.msg(13, new Pb().bytes(1, tid).bytes(2, spanIds[0]!));
     const err = r() < 0.05;
     sp.msg(15, new Pb().str(2, err ? 'boom' : '').uint(3, err ? 2 : 0));

@@ -195,7 +195,10 @@ test('block rows equal the reference row builder, column for column', async () =
     }
     const types = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
     const want = await conn.runAndReadAll(`DESCRIBE SELECT ${refSelect.join(', ')} FROM ref_stage`);
-    assert.deepEqual(types.getRows().map((r) => [r[0], r[1]]), want.getRows().map((r) => [r[0], r[1]]));
+    assert.deepEqual(
+      types.getRows().map((r) => [r[0], r[1]]),
+      want.getRows().map((r) => [r[0], r[1]]),
+    );
     await conn.run('DROP TABLE ref_stage');
   } finally {
     conn.closeSync();

@@ -17,7 +17,6 @@ import { createTraceIndexBuilder } from './trace-index.js';
 // Re-exported because callers of writeBlock (bench/search) import it from here.
 export type { TraceRecord } from '../model/trace-record.js';
 
-
 export interface WriteBlockOptions {
   /** 0 for blocks flushed by the ingester; the compactor writes max(inputs)+1. Default 0. */
   compactionLevel?: number;
@@ -97,14 +96,14 @@ export async function writeBlock(
     const rowGroup = Math.max(1, Math.floor(opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS));
     // The dictionary cap: with DuckDB's default (1MB per string column) the COPY used the whole
     // 128MB memory limit and crawled at 64MB; at 64KB the file is the same size (zstd makes up for it).
-    await step('copy to parquet', () => conn!.run(
-      `COPY (${parquetSelectSql(`read_parquet(${sqlString(stageFile)})`)}) TO ${sqlString(dataFile)} ` +
-        `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE ${rowGroup}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)`,
-    ));
-    await rm(stageFile, { force: true });
-    const rg = await conn.runAndReadAll(
-      `SELECT count(DISTINCT row_group_id)::INTEGER FROM parquet_metadata(${sqlString(dataFile)})`,
+    await step('copy to parquet', () =>
+      conn!.run(
+        `COPY (${parquetSelectSql(`read_parquet(${sqlString(stageFile)})`)}) TO ${sqlString(dataFile)} ` +
+          `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE ${rowGroup}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)`,
+      ),
     );
+    await rm(stageFile, { force: true });
+    const rg = await conn.runAndReadAll(`SELECT count(DISTINCT row_group_id)::INTEGER FROM parquet_metadata(${sqlString(dataFile)})`);
     const rowGroups = Number(rg.getRows()[0]?.[0] ?? 0);
 
     // Tag names are asked often and a block never changes: list its attribute keys once, here.
@@ -210,4 +209,3 @@ async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     throw new Error(`writeBlock: ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
-

@@ -15,7 +15,16 @@ import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeTrace } from '../otlp/trace-encode.js';
 import { compactionGroups, runCompaction, startCompactor } from './compactor.js';
 
-const NOTHING = { blocksDeleted: 0, blocksCompacted: 0, blocksWritten: 0, incompleteDeleted: 0, compactedDeleted: 0, blocksRecovered: 0, blocksDamaged: 0, tenantsFailed: 0 };
+const NOTHING = {
+  blocksDeleted: 0,
+  blocksCompacted: 0,
+  blocksWritten: 0,
+  incompleteDeleted: 0,
+  compactedDeleted: 0,
+  blocksRecovered: 0,
+  blocksDamaged: 0,
+  tenantsFailed: 0,
+};
 
 let root: string;
 let backend: Backend;
@@ -104,22 +113,53 @@ test('incomplete block folders are removed after the timeout', async () => {
 
 test('compactionGroups caps inputs per merge and skips single blocks', () => {
   const mk = (id: string, end: string, size: number) => ({
-    format: 'rubato-parquet1' as const, blockID: id, tenantID: 't', startTime: end, endTime: end, totalObjects: 1,
-    totalSpans: 1, size, compactionLevel: 0, minID: '', maxID: '', totalRecords: 1, bloomBytes: 0, indexBytes: 0,
+    format: 'rubato-parquet1' as const,
+    blockID: id,
+    tenantID: 't',
+    startTime: end,
+    endTime: end,
+    totalObjects: 1,
+    totalSpans: 1,
+    size,
+    compactionLevel: 0,
+    minID: '',
+    maxID: '',
+    totalRecords: 1,
+    bloomBytes: 0,
+    indexBytes: 0,
   });
   const blocks = [
-    mk('a', '2026-01-01T00:10:00Z', 5), mk('b', '2026-01-01T00:20:00Z', 1), mk('c', '2026-01-01T00:30:00Z', 3),
+    mk('a', '2026-01-01T00:10:00Z', 5),
+    mk('b', '2026-01-01T00:20:00Z', 1),
+    mk('c', '2026-01-01T00:30:00Z', 3),
     mk('d', '2026-01-01T01:10:00Z', 1),
   ];
-  assert.deepEqual(compactionGroups(blocks, HOUR, 2).map((g) => g.map((b) => b.blockID)), [['b', 'c']]);
-  assert.deepEqual(compactionGroups(blocks, HOUR, 8).map((g) => g.map((b) => b.blockID)), [['b', 'c', 'a']]);
+  assert.deepEqual(
+    compactionGroups(blocks, HOUR, 2).map((g) => g.map((b) => b.blockID)),
+    [['b', 'c']],
+  );
+  assert.deepEqual(
+    compactionGroups(blocks, HOUR, 8).map((g) => g.map((b) => b.blockID)),
+    [['b', 'c', 'a']],
+  );
 });
 
 test('startCompactor runs passes until stopped', async () => {
   let logged = 0;
   const handle = startCompactor(backend, {
-    tenant: 'loop', retentionMs: HOUR, compactionWindowMs: HOUR, intervalMs: 5,
-    logger: { info: () => undefined, warn: () => { logged++; }, error: () => { logged++; } },
+    tenant: 'loop',
+    retentionMs: HOUR,
+    compactionWindowMs: HOUR,
+    intervalMs: 5,
+    logger: {
+      info: () => undefined,
+      warn: () => {
+        logged++;
+      },
+      error: () => {
+        logged++;
+      },
+    },
   });
   await new Promise((r) => setTimeout(r, 30));
   await handle.stop();

@@ -150,7 +150,10 @@ async function compactTenant(backend: Backend, tenant: string, now: number, opts
       const meta = await rebuildBlock(backend, tenant, id, writeOptions(opts));
       result.blocksRecovered++;
       metrics.recoveredBlocks.inc();
-      opts.logger?.warn({ tenant, blockID: id, rebuiltAs: meta.blockID, traces: meta.totalObjects }, 'block with an unreadable meta.json rebuilt from its data');
+      opts.logger?.warn(
+        { tenant, blockID: id, rebuiltAs: meta.blockID, traces: meta.totalObjects },
+        'block with an unreadable meta.json rebuilt from its data',
+      );
     } catch (err) {
       noteDamaged(tenant, id, err instanceof Error ? err.message : String(err), opts, result);
     }
@@ -255,7 +258,10 @@ function writeOptions(opts: CompactionOptions): WriteBlockOptions {
 async function compactGroup(backend: Backend, tenant: string, group: BlockMeta[], now: number, write: WriteBlockOptions): Promise<BlockMeta> {
   const readers = await Promise.all(group.map((m) => openBlock(backend, m)));
   try {
-    const merged = mergeSortedTraces(readers.map((r) => r.traces()), combine);
+    const merged = mergeSortedTraces(
+      readers.map((r) => r.traces()),
+      combine,
+    );
     const level = Math.max(...group.map((b) => b.compactionLevel)) + 1;
     const meta = await writeBlock(backend, tenant, merged, { ...write, compactionLevel: level });
     // The new block is committed (its meta.json written) before any input goes: a crash in between

@@ -31,5 +31,8 @@ test('$$ escapes a dollar and bare $VAR is left alone, as drone/envsubst does', 
 });
 
 test('an unterminated reference is a ConfigError with the line', () => {
-  assert.throws(() => expandEnv('a: 1\nb: ${HOST', env), (e: unknown) => e instanceof ConfigError && /line 2/.test(e.message));
+  assert.throws(
+    () => expandEnv('a: 1\nb: ${HOST', env),
+    (e: unknown) => e instanceof ConfigError && /line 2/.test(e.message),
+  );
 });

@@ -125,9 +125,7 @@ export function secret(defaultValue: string) {
 
 /** One of a fixed set of strings. */
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
-  return z
-    .enum(values, { error: (issue) => `expected one of ${values.join(', ')}, got ${show(issue.input)}` })
-    .default(defaultValue);
+  return z.enum(values, { error: (issue) => `expected one of ${values.join(', ')}, got ${show(issue.input)}` }).default(defaultValue);
 }
 
 /** A list of strings. */

@@ -58,7 +58,10 @@ test('setting a typed key rubato does not act on yet is named in the start-up wa
     const file = join(dir, 't.yaml');
     writeFileSync(file, 'ingester:\n  concurrent_flushes: 8\n');
     const { warnings } = loadConfig([`-config.file=${file}`], {});
-    assert.ok(warnings.some((w) => w.includes('ingester.concurrent_flushes')), warnings.join('; '));
+    assert.ok(
+      warnings.some((w) => w.includes('ingester.concurrent_flushes')),
+      warnings.join('; '),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -251,8 +251,16 @@ server:
 describe('errors', () => {
   test('wrong types name the key and what was expected', () => {
     throwsConfigError(() => load('server:\n  http_listen_port: abc\n'), 'server.http_listen_port', /server\.http_listen_port: expected an integer, got "abc"/);
-    throwsConfigError(() => load('ingester:\n  trace_idle_period: 5 parsecs\n'), 'ingester.trace_idle_period', /ingester\.trace_idle_period: expected a duration/);
-    throwsConfigError(() => load('storage:\n  trace:\n    backend: tape\n'), 'storage.trace.backend', /storage\.trace\.backend: expected one of local, s3, gcs, azure, got "tape"/);
+    throwsConfigError(
+      () => load('ingester:\n  trace_idle_period: 5 parsecs\n'),
+      'ingester.trace_idle_period',
+      /ingester\.trace_idle_period: expected a duration/,
+    );
+    throwsConfigError(
+      () => load('storage:\n  trace:\n    backend: tape\n'),
+      'storage.trace.backend',
+      /storage\.trace\.backend: expected one of local, s3, gcs, azure, got "tape"/,
+    );
     throwsConfigError(() => load('server:\n  log_level: verbose\n'), 'server.log_level', /expected one of debug, info, warn, error/);
     throwsConfigError(() => load('ingester:\n  max_block_bytes: lots\n'), 'ingester.max_block_bytes', /expected a size/);
     throwsConfigError(() => load('multitenancy_enabled: maybe\n'), 'multitenancy_enabled', /expected true or false/);
@@ -263,14 +271,18 @@ describe('errors', () => {
 
   test('the message names the file and every problem', () => {
     const p = file('server:\n  http_listen_port: abc\ningester:\n  flush_check_period: often\n');
-    throwsConfigError(() => loadConfig([`-config.file=${p}`], {}), 'server.http_listen_port', new RegExp(`in ${p}: server.http_listen_port: .*; ingester.flush_check_period: `));
+    throwsConfigError(
+      () => loadConfig([`-config.file=${p}`], {}),
+      'server.http_listen_port',
+      new RegExp(`in ${p}: server.http_listen_port: .*; ingester.flush_check_period: `),
+    );
   });
 
   test('backends other than local and s3 are not implemented yet', () => {
     throwsConfigError(() => load('storage:\n  trace:\n    backend: gcs\n'), 'storage.trace.backend', /storage\.trace\.backend: gcs is not implemented yet/);
   });
 
-  test('s3 takes Tempo\'s keys and needs a bucket', () => {
+  test("s3 takes Tempo's keys and needs a bucket", () => {
     const { config } = load(
       'storage:\n  trace:\n    backend: s3\n    s3:\n      bucket: traces\n      endpoint: minio:9000\n      insecure: true\n      forcepathstyle: true\n      prefix: a/b\n      cache_bytes: 64MiB\n',
     );
@@ -406,10 +418,24 @@ distributor:
 
 describe('YAML the fuzzer found', () => {
   test('unresolved aliases, merges of lists and alias bombs are config errors, not crashes', () => {
-    assert.throws(() => load('server: *nowhere\n'), (e: unknown) => e instanceof ConfigError && /Unresolved alias/.test(e.message));
-    assert.throws(() => load('ingester: &x [1]\nquerier:\n  <<: *x\n'), (e: unknown) => e instanceof ConfigError && /Merge sources/.test(e.message));
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
-    assert.throws(() => load(bomb), (e: unknown) => e instanceof ConfigError);
+    assert.throws(
+      () => load('server: *nowhere\n'),
+      (e: unknown) => e instanceof ConfigError && /Unresolved alias/.test(e.message),
+    );
+    assert.throws(
+      () => load('ingester: &x [1]\nquerier:\n  <<: *x\n'),
+      (e: unknown) => e instanceof ConfigError && /Merge sources/.test(e.message),
+    );
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+    ].join('\n');
+    assert.throws(
+      () => load(bomb),
+      (e: unknown) => e instanceof ConfigError,
+    );
   });
 
   test('a config with every receiver off renders to YAML that loads again', () => {

@@ -12,8 +12,14 @@ export { TARGETS, STORAGE_BACKENDS, IMPLEMENTED_STORAGE_BACKENDS, type Target } 
 export { ConfigError } from './errors.js';
 
 const TLS_CLIENT_KEYS = [
-  'tls_enabled', 'tls_cert_path', 'tls_key_path', 'tls_ca_path', 'tls_server_name',
-  'tls_insecure_skip_verify', 'tls_cipher_suites', 'tls_min_version',
+  'tls_enabled',
+  'tls_cert_path',
+  'tls_key_path',
+  'tls_ca_path',
+  'tls_server_name',
+  'tls_insecure_skip_verify',
+  'tls_cipher_suites',
+  'tls_min_version',
 ] as const;
 
 // ---------------------------------------------------------------------------------------------- server
@@ -65,17 +71,35 @@ const serverSchema = section(
     grpc_server_max_send_msg_size: bytes(D.server.grpcServerMaxSendMsgSize),
   },
   [
-    'http_listen_network', 'grpc_listen_network',
-    'grpc_collect_max_streams_by_conn', 'proxy_protocol_enabled', 'tls_cipher_suites', 'tls_min_version',
-    'http_tls_config', 'grpc_tls_config', 'register_instrumentation',
-    'report_grpc_codes_in_instrumentation_label_enabled', 'http_server_read_header_timeout',
+    'http_listen_network',
+    'grpc_listen_network',
+    'grpc_collect_max_streams_by_conn',
+    'proxy_protocol_enabled',
+    'tls_cipher_suites',
+    'tls_min_version',
+    'http_tls_config',
+    'grpc_tls_config',
+    'register_instrumentation',
+    'report_grpc_codes_in_instrumentation_label_enabled',
+    'http_server_read_header_timeout',
     'http_log_closed_connections_without_response_enabled',
     // grpc-js does not police how often clients ping, so these two are accepted but have no effect.
-    'grpc_server_min_time_between_pings', 'grpc_server_ping_without_stream_allowed', 'grpc_server_num_workers', 'grpc_server_stats_tracking_enabled',
-    'grpc_server_recv_buffer_pools_enabled', 'log_source_ips_enabled', 'log_source_ips_full',
-    'log_source_ips_header', 'log_source_ips_regex', 'log_request_headers', 'log_request_at_info_level_enabled',
-    'log_request_exclude_headers_list', 'trace_request_headers', 'trace_request_exclude_headers_list',
-    'http_path_prefix', 'cluster_validation',
+    'grpc_server_min_time_between_pings',
+    'grpc_server_ping_without_stream_allowed',
+    'grpc_server_num_workers',
+    'grpc_server_stats_tracking_enabled',
+    'grpc_server_recv_buffer_pools_enabled',
+    'log_source_ips_enabled',
+    'log_source_ips_full',
+    'log_source_ips_header',
+    'log_source_ips_regex',
+    'log_request_headers',
+    'log_request_at_info_level_enabled',
+    'log_request_exclude_headers_list',
+    'trace_request_headers',
+    'trace_request_exclude_headers_list',
+    'http_path_prefix',
+    'cluster_validation',
   ],
 );
 
@@ -96,7 +120,18 @@ const otlpHttpSchema = section(
     /** default "0.0.0.0:4318" */
     endpoint: str(D.distributor.otlpHttpEndpoint),
   },
-  ['tls', 'cors', 'include_metadata', 'auth', 'max_request_body_size', 'traces_url_path', 'metrics_url_path', 'logs_url_path', 'response_headers', 'compression_algorithms'],
+  [
+    'tls',
+    'cors',
+    'include_metadata',
+    'auth',
+    'max_request_body_size',
+    'traces_url_path',
+    'metrics_url_path',
+    'logs_url_path',
+    'response_headers',
+    'compression_algorithms',
+  ],
 );
 
 export type OtlpGrpcConfig = z.output<typeof otlpGrpcSchema>;
@@ -145,9 +180,20 @@ const distributorSchema = section(
     max_inflight_bytes: bytes(D.distributor.maxInflightBytes),
   },
   [
-    'ring', 'override_ring_key', 'forwarders', 'usage', 'ingester_write_path_enabled', 'kafka_write_path_enabled',
-    'kafka_config', 'extend_writes', 'retry_after_on_resource_exhausted', 'log_received_spans',
-    'log_received_traces', 'log_discarded_spans', 'metric_received_spans', 'search_tags_deny_list',
+    'ring',
+    'override_ring_key',
+    'forwarders',
+    'usage',
+    'ingester_write_path_enabled',
+    'kafka_write_path_enabled',
+    'kafka_config',
+    'extend_writes',
+    'retry_after_on_resource_exhausted',
+    'log_received_spans',
+    'log_received_traces',
+    'log_discarded_spans',
+    'metric_received_spans',
+    'search_tags_deny_list',
   ],
 );
 
@@ -204,8 +250,13 @@ const querierSchema = section(
     max_concurrent_queries: int(D.querier.maxConcurrentQueries, 1),
   },
   [
-    'metrics', 'partition_ring', 'frontend_worker', 'shuffle_sharding_ingesters_enabled',
-    'shuffle_sharding_ingesters_lookback_period', 'query_relevant_ingesters', 'secondary_ingester_ring',
+    'metrics',
+    'partition_ring',
+    'frontend_worker',
+    'shuffle_sharding_ingesters_enabled',
+    'shuffle_sharding_ingesters_lookback_period',
+    'query_relevant_ingesters',
+    'secondary_ingester_ring',
   ],
 );
 
@@ -278,10 +329,7 @@ const queryFrontendSchema = section(
       ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'max_intervals', 'exemplars'],
     ).prefault({}),
   },
-  [
-    'max_batch_size', 'log_query_request_headers', 'multi_tenant_queries_enabled', 'response_consumers',
-    'weights', 'mcp_server', 'rf1_after', 'api_timeout',
-  ],
+  ['max_batch_size', 'log_query_request_headers', 'multi_tenant_queries_enabled', 'response_consumers', 'weights', 'mcp_server', 'rf1_after', 'api_timeout'],
 );
 
 // ------------------------------------------------------------------------------------------- compactor
@@ -308,8 +356,13 @@ const compactorSchema = section(
         max_time_per_tenant: duration(D.compactor.maxTimePerTenant),
       },
       [
-        'chunk_size_bytes', 'flush_size_bytes', 'iterator_buffer_size', 'max_compaction_range',
-        'v2_in_buffer_bytes', 'v2_out_buffer_bytes', 'v2_prefetch_traces_count',
+        'chunk_size_bytes',
+        'flush_size_bytes',
+        'iterator_buffer_size',
+        'max_compaction_range',
+        'v2_in_buffer_bytes',
+        'v2_out_buffer_bytes',
+        'v2_prefetch_traces_count',
       ],
     ).prefault({}),
   },
@@ -347,9 +400,19 @@ const s3Schema = section(
     cache_path: str(''),
   },
   [
-    ...TLS_CLIENT_KEYS, 'part_size', 'hedge_requests_at', 'hedge_requests_up_to', 'signature_v2',
-    'enable_dual_stack', 'bucket_lookup_type', 'tags', 'storage_class', 'metadata', 'native_aws_auth_enabled',
-    'list_blocks_concurrency', 'sse',
+    ...TLS_CLIENT_KEYS,
+    'part_size',
+    'hedge_requests_at',
+    'hedge_requests_up_to',
+    'signature_v2',
+    'enable_dual_stack',
+    'bucket_lookup_type',
+    'tags',
+    'storage_class',
+    'metadata',
+    'native_aws_auth_enabled',
+    'list_blocks_concurrency',
+    'sse',
   ],
 );
 
@@ -376,9 +439,18 @@ const traceStorageSchema = section(
         parquet_row_group_size_bytes: bytes(D.storage.parquetRowGroupSizeBytes),
       },
       [
-        'bloom_filter_shard_size_bytes', 'version', 'parquet_dedicated_columns', 'encoding', 'search_encoding',
-        'search_page_size_bytes', 'row_group_size_bytes', 'index_downsample_bytes', 'index_page_size_bytes',
-        'v2_encoding', 'v2_index_downsample_bytes', 'v2_index_page_size_bytes',
+        'bloom_filter_shard_size_bytes',
+        'version',
+        'parquet_dedicated_columns',
+        'encoding',
+        'search_encoding',
+        'search_page_size_bytes',
+        'row_group_size_bytes',
+        'index_downsample_bytes',
+        'index_page_size_bytes',
+        'v2_encoding',
+        'v2_index_downsample_bytes',
+        'v2_index_page_size_bytes',
       ],
     ).prefault({}),
     s3: s3Schema.prefault({}),
@@ -386,11 +458,26 @@ const traceStorageSchema = section(
     blocklist_poll: duration(D.storage.blocklistPoll),
   },
   [
-    'pool', 'search', 'gcs', 'azure', 'cache', 'background_cache', 'memcached', 'redis',
-    'cache_min_compaction_level', 'cache_max_block_age', 'blocklist_poll_concurrency',
-    'blocklist_poll_tenant_concurrency', 'blocklist_poll_fallback', 'blocklist_poll_tenant_index_builders',
-    'blocklist_poll_stale_tenant_index', 'blocklist_poll_jitter_ms', 'blocklist_poll_tolerate_consecutive_errors',
-    'blocklist_poll_tolerate_tenant_failures', 'empty_tenant_deletion_enabled', 'empty_tenant_deletion_age',
+    'pool',
+    'search',
+    'gcs',
+    'azure',
+    'cache',
+    'background_cache',
+    'memcached',
+    'redis',
+    'cache_min_compaction_level',
+    'cache_max_block_age',
+    'blocklist_poll_concurrency',
+    'blocklist_poll_tenant_concurrency',
+    'blocklist_poll_fallback',
+    'blocklist_poll_tenant_index_builders',
+    'blocklist_poll_stale_tenant_index',
+    'blocklist_poll_jitter_ms',
+    'blocklist_poll_tolerate_consecutive_errors',
+    'blocklist_poll_tolerate_tenant_failures',
+    'empty_tenant_deletion_enabled',
+    'empty_tenant_deletion_age',
   ],
 );
 
@@ -452,9 +539,7 @@ const spanMetricsSchema = section(
     /** default []: span or resource attributes added as labels (dots become underscores) */
     dimensions: strList([]),
     /** default []: labels built by joining attributes */
-    dimension_mappings: z
-      .array(section({ name: str(''), source_labels: strList([]), join: str('') }))
-      .default(() => []),
+    dimension_mappings: z.array(section({ name: str(''), source_labels: strList([]), join: str('') })).default(() => []),
     /** default false: traces_target_info from resource attributes */
     enable_target_info: bool(false),
     /** default []: which spans count (include / exclude by intrinsic or attribute) */
@@ -505,7 +590,26 @@ const remoteWriteSchema = section(
       ['ca', 'cert', 'key', 'min_version', 'max_version'],
     ).optional(),
   },
-  ['name', 'oauth2', 'sigv4', 'azuread', 'authorization', 'proxy_url', 'follow_redirects', 'enable_http2', 'queue_config', 'metadata_config', 'write_relabel_configs', 'send_native_histograms', 'round_robin_dns', 'protobuf_message', 'http_headers', 'no_proxy', 'proxy_from_environment', 'proxy_connect_header'],
+  [
+    'name',
+    'oauth2',
+    'sigv4',
+    'azuread',
+    'authorization',
+    'proxy_url',
+    'follow_redirects',
+    'enable_http2',
+    'queue_config',
+    'metadata_config',
+    'write_relabel_configs',
+    'send_native_histograms',
+    'round_robin_dns',
+    'protobuf_message',
+    'http_headers',
+    'no_proxy',
+    'proxy_from_environment',
+    'proxy_connect_header',
+  ],
 );
 
 const metricsGeneratorSchema = section(
@@ -548,7 +652,20 @@ const metricsGeneratorSchema = section(
     /** default 30s: spans ending further than this from now are not counted; 0 = no check */
     metrics_ingestion_time_range_slack: duration(G.metricsIngestionTimeRangeSlack),
   },
-  ['ring', 'traces_storage', 'traces_query_storage', 'query_timeout', 'override_ring_key', 'instance_id', 'codec', 'assigned_partitions', 'ingest_concurrency', 'leave_consumer_group_on_shutdown', 'disable_grpc', 'generate_native_histograms'],
+  [
+    'ring',
+    'traces_storage',
+    'traces_query_storage',
+    'query_timeout',
+    'override_ring_key',
+    'instance_id',
+    'codec',
+    'assigned_partitions',
+    'ingest_concurrency',
+    'leave_consumer_group_on_shutdown',
+    'disable_grpc',
+    'generate_native_histograms',
+  ],
 );
 
 export type MetricsGeneratorConfig = z.output<typeof metricsGeneratorSchema>;
@@ -572,10 +689,21 @@ const tenantGeneratorSchema = section(
     collection_interval: duration(0),
   },
   [
-    'ring_size', 'disable_collection', 'forwarder', 'processor', 'trace_id_label_name', 'ingestion_time_range_slack',
-    'max_active_entities', 'remote_write_headers', 'generate_native_histograms', 'native_histogram_bucket_factor',
-    'native_histogram_max_bucket_number', 'native_histogram_min_reset_duration', 'span_name_sanitization',
-    'max_cardinality_per_label', 'dedicated_columns',
+    'ring_size',
+    'disable_collection',
+    'forwarder',
+    'processor',
+    'trace_id_label_name',
+    'ingestion_time_range_slack',
+    'max_active_entities',
+    'remote_write_headers',
+    'generate_native_histograms',
+    'native_histogram_bucket_factor',
+    'native_histogram_max_bucket_number',
+    'native_histogram_min_reset_duration',
+    'span_name_sanitization',
+    'max_cardinality_per_label',
+    'dedicated_columns',
   ],
 );
 
@@ -665,10 +793,26 @@ export const rubatoConfigSchema = section(
     metrics_generator: metricsGeneratorSchema.prefault({}),
   },
   [
-    'http_api_prefix', 'internal_server', 'ingester_client', 'metrics_generator_client', 'live_store_client',
-    'memberlist', 'usage_report', 'cache', 'backend_scheduler', 'backend_scheduler_client',
-    'backend_worker', 'block_builder', 'ingest', 'live_store', 'partition_ring_live_store', 'use_otel_tracer',
-    'autocomplete_filtering_enabled', 'enable_go_runtime_metrics', 'shutdown_delay', 'querier_client',
+    'http_api_prefix',
+    'internal_server',
+    'ingester_client',
+    'metrics_generator_client',
+    'live_store_client',
+    'memberlist',
+    'usage_report',
+    'cache',
+    'backend_scheduler',
+    'backend_scheduler_client',
+    'backend_worker',
+    'block_builder',
+    'ingest',
+    'live_store',
+    'partition_ring_live_store',
+    'use_otel_tracer',
+    'autocomplete_filtering_enabled',
+    'enable_go_runtime_metrics',
+    'shutdown_delay',
+    'querier_client',
   ],
 );
 

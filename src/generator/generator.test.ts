@@ -38,11 +38,15 @@ const BOTH: GeneratorTenantSettings = { processors: new Set(['span-metrics', 'se
 /** Sends the known set through in-memory exporters and feeds the encoded requests to the generator. */
 async function feedKnownSet(gen: MetricsGenerator, count: number) {
   const exporters: InMemorySpanExporter[] = [];
-  const set = await sendKnownSet(() => {
-    const e = new InMemorySpanExporter();
-    exporters.push(e);
-    return e as SpanExporter;
-  }, count, false);
+  const set = await sendKnownSet(
+    () => {
+      const e = new InMemorySpanExporter();
+      exporters.push(e);
+      return e as SpanExporter;
+    },
+    count,
+    false,
+  );
   for (const e of exporters) {
     const bytes = ProtobufTraceSerializer.serializeRequest(e.getFinishedSpans());
     assert.ok(bytes);
@@ -108,7 +112,10 @@ describe('metrics generator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gen-cfg-'));
     try {
       const path = join(dir, 'c.yaml');
-      writeFileSync(path, 'metrics_generator:\n  storage:\n    remote_write:\n      - url: http://x/api/v1/write\n        basic_auth: { username: u, password: hunter2 }\n        bogus: 1\n');
+      writeFileSync(
+        path,
+        'metrics_generator:\n  storage:\n    remote_write:\n      - url: http://x/api/v1/write\n        basic_auth: { username: u, password: hunter2 }\n        bogus: 1\n',
+      );
       const { config, warnings } = loadConfig([`-config.file=${path}`], {});
       assert.deepEqual(warnings, ['unknown or unsupported config keys ignored: metrics_generator.storage.remote_write[0].bogus']);
       const yaml = renderConfig(config);
@@ -132,10 +139,28 @@ describe('metrics generator', () => {
       assert.equal(calls('frontend', 'GET /checkout', 'SPAN_KIND_SERVER', 'STATUS_CODE_UNSET'), 6);
       assert.equal(calls('checkout', 'POST /api/checkout', 'SPAN_KIND_SERVER', 'STATUS_CODE_ERROR'), set.failed);
       assert.equal(calls('checkout', 'POST /api/checkout', 'SPAN_KIND_SERVER', 'STATUS_CODE_UNSET'), 6 - set.failed);
-      assert.equal(sampleValue(text, 'traces_spanmetrics_latency_count{service="checkout",span_name="charge",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_UNSET"}'), 6);
+      assert.equal(
+        sampleValue(
+          text,
+          'traces_spanmetrics_latency_count{service="checkout",span_name="charge",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_UNSET"}',
+        ),
+        6,
+      );
       // 30 ms lands in the 0.032 bucket, not in 0.016
-      assert.equal(sampleValue(text, 'traces_spanmetrics_latency_bucket{service="checkout",span_name="charge",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_UNSET",le="0.016"}'), 0);
-      assert.equal(sampleValue(text, 'traces_spanmetrics_latency_bucket{service="checkout",span_name="charge",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_UNSET",le="0.032"}'), 6);
+      assert.equal(
+        sampleValue(
+          text,
+          'traces_spanmetrics_latency_bucket{service="checkout",span_name="charge",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_UNSET",le="0.016"}',
+        ),
+        0,
+      );
+      assert.equal(
+        sampleValue(
+          text,
+          'traces_spanmetrics_latency_bucket{service="checkout",span_name="charge",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_UNSET",le="0.032"}',
+        ),
+        6,
+      );
 
       const edge = (m: string, c: string, s: string, t: string) => sampleValue(text, `${m}{client="${c}",server="${s}",connection_type="${t}"}`);
       assert.equal(edge('traces_service_graph_request_total', 'frontend', 'checkout', ''), 6);
@@ -157,7 +182,16 @@ describe('metrics generator', () => {
       assert.equal(fc?.requests, 6);
       assert.equal(fc?.failed, set.failed);
       assert.ok(fc !== undefined && fc.latencyP50Seconds !== null && fc.latencyP50Seconds > 0.064 && fc.latencyP50Seconds <= 0.128);
-      assert.deepEqual(graph.nodes.map((n) => [n.id, n.virtual]), [['checkout', false], ['frontend', false], ['orders', true], ['payments', true], ['user', true]]);
+      assert.deepEqual(
+        graph.nodes.map((n) => [n.id, n.virtual]),
+        [
+          ['checkout', false],
+          ['frontend', false],
+          ['orders', true],
+          ['payments', true],
+          ['user', true],
+        ],
+      );
     } finally {
       gen.stop();
     }
@@ -194,7 +228,10 @@ describe('metrics generator', () => {
     const series = decodeWriteRequest(snappy.uncompress(w.body));
     const bucket = series.find((s) => s.labels.includes('__name__=traces_spanmetrics_latency_bucket') && s.labels.includes('le=0.1'));
     assert.deepEqual(bucket?.labels, ['__name__=traces_spanmetrics_latency_bucket', 'cluster=x', 'le=0.1', 'service=svc']);
-    assert.deepEqual(bucket?.samples, [[0, 1999], [1, 2000]]);
+    assert.deepEqual(bucket?.samples, [
+      [0, 1999],
+      [1, 2000],
+    ]);
     assert.deepEqual(bucket?.exemplars, ['traceID=0123456789abcdef0123456789abcdef']);
     // sent once: the next collection carries no exemplar and no initial zero
     const again = decodeWriteRequest(snappy.uncompress(encodeRegistry(reg, [], 3000, true, true)[0]!.body));
@@ -204,7 +241,14 @@ describe('metrics generator', () => {
   test('the remote-write queue stays inside its byte budget when the remote end is down, and counts drops', async () => {
     const port = await freePort(); // nothing listens there
     const q = new RemoteWriteQueue({
-      config: { url: `http://127.0.0.1:${port}/api/v1/write`, headers: {}, send_exemplars: false, remote_timeout: 1000, basic_auth: undefined, tls_config: undefined },
+      config: {
+        url: `http://127.0.0.1:${port}/api/v1/write`,
+        headers: {},
+        send_exemplars: false,
+        remote_timeout: 1000,
+        basic_auth: undefined,
+        tls_config: undefined,
+      },
       maxBytes: 10_000,
       addOrgIdHeader: true,
       logger,

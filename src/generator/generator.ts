@@ -78,15 +78,15 @@ class TenantGenerator {
     this.resources = new ResourceCache(reg.max_label_name_length, reg.max_label_value_length, sm?.enable_target_info ?? false);
     const common = { maxLabelNameLength: reg.max_label_name_length, maxLabelValueLength: reg.max_label_value_length, attrIndex };
     this.spanMetrics = sm !== null ? new SpanMetrics(this.registry, { ...common, config: sm }) : null;
-    this.serviceGraphs =
-      sg !== null ? new ServiceGraphs(this.registry, { ...common, config: sg, onEdge: (e, now) => this.graph.record(e, now) }) : null;
+    this.serviceGraphs = sg !== null ? new ServiceGraphs(this.registry, { ...common, config: sg, onEdge: (e, now) => this.graph.record(e, now) }) : null;
     this.slackNs = cfg.metrics_ingestion_time_range_slack * 1e6;
     gm.maxActiveSeries.set({ tenant }, settings.maxActiveSeries);
     this.collectTimer = setInterval(() => this.collect(Date.now()), settings.collectionIntervalMs);
     this.collectTimer.unref();
     // Edges wait `wait` for their other half; look for expired ones often enough to honour it.
     const sgWait = sg?.wait ?? 0;
-    this.expireTimer = this.serviceGraphs !== null ? setInterval(() => this.serviceGraphs?.expire(Date.now()), Math.max(100, Math.min(1000, sgWait / 2))) : null;
+    this.expireTimer =
+      this.serviceGraphs !== null ? setInterval(() => this.serviceGraphs?.expire(Date.now()), Math.max(100, Math.min(1000, sgWait / 2))) : null;
     this.expireTimer?.unref();
   }
 
@@ -137,7 +137,13 @@ class TenantGenerator {
       if (this.queues.length > 0) {
         // Encode without exemplars first (that pass leaves the series' state alone), then with them.
         const plain = this.queues.some((q) => !q.sendExemplars) ? encodeRegistry(this.registry, this.extra, nowMs, false, false) : [];
-        const withEx = encodeRegistry(this.registry, this.extra, nowMs, this.queues.some((q) => q.sendExemplars), true);
+        const withEx = encodeRegistry(
+          this.registry,
+          this.extra,
+          nowMs,
+          this.queues.some((q) => q.sendExemplars),
+          true,
+        );
         for (const q of this.queues) for (const w of q.sendExemplars ? withEx : plain) q.queue.enqueue(this.tenant, w);
       }
       gm.collections.inc(t);
@@ -160,7 +166,12 @@ export function createMetricsGenerator(opts: GeneratorOptions): MetricsGenerator
   const queues: Queue[] = config.storage.remote_write
     .filter((rw: RemoteWriteConfig) => rw.url !== '')
     .map((rw) => ({
-      queue: new RemoteWriteQueue({ config: rw, maxBytes: config.storage.queue_max_bytes, addOrgIdHeader: config.storage.remote_write_add_org_id_header, logger }),
+      queue: new RemoteWriteQueue({
+        config: rw,
+        maxBytes: config.storage.queue_max_bytes,
+        addOrgIdHeader: config.storage.remote_write_add_org_id_header,
+        logger,
+      }),
       sendExemplars: rw.send_exemplars,
     }));
   let lastErrorLogMs = 0;

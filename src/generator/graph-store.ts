@@ -73,7 +73,14 @@ export class GraphStore {
         this.droppedEdges++;
         return;
       }
-      agg = { client: e.client, server: e.server, connectionType: e.connectionType, requests: 0, failed: 0, latency: new Uint32Array(LATENCY_BOUNDS_S.length + 1) };
+      agg = {
+        client: e.client,
+        server: e.server,
+        connectionType: e.connectionType,
+        requests: 0,
+        failed: 0,
+        latency: new Uint32Array(LATENCY_BOUNDS_S.length + 1),
+      };
       m.set(key, agg);
     }
     agg.requests++;

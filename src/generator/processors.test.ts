@@ -67,7 +67,8 @@ describe('span-metrics options', () => {
     );
     const gen = createMetricsGenerator({ config: cfg, settings: () => SPAN_METRICS, logger, multitenancy: false });
     const bytes = await encoded((t) => {
-      for (let i = 0; i < 3; i++) t.startSpan('GET /items', { kind: SpanKind.SERVER, attributes: { 'http.method': 'GET', 'http.route': '/items' } }, ROOT_CONTEXT).end();
+      for (let i = 0; i < 3; i++)
+        t.startSpan('GET /items', { kind: SpanKind.SERVER, attributes: { 'http.method': 'GET', 'http.route': '/items' } }, ROOT_CONTEXT).end();
       t.startSpan('healthz', { kind: SpanKind.SERVER }, ROOT_CONTEXT).end();
       t.startSpan('SELECT', { kind: SpanKind.CLIENT }, ROOT_CONTEXT).end();
     });
@@ -101,7 +102,14 @@ describe('the push path is never held up by the generator', () => {
     const gen = createMetricsGenerator({ config: generatorConfig(''), settings: () => SPAN_METRICS, logger, multitenancy: false });
     const inner: Pusher = { push: async () => ACCEPTED_ALL };
     const garbage = new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
-    const batch = { tenant: 'broken', spans: [{ traceId: '0'.repeat(32), span: garbage, resource: new Uint8Array(0), scope: new Uint8Array(0), startNs: Date.now() * 1e6, endNs: Date.now() * 1e6 }], payload: garbage, byteSize: garbage.length };
+    const batch = {
+      tenant: 'broken',
+      spans: [
+        { traceId: '0'.repeat(32), span: garbage, resource: new Uint8Array(0), scope: new Uint8Array(0), startNs: Date.now() * 1e6, endNs: Date.now() * 1e6 },
+      ],
+      payload: garbage,
+      byteSize: garbage.length,
+    };
     assert.equal(await gen.tap(inner).push(batch), ACCEPTED_ALL);
     assert.match(await registry.metrics(), /^tempo_metrics_generator_push_errors_total\{tenant="broken"\} 1$/m);
     gen.stop();
@@ -126,14 +134,27 @@ describe('remote-write queue', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const status = answers.shift() ?? 200;
-        seen.push({ status, encoding: req.headers['content-encoding'], version: req.headers['x-prometheus-remote-write-version'] as string | undefined, org: req.headers['x-scope-orgid'] as string | undefined, body: Buffer.concat(chunks) });
+        seen.push({
+          status,
+          encoding: req.headers['content-encoding'],
+          version: req.headers['x-prometheus-remote-write-version'] as string | undefined,
+          org: req.headers['x-scope-orgid'] as string | undefined,
+          body: Buffer.concat(chunks),
+        });
         res.writeHead(status).end();
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const q = new RemoteWriteQueue({
-      config: { url: `http://127.0.0.1:${port}/api/v1/write`, headers: { 'X-Extra': 'yes' }, send_exemplars: false, remote_timeout: 5000, basic_auth: undefined, tls_config: undefined },
+      config: {
+        url: `http://127.0.0.1:${port}/api/v1/write`,
+        headers: { 'X-Extra': 'yes' },
+        send_exemplars: false,
+        remote_timeout: 5000,
+        basic_auth: undefined,
+        tls_config: undefined,
+      },
       maxBytes: 1 << 20,
       addOrgIdHeader: true,
       logger,
@@ -145,7 +166,10 @@ describe('remote-write queue', () => {
       const deadline = Date.now() + 10_000;
       while (seen.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(seen.map((s) => s.status), [503, 500, 200, 400]);
+      assert.deepEqual(
+        seen.map((s) => s.status),
+        [503, 500, 200, 400],
+      );
       assert.equal(seen[0]?.encoding, 'snappy');
       assert.equal(seen[0]?.version, '0.1.0');
       assert.equal(seen[0]?.org, 'team-a');

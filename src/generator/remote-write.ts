@@ -118,7 +118,13 @@ export function encodeRegistry(reg: SeriesRegistry, extra: ExtraLabels, nowMs: n
           const ex = s.exemplars[i];
           const send = sendExemplars && ex !== undefined && s.exemplarsUnsent[i] === 1 ? ex : undefined;
           if (mark) s.exemplarsUnsent[i] = 0;
-          b.add(sortedLabels(`${m.name}_bucket`, m.labelNames, s.values, extra, leText(i < m.buckets.length ? m.buckets[i]! : Infinity)), cumulative, nowMs, first, send);
+          b.add(
+            sortedLabels(`${m.name}_bucket`, m.labelNames, s.values, extra, leText(i < m.buckets.length ? m.buckets[i]! : Infinity)),
+            cumulative,
+            nowMs,
+            first,
+            send,
+          );
         }
         b.add(sortedLabels(`${m.name}_sum`, m.labelNames, s.values, extra), s.sum, nowMs, first, undefined);
         b.add(sortedLabels(`${m.name}_count`, m.labelNames, s.values, extra), s.count, nowMs, first, undefined);

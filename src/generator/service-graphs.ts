@@ -6,7 +6,16 @@
  * a virtual node named by it; an expired root server half becomes an edge from the virtual node "user".
  */
 import type { MetricsGeneratorConfig } from '../config/schema.js';
-import { KEY_SEP, observeInto, sanitizeLabelName, type Counter, type CounterSeries, type Histogram, type HistogramSeries, type SeriesRegistry } from './registry.js';
+import {
+  KEY_SEP,
+  observeInto,
+  sanitizeLabelName,
+  type Counter,
+  type CounterSeries,
+  type Histogram,
+  type HistogramSeries,
+  type SeriesRegistry,
+} from './registry.js';
 import type { ResourceInfo } from './resource-info.js';
 import type { SpanFields } from './span-fields.js';
 import { SPAN_KIND_CLIENT, SPAN_KIND_CONSUMER, SPAN_KIND_PRODUCER, SPAN_KIND_SERVER, STATUS_CODE_ERROR } from './span-names.js';
@@ -112,13 +121,31 @@ export class ServiceGraphs {
     this.peerIndexes = cfg.peer_attributes.map(opts.attrIndex);
     this.dbIndexes = ['db.name', 'db.namespace'].map(opts.attrIndex);
     const dimNames = cfg.dimensions.map((d) => sanitizeLabelName(d, opts.maxLabelNameLength));
-    const names = ['client', 'server', 'connection_type', ...(this.prefix ? [...dimNames.map((d) => `client_${d}`), ...dimNames.map((d) => `server_${d}`)] : dimNames)];
+    const names = [
+      'client',
+      'server',
+      'connection_type',
+      ...(this.prefix ? [...dimNames.map((d) => `client_${d}`), ...dimNames.map((d) => `server_${d}`)] : dimNames),
+    ];
     this.requests = reg.counter('traces_service_graph_request_total', 'Total count of requests between two nodes', names);
     this.failed = reg.counter('traces_service_graph_request_failed_total', 'Total count of failed requests between two nodes', names);
-    this.serverSeconds = reg.histogram('traces_service_graph_request_server_seconds', 'Time for a request between two nodes as seen from the server', names, cfg.histogram_buckets);
-    this.clientSeconds = reg.histogram('traces_service_graph_request_client_seconds', 'Time for a request between two nodes as seen from the client', names, cfg.histogram_buckets);
+    this.serverSeconds = reg.histogram(
+      'traces_service_graph_request_server_seconds',
+      'Time for a request between two nodes as seen from the server',
+      names,
+      cfg.histogram_buckets,
+    );
+    this.clientSeconds = reg.histogram(
+      'traces_service_graph_request_client_seconds',
+      'Time for a request between two nodes as seen from the client',
+      names,
+      cfg.histogram_buckets,
+    );
     this.unpaired = reg.counter('traces_service_graph_unpaired_spans_total', 'Total count of unpaired spans', ['client', 'server']);
-    this.dropped = reg.counter('traces_service_graph_dropped_spans_total', 'Total count of spans dropped because the edge store was full', ['client', 'server']);
+    this.dropped = reg.counter('traces_service_graph_dropped_spans_total', 'Total count of spans dropped because the edge store was full', [
+      'client',
+      'server',
+    ]);
   }
 
   /** Edges waiting for their other half. */
@@ -227,7 +254,7 @@ export class ServiceGraphs {
   private countDropped(isClient: boolean, service: string, nowMs: number): void {
     const d = this.lastDrop;
     const i = isClient ? 0 : 2;
-    let series = d[i] === service ? d[i + 1] as CounterSeries | null : null;
+    let series = d[i] === service ? (d[i + 1] as CounterSeries | null) : null;
     if (series === null) {
       series = this.dropped.seriesFor(isClient ? `${service}${KEY_SEP}` : `${KEY_SEP}${service}`, isClient ? [service, ''] : ['', service], nowMs);
       d[i] = service;
@@ -260,7 +287,17 @@ export class ServiceGraphs {
     if (e.failed) this.failed.add(key, values, 1, nowMs);
     observeInto(this.serverSeconds.buckets, slot.server, e.serverLatencyS, e.traceId, nowMs);
     observeInto(this.clientSeconds.buckets, slot.client, e.clientLatencyS, e.traceId, nowMs);
-    this.opts.onEdge?.({ client: e.client, server: e.server, connectionType: e.connectionType, failed: e.failed, latencyS: e.serverLatencyS > 0 ? e.serverLatencyS : e.clientLatencyS, virtualNode: e.virtualNode }, nowMs);
+    this.opts.onEdge?.(
+      {
+        client: e.client,
+        server: e.server,
+        connectionType: e.connectionType,
+        failed: e.failed,
+        latencyS: e.serverLatencyS > 0 ? e.serverLatencyS : e.clientLatencyS,
+        virtualNode: e.virtualNode,
+      },
+      nowMs,
+    );
   }
 
   /** Forgets the series lookups (after stale series left the registry). */

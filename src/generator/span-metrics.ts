@@ -5,7 +5,17 @@
  */
 import type { MetricsGeneratorConfig } from '../config/schema.js';
 import { compileFilterPolicies, filterPolicyKeys, type SpanFilter } from './filter-policies.js';
-import { KEY_SEP, observeInto, sanitizeLabelName, type Counter, type CounterSeries, type Gauge, type Histogram, type HistogramSeries, type SeriesRegistry } from './registry.js';
+import {
+  KEY_SEP,
+  observeInto,
+  sanitizeLabelName,
+  type Counter,
+  type CounterSeries,
+  type Gauge,
+  type Histogram,
+  type HistogramSeries,
+  type SeriesRegistry,
+} from './registry.js';
 import type { SpanFields } from './span-fields.js';
 import type { ResourceInfo } from './resource-info.js';
 import { kindName, statusName } from './span-names.js';

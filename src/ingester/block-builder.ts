@@ -69,7 +69,13 @@ export function childProcessBuilder(storage: BackendSpec, write: WriteBlockOptio
       let answer: BuildAnswer | null = null;
       let timedOut = false;
       // Tempo's flush_op_timeout: a build that hangs is ended, and the flush retried.
-      const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : null;
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              timedOut = true;
+              child.kill('SIGKILL');
+            }, timeoutMs)
+          : null;
       child.once('message', (m: BuildAnswer) => {
         answer = m;
       });

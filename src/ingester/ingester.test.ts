@@ -38,7 +38,10 @@ test('when block building falls behind, pushes are refused as rate limited inste
     await assert.rejects(push(), (err: unknown) => err instanceof PushError && err.kind === 'rate_limited' && /behind/.test(err.message));
     // What was accepted is still served from the queued head blocks.
     const [recent] = await ingester.blocks('single-tenant');
-    assert.equal((await recent!.findTrace(decodeExportRequest(generateExportRequest({ traces: 2, spansPerTrace: 3, seed: 1 }), 't').spans[0]!.traceId)).length, 1);
+    assert.equal(
+      (await recent!.findTrace(decodeExportRequest(generateExportRequest({ traces: 2, spansPerTrace: 3, seed: 1 }), 't').spans[0]!.traceId)).length,
+      1,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

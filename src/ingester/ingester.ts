@@ -125,7 +125,16 @@ export class Ingester implements Pusher, BlockSource {
     if (stats.skippedStretches > 0) m.replayErrors.inc({ tenant: '' }, stats.skippedStretches);
     m.walSkippedBytes.inc(stats.skippedBytes);
     logger.info(
-      { segments: stats.segments, records, bytes: stats.bytes, truncatedBytes: stats.truncatedBytes, skippedStretches: stats.skippedStretches, skippedBytes: stats.skippedBytes, badRecords, ms: Date.now() - began },
+      {
+        segments: stats.segments,
+        records,
+        bytes: stats.bytes,
+        truncatedBytes: stats.truncatedBytes,
+        skippedStretches: stats.skippedStretches,
+        skippedBytes: stats.skippedBytes,
+        badRecords,
+        ms: Date.now() - began,
+      },
       'WAL replay done',
     );
     this.isReady = true;
@@ -234,7 +243,10 @@ export class Ingester implements Pusher, BlockSource {
     if (tooMany > 0) discardedSpans.inc({ reason: 'live_traces_exceeded', tenant }, tooMany);
     if (out.length === 0 && spans.length > 0) {
       if (tooMany > 0) {
-        throw new PushError('rate_limited', `LIVE_TRACES_EXCEEDED: max live traces per tenant exceeded: per-user traces limit (local: ${maxLiveTraces}) exceeded for tenant ${tenant}`);
+        throw new PushError(
+          'rate_limited',
+          `LIVE_TRACES_EXCEEDED: max live traces per tenant exceeded: per-user traces limit (local: ${maxLiveTraces}) exceeded for tenant ${tenant}`,
+        );
       }
       throw new PushError('too_large', `TRACE_TOO_LARGE: max size of trace (${maxBytesPerTrace}) exceeded while adding spans for tenant ${tenant}`);
     }

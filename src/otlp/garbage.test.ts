@@ -51,7 +51,10 @@ function spanRequest(writeSpan: (w: WireWriter) => void): Uint8Array {
 }
 
 function expectDecodeError(b: Uint8Array, re: RegExp): void {
-  assert.throws(() => decodeExportRequest(b, 't'), (e: unknown) => e instanceof OtlpDecodeError && re.test(e.message));
+  assert.throws(
+    () => decodeExportRequest(b, 't'),
+    (e: unknown) => e instanceof OtlpDecodeError && re.test(e.message),
+  );
 }
 
 describe('malformed input', () => {
@@ -81,12 +84,40 @@ describe('malformed input', () => {
   });
 
   it('rejects bad trace IDs and wrong wire types, naming the problem', () => {
-    expectDecodeError(spanRequest((w) => w.bytesField(1, new Uint8Array(8).fill(1))), /trace_id is 8 bytes, must be 16/);
-    expectDecodeError(spanRequest((w) => w.bytesField(1, new Uint8Array(16))), /trace_id is all zeros/);
-    expectDecodeError(spanRequest((w) => w.stringField(5, 'no id')), /trace_id is missing/);
-    expectDecodeError(spanRequest((w) => { w.bytesField(1, new Uint8Array(16).fill(1)); w.bytesField(2, new Uint8Array(3)); }), /span_id is 3 bytes/);
-    expectDecodeError(spanRequest((w) => { w.tag(1, 0); w.varint(5); }), /field 1: wire type varint where length-delimited is expected/);
-    expectDecodeError(spanRequest((w) => { w.bytesField(1, new Uint8Array(16).fill(1)); w.tag(7, 0); w.varint(5); }), /field 7: wire type varint where fixed64/);
+    expectDecodeError(
+      spanRequest((w) => w.bytesField(1, new Uint8Array(8).fill(1))),
+      /trace_id is 8 bytes, must be 16/,
+    );
+    expectDecodeError(
+      spanRequest((w) => w.bytesField(1, new Uint8Array(16))),
+      /trace_id is all zeros/,
+    );
+    expectDecodeError(
+      spanRequest((w) => w.stringField(5, 'no id')),
+      /trace_id is missing/,
+    );
+    expectDecodeError(
+      spanRequest((w) => {
+        w.bytesField(1, new Uint8Array(16).fill(1));
+        w.bytesField(2, new Uint8Array(3));
+      }),
+      /span_id is 3 bytes/,
+    );
+    expectDecodeError(
+      spanRequest((w) => {
+        w.tag(1, 0);
+        w.varint(5);
+      }),
+      /field 1: wire type varint where length-delimited is expected/,
+    );
+    expectDecodeError(
+      spanRequest((w) => {
+        w.bytesField(1, new Uint8Array(16).fill(1));
+        w.tag(7, 0);
+        w.varint(5);
+      }),
+      /field 7: wire type varint where fixed64/,
+    );
     expectDecodeError(new Uint8Array([0x08, 0x01]), /field 1: wire type varint/);
   });
 
@@ -107,8 +138,17 @@ describe('malformed input', () => {
   });
 
   it('invalid JSON only raises OtlpDecodeError', () => {
-    const bodies = ['', '{', 'null', '[]', '"x"', '{"resourceSpans":5}', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}',
-      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"abc"}]}]}]}', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"SPAN_KIND_NOPE"}]}]}]}'];
+    const bodies = [
+      '',
+      '{',
+      'null',
+      '[]',
+      '"x"',
+      '{"resourceSpans":5}',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"abc"}]}]}]}',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"SPAN_KIND_NOPE"}]}]}]}',
+    ];
     for (const b of bodies) {
       assert.throws(() => otlpJsonToProto(b), OtlpDecodeError, b);
     }

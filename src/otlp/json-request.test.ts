@@ -20,34 +20,40 @@ describe('otlpJsonToProto', () => {
 
   it('accepts snake_case names, enum names, int64 as numbers or strings and special doubles', () => {
     const body = JSON.stringify({
-      resource_spans: [{
-        resource: { attributes: [{ key: 'service.name', value: { string_value: 'svc' } }] },
-        scope_spans: [{
-          scope: { name: 'lib', version: '1' },
-          spans: [{
-            trace_id: '5B8EFFF798038103D269B633813FC60C',
-            span_id: 'EEE19B7EC3C1B173',
-            parent_span_id: '',
-            name: 'op',
-            kind: 'SPAN_KIND_SERVER',
-            start_time_unix_nano: '1700000000123456789',
-            endTimeUnixNano: 1700000001000000000,
-            attributes: [
-              { key: 'i', value: { intValue: '-9223372036854775808' } },
-              { key: 'n', value: { int_value: 42 } },
-              { key: 'd', value: { doubleValue: 'NaN' } },
-              { key: 'inf', value: { doubleValue: '-Infinity' } },
-              { key: 'b', value: { bytesValue: 'AP8=' } },
-              { key: 'empty', value: {} },
-              { key: 'nested', value: { kvlistValue: { values: [{ key: 'a', value: { arrayValue: { values: [{ boolValue: false }] } } }] } } },
-            ],
-            events: [{ time_unix_nano: '5', name: 'e' }],
-            links: [{ traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708', flags: 256 }],
-            status: { code: 'STATUS_CODE_ERROR', message: 'bad' },
-            unknownField: { ignored: true },
-          }],
-        }],
-      }],
+      resource_spans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { string_value: 'svc' } }] },
+          scope_spans: [
+            {
+              scope: { name: 'lib', version: '1' },
+              spans: [
+                {
+                  trace_id: '5B8EFFF798038103D269B633813FC60C',
+                  span_id: 'EEE19B7EC3C1B173',
+                  parent_span_id: '',
+                  name: 'op',
+                  kind: 'SPAN_KIND_SERVER',
+                  start_time_unix_nano: '1700000000123456789',
+                  endTimeUnixNano: 1700000001000000000,
+                  attributes: [
+                    { key: 'i', value: { intValue: '-9223372036854775808' } },
+                    { key: 'n', value: { int_value: 42 } },
+                    { key: 'd', value: { doubleValue: 'NaN' } },
+                    { key: 'inf', value: { doubleValue: '-Infinity' } },
+                    { key: 'b', value: { bytesValue: 'AP8=' } },
+                    { key: 'empty', value: {} },
+                    { key: 'nested', value: { kvlistValue: { values: [{ key: 'a', value: { arrayValue: { values: [{ boolValue: false }] } } }] } } },
+                  ],
+                  events: [{ time_unix_nano: '5', name: 'e' }],
+                  links: [{ traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708', flags: 256 }],
+                  status: { code: 'STATUS_CODE_ERROR', message: 'bad' },
+                  unknownField: { ignored: true },
+                },
+              ],
+            },
+          ],
+        },
+      ],
     });
     const t = decodeTrace(otlpJsonToProto(body));
     const rs = t.resourceSpans[0]!;
@@ -85,7 +91,11 @@ describe('otlpJsonToProto', () => {
       ['not json', /invalid JSON/],
     ];
     for (const [body, re] of cases) {
-      assert.throws(() => otlpJsonToProto(body), (e: unknown) => e instanceof OtlpDecodeError && re.test(e.message), body);
+      assert.throws(
+        () => otlpJsonToProto(body),
+        (e: unknown) => e instanceof OtlpDecodeError && re.test(e.message),
+        body,
+      );
     }
   });
 

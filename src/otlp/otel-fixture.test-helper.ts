@@ -41,23 +41,27 @@ function makeSpans(service: string, seed: number): ReadableSpan[] {
     'http.status_code': 200,
     'retry.ratio': 0.25,
     'cache.hit': true,
-    'tags': ['a', 'b', 'ünïcödé'],
-    'ports': [80, 443],
-    'weights': [1.5, 2.5],
-    'flags': [true, false],
-    'big': 9007199254740991,
-    'negative': -42,
+    tags: ['a', 'b', 'ünïcödé'],
+    ports: [80, 443],
+    weights: [1.5, 2.5],
+    flags: [true, false],
+    big: 9007199254740991,
+    negative: -42,
     'long.text': 'x'.repeat(300),
   };
   for (let t = 0; t < 3; t++) {
     const root = http.startSpan(`GET /users ${t}`, { kind: SpanKind.SERVER, attributes: attrs, startTime: [T0 + t, 123456789] }, ROOT_CONTEXT);
     const rootCtx = trace.setSpan(ROOT_CONTEXT, root);
     const child = http.startSpan('auth', { kind: SpanKind.CLIENT, startTime: [T0 + t, 200000000] }, rootCtx);
-    child.addEvent('token.checked', { 'token.kind': 'jwt', 'attempt': 1 }, [T0 + t, 210000001]);
+    child.addEvent('token.checked', { 'token.kind': 'jwt', attempt: 1 }, [T0 + t, 210000001]);
     child.addEvent('empty-event', undefined, [T0 + t, 210000002]);
     child.end([T0 + t, 250000000]);
     const link: Link = { context: child.spanContext(), attributes: { 'link.reason': 'retry', 'link.n': 7 } };
-    const grandchild = db.startSpan('SELECT users', { kind: SpanKind.INTERNAL, attributes: { 'db.system': 'postgresql' }, links: [link], startTime: [T0 + t, 300000000] }, trace.setSpan(rootCtx, child));
+    const grandchild = db.startSpan(
+      'SELECT users',
+      { kind: SpanKind.INTERNAL, attributes: { 'db.system': 'postgresql' }, links: [link], startTime: [T0 + t, 300000000] },
+      trace.setSpan(rootCtx, child),
+    );
     grandchild.setStatus({ code: SpanStatusCode.ERROR, message: 'connection reset' });
     const err = new Error('boom');
     err.stack = 'Error: boom\n    at fixture (fixture.ts:1:1)'; // fixed so repeated fixtures are equal

@@ -57,7 +57,8 @@ function checkedTag(r: WireReader, table: WireTable, what: string): number {
   const field = t >>> 3;
   if (field < table.length) {
     const want = table[field]!;
-    if (want !== (t & 7)) throw new OtlpDecodeError(`${what} field ${field}: wire type ${wireTypeName(t & 7)} where ${wireTypeName(want)} is expected (offset ${at})`);
+    if (want !== (t & 7))
+      throw new OtlpDecodeError(`${what} field ${field}: wire type ${wireTypeName(t & 7)} where ${wireTypeName(want)} is expected (offset ${at})`);
   }
   return t;
 }
@@ -207,7 +208,16 @@ export function scanTraces(buf: Uint8Array, visit: SpanVisitor): void {
   }
 }
 
-function scanScopeSpans(r: WireReader, buf: Uint8Array, start: number, end: number, resource: Uint8Array, where: string, visit: SpanVisitor, info: SpanInfo): void {
+function scanScopeSpans(
+  r: WireReader,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  resource: Uint8Array,
+  where: string,
+  visit: SpanVisitor,
+  info: SpanInfo,
+): void {
   const spanRanges: number[] = [];
   const cut: number[] = [];
   r.pos = start;
@@ -248,7 +258,9 @@ function scanSpan(r: WireReader, buf: Uint8Array, start: number, end: number, wh
     const field = t >>> 3;
     const wt = t & 7;
     if (field <= 16 && SPAN_WT[field] !== wt) {
-      throw new OtlpDecodeError(`${where}.spans[${index}] field ${field}: wire type ${wireTypeName(wt)} where ${wireTypeName(SPAN_WT[field]!)} is expected (offset ${at})`);
+      throw new OtlpDecodeError(
+        `${where}.spans[${index}] field ${field}: wire type ${wireTypeName(wt)} where ${wireTypeName(SPAN_WT[field]!)} is expected (offset ${at})`,
+      );
     }
     switch (field) {
       case 1: {

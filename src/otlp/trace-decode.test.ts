@@ -97,7 +97,16 @@ describe('decodeTrace', () => {
     assert.equal(span.startTimeUnixNano, (1n << 63n) + 5n);
     assert.equal(span.flags, 0x301);
     assert.deepEqual(span.attributes, [
-      { key: 'k', value: { kvlistValue: { values: [{ key: 'inner', value: { arrayValue: { values: [{ intValue: -5n }, { doubleValue: -0.5 }, { bytesValue: new Uint8Array([0, 255]) }, {}] } } }] } } },
+      {
+        key: 'k',
+        value: {
+          kvlistValue: {
+            values: [
+              { key: 'inner', value: { arrayValue: { values: [{ intValue: -5n }, { doubleValue: -0.5 }, { bytesValue: new Uint8Array([0, 255]) }, {}] } } },
+            ],
+          },
+        },
+      },
     ]);
     assert.deepEqual(span.status, { code: 0, message: '' });
     assert.deepEqual(t.resourceSpans[0]!.scopeSpans[0]!.scope, { name: '', version: '', attributes: [], droppedAttributesCount: 0 });

@@ -26,8 +26,14 @@ describe('encodeTrace', () => {
     assert.deepEqual(decodeTrace(encoded), decodeTrace(buf));
     // tempopb.Trace bytes scan like a request
     const again = decodeExportRequest(encoded, 't').spans;
-    assert.deepEqual(again.map((s) => [s.traceId, s.startNs, s.endNs]), batch.spans.map((s) => [s.traceId, s.startNs, s.endNs]));
-    assert.deepEqual(again.map((s) => [...s.span]), batch.spans.map((s) => [...s.span]));
+    assert.deepEqual(
+      again.map((s) => [s.traceId, s.startNs, s.endNs]),
+      batch.spans.map((s) => [s.traceId, s.startNs, s.endNs]),
+    );
+    assert.deepEqual(
+      again.map((s) => [...s.span]),
+      batch.spans.map((s) => [...s.span]),
+    );
   });
 
   it('groups equal resource/scope bytes from different objects, first-appearance order', () => {
@@ -39,7 +45,10 @@ describe('encodeTrace', () => {
     assert.equal(t.resourceSpans.length, 2);
     assert.equal(t.resourceSpans.flatMap((rs) => rs.scopeSpans).length, 4);
     const want = decodeTrace(buf);
-    assert.deepEqual(t.resourceSpans.map((rs) => rs.resource), want.resourceSpans.map((rs) => rs.resource));
+    assert.deepEqual(
+      t.resourceSpans.map((rs) => rs.resource),
+      want.resourceSpans.map((rs) => rs.resource),
+    );
     assert.equal(spanKeys(t).length, 2 * a.length);
   });
 

@@ -69,10 +69,14 @@ describe('wire', () => {
       [[0x0d, 1], /truncated fixed32/],
     ];
     for (const [bytes, re] of bad) {
-      assert.throws(() => {
-        const r = new WireReader(new Uint8Array(bytes));
-        while (!r.eof()) r.skip(r.tag() & 7);
-      }, (e: unknown) => e instanceof OtlpDecodeError && re.test(e.message), `${bytes.join(',')}`);
+      assert.throws(
+        () => {
+          const r = new WireReader(new Uint8Array(bytes));
+          while (!r.eof()) r.skip(r.tag() & 7);
+        },
+        (e: unknown) => e instanceof OtlpDecodeError && re.test(e.message),
+        `${bytes.join(',')}`,
+      );
     }
   });
 });

@@ -110,8 +110,7 @@ function shownOf(e: FieldExpr): Shown | null {
     if (e.parent || e.scope === 'event' || e.scope === 'link') return null;
     const name = e.name;
     const scope = e.scope;
-    const read = (s: EvalSpan): AttrValue | undefined =>
-      scope === 'none' ? s.attr('span', name) ?? s.attr('resource', name) : s.attr(scope, name);
+    const read = (s: EvalSpan): AttrValue | undefined => (scope === 'none' ? (s.attr('span', name) ?? s.attr('resource', name)) : s.attr(scope, name));
     return { key: name, get: (s) => attrResult(read(s)) };
   }
   if (e.kind !== 'intrinsic' || HIDDEN_INTRINSICS.has(e.name)) return null;
@@ -151,21 +150,23 @@ function scalarResult(v: string | number | boolean): ResultValue & { type: 'stri
 /** One trace's search entry from its evaluated spansets (null when none matched). */
 export function toSearchTrace(trace: EvalTrace, sets: readonly Spanset[], shown: readonly Shown[], spss: number): SearchTrace | null {
   if (sets.length === 0) return null;
-  const spanSets = sets.map((ss): SearchSpanSet => ({
-    matched: ss.spans.length,
-    attributes: ss.attributes.map((a: NamedValue) => ({ key: a.name, value: a.value })),
-    spans: ss.spans.slice(0, Math.max(0, spss)).map((s) => {
-      const attributes: ResultAttribute[] = [];
-      for (const f of shown) {
-        const v = f.get(s);
-        if (v !== undefined) attributes.push({ key: f.key, value: v });
-      }
-      for (const sel of ss.selected.get(s) ?? []) {
-        if (!attributes.some((a) => a.key === sel.name)) attributes.push({ key: sel.name, value: sel.value });
-      }
-      return { spanId: s.spanId, name: s.name, startUnixNano: s.startUnixNano, durationNano: s.durationNano, attributes };
+  const spanSets = sets.map(
+    (ss): SearchSpanSet => ({
+      matched: ss.spans.length,
+      attributes: ss.attributes.map((a: NamedValue) => ({ key: a.name, value: a.value })),
+      spans: ss.spans.slice(0, Math.max(0, spss)).map((s) => {
+        const attributes: ResultAttribute[] = [];
+        for (const f of shown) {
+          const v = f.get(s);
+          if (v !== undefined) attributes.push({ key: f.key, value: v });
+        }
+        for (const sel of ss.selected.get(s) ?? []) {
+          if (!attributes.some((a) => a.key === sel.name)) attributes.push({ key: sel.name, value: sel.value });
+        }
+        return { spanId: s.spanId, name: s.name, startUnixNano: s.startUnixNano, durationNano: s.durationNano, attributes };
+      }),
     }),
-  }));
+  );
   const serviceStats = new Map<string, ServiceStats>();
   for (const s of trace.spans) {
     const svc = s.attr('resource', 'service.name');

@@ -18,13 +18,28 @@ function valuesBlock(id: string, values: TypedValue[]): Block {
 test('tag values from every block, deduplicated, sorted, and cut at max_bytes_per_tag_values_query', async () => {
   const source: BlockSource = {
     blocks: async () => [
-      valuesBlock('a', [{ type: 'string', value: 'bbbb' }, { type: 'string', value: 'aaaa' }]),
-      valuesBlock('b', [{ type: 'string', value: 'aaaa' }, { type: 'string', value: 'cccc' }]),
+      valuesBlock('a', [
+        { type: 'string', value: 'bbbb' },
+        { type: 'string', value: 'aaaa' },
+      ]),
+      valuesBlock('b', [
+        { type: 'string', value: 'aaaa' },
+        { type: 'string', value: 'cccc' },
+      ]),
     ],
   };
   const tags = new TagService([source]);
   const tag = { kind: 'attribute', scope: 'span', key: 'k' } as const;
-  assert.deepEqual((await tags.tagValues('t', tag)).map((v) => v.value), ['aaaa', 'bbbb', 'cccc']);
-  assert.deepEqual((await tags.tagValues('t', tag, { maxBytes: 9 })).map((v) => v.value), ['aaaa', 'bbbb']);
-  assert.deepEqual((await tags.tagValues('t', tag, { limit: 1 })).map((v) => v.value), ['aaaa']);
+  assert.deepEqual(
+    (await tags.tagValues('t', tag)).map((v) => v.value),
+    ['aaaa', 'bbbb', 'cccc'],
+  );
+  assert.deepEqual(
+    (await tags.tagValues('t', tag, { maxBytes: 9 })).map((v) => v.value),
+    ['aaaa', 'bbbb'],
+  );
+  assert.deepEqual(
+    (await tags.tagValues('t', tag, { limit: 1 })).map((v) => v.value),
+    ['aaaa'],
+  );
 });

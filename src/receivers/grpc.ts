@@ -163,10 +163,7 @@ function toServiceError(err: unknown, logger: WarnLogger): Partial<ServiceError>
   if (failure.internal) logger.error({ err }, 'otlp grpc receiver: push failed');
   const metadata = new Metadata();
   if (failure.retryAfterSeconds !== undefined) {
-    metadata.set(
-      'grpc-status-details-bin',
-      toBuffer(encodeStatusWithRetryInfo(failure.rpcCode, failure.message, failure.retryAfterSeconds)),
-    );
+    metadata.set('grpc-status-details-bin', toBuffer(encodeStatusWithRetryInfo(failure.rpcCode, failure.message, failure.retryAfterSeconds)));
   }
   // RpcCode values are google.rpc.Code, which grpc-js's `status` enum mirrors number for number.
   return { code: failure.rpcCode as number as status, details: failure.message, metadata };

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
+import { ACCEPTED_ALL, type Pusher, type PushResult } from '../model/pusher.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
 import { encodeExportResponse, encodeRpcStatus, exportResponseJson } from '../otlp/export-response.js';
 import { otlpJsonToProto } from '../otlp/json-request.js';
@@ -137,7 +137,11 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
       // client, still uploading, is not cut off before it reads the 413. http_server_read_timeout
       // bounds how long that drain may take.
       countRefusal('http', 'too_large');
-      return sendFailure(request, reply, classifyFailure(new BodyError(413, `request body of ${announced} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`)));
+      return sendFailure(
+        request,
+        reply,
+        classifyFailure(new BodyError(413, `request body of ${announced} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`)),
+      );
     }
     // A compressed body may inflate to the size limit: that much (up to the budget's reservation cap)
     // is reserved before reading, so a flood of small gzip bodies is refused up front instead of each
@@ -169,7 +173,7 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
     if (body === undefined) throw new BodyError(415, 'missing Content-Type: expected application/x-protobuf or application/json');
     const held = leases.get(request);
     if (held !== undefined) held.inHandler = true;
-    let result;
+    let result: PushResult;
     try {
       const tenant = resolveTenant(headerValue(request.headers[ORG_ID_HEADER]), opts.multitenancy);
       // The protobuf form (about half the JSON's size) is held beside the body once converted.

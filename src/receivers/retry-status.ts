@@ -30,10 +30,7 @@ export function encodeStatusWithRetryInfo(code: number, message: string, retryAf
   const seconds = Math.max(0, Math.floor(retryAfterSeconds));
   const duration = Uint8Array.from(seconds > 0 ? varintField(1, seconds) : []);
   const retryInfo = Uint8Array.from(lengthDelimited(1, duration));
-  const any = Uint8Array.from([
-    ...lengthDelimited(1, new TextEncoder().encode(RETRY_INFO_TYPE_URL)),
-    ...lengthDelimited(2, retryInfo),
-  ]);
+  const any = Uint8Array.from([...lengthDelimited(1, new TextEncoder().encode(RETRY_INFO_TYPE_URL)), ...lengthDelimited(2, retryInfo)]);
   const status: number[] = [];
   if (code !== 0) status.push(...varintField(1, code));
   if (message !== '') status.push(...lengthDelimited(2, new TextEncoder().encode(message)));

@@ -60,12 +60,7 @@ export class ResultRecordingExporter implements SpanExporter {
  * exporting to `exporter`, flushes, and returns the trace IDs. Each root carries a `payloadBytes`-long
  * compressible attribute, to tell compressed uploads from plain ones.
  */
-export async function exportTraces(
-  exporter: SpanExporter,
-  traces: number,
-  spansPerTrace: number,
-  payloadBytes = 0,
-): Promise<string[]> {
+export async function exportTraces(exporter: SpanExporter, traces: number, spansPerTrace: number, payloadBytes = 0): Promise<string[]> {
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
   const tracer = provider.getTracer('rubato-receiver-test');
   const ids: string[] = [];

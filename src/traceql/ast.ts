@@ -69,24 +69,7 @@ export type FieldExpr =
   | { readonly kind: 'binary'; readonly op: FieldBinaryOp; readonly lhs: FieldExpr; readonly rhs: FieldExpr }
   | { readonly kind: 'unary'; readonly op: '-' | '!'; readonly expr: FieldExpr };
 
-export type SpansetOp =
-  | '&&'
-  | '||'
-  | '>'
-  | '<'
-  | '>>'
-  | '<<'
-  | '~'
-  | '!>'
-  | '!<'
-  | '!>>'
-  | '!<<'
-  | '!~'
-  | '&>'
-  | '&<'
-  | '&>>'
-  | '&<<'
-  | '&~';
+export type SpansetOp = '&&' | '||' | '>' | '<' | '>>' | '<<' | '~' | '!>' | '!<' | '!>>' | '!<<' | '!~' | '&>' | '&<' | '&>>' | '&<<' | '&~';
 
 export type SpansetExpr =
   | { readonly kind: 'filter'; readonly expr: FieldExpr }

@@ -18,7 +18,7 @@ function scalarOf(v: AnyValue): AttrScalar | undefined {
   return undefined;
 }
 
-function valueOf(v: AnyValue): AttrValue | undefined {
+function attrValueOf(v: AnyValue): AttrValue | undefined {
   if ('arrayValue' in v) {
     const out: AttrScalar[] = [];
     for (const e of v.arrayValue.values) {
@@ -34,7 +34,7 @@ function attrMap(kvs: readonly KeyValue[]): AttrMap {
   if (kvs.length === 0) return EMPTY;
   const m = new Map<string, AttrValue>();
   for (const kv of kvs) {
-    const v = valueOf(kv.value);
+    const v = attrValueOf(kv.value);
     if (v !== undefined) m.set(kv.key, v);
   }
   return m;
@@ -144,7 +144,7 @@ export function buildEvalTrace(trace: Trace): EvalTrace {
     }
   }
   const byStart = (a: Span, b: Span): number => (a.startUnixNano < b.startUnixNano ? -1 : a.startUnixNano > b.startUnixNano ? 1 : 0);
-  roots.sort((a, b) => (a.parentSpanId === '') !== (b.parentSpanId === '') ? (a.parentSpanId === '' ? -1 : 1) : byStart(a, b));
+  roots.sort((a, b) => ((a.parentSpanId === '') !== (b.parentSpanId === '') ? (a.parentSpanId === '' ? -1 : 1) : byStart(a, b)));
   const root = roots[0];
 
   // Iterative depth-first numbering so deep traces cannot overflow the stack.

@@ -38,7 +38,10 @@ test('literal on the left is flipped; nil becomes exists', () => {
 test('structure, negation and whole-trace aggregates need every span', () => {
   const s = c('{ .a = 1 } > { .b = 2 }');
   assert.equal(s.needAllSpans, true);
-  assert.deepEqual(s.conditions.map((x) => x.name), ['b']);
+  assert.deepEqual(
+    s.conditions.map((x) => x.name),
+    ['b'],
+  );
   assert.deepEqual(c('{ !(.a = 1) }'), { conditions: [], allConditions: false, needAllSpans: true });
   assert.equal(c('{}').needAllSpans, true);
   assert.equal(c('count() > 2').needAllSpans, true);
@@ -48,5 +51,8 @@ test('structure, negation and whole-trace aggregates need every span', () => {
 
 test('metrics queries use their selection', () => {
   const m = c('{ resource.service.name = "api" } | rate() by (name)');
-  assert.deepEqual(m.conditions.map((x) => x.name), ['service.name']);
+  assert.deepEqual(
+    m.conditions.map((x) => x.name),
+    ['service.name'],
+  );
 });

@@ -131,7 +131,7 @@ function spansetReq(e: SpansetExpr, st: Walk): SpanRequirement | null {
       if (e.op === '&&' || e.op === '||') return anyOf(l, r);
       // Structural operators need the whole trace; their results always include right-side spans.
       st.needAll = true;
-      return e.op.startsWith('!') ? r : r ?? l;
+      return e.op.startsWith('!') ? r : (r ?? l);
     }
   }
 }

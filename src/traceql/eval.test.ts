@@ -155,7 +155,10 @@ test('by() splits, coalesce() merges, select() adds values keyed by attribute na
   const groups = run('{ } | by(resource.service.name)');
   assert.equal(groups.length, 2);
   const named = groups.map((g) => [(g.attributes[0]!.value as { value: string }).value, g.spans.length]).sort();
-  assert.deepEqual(named, [['db', 1], ['frontend', 3]]);
+  assert.deepEqual(named, [
+    ['db', 1],
+    ['frontend', 3],
+  ]);
   assert.equal(groups[0]!.attributes[0]!.name, 'by(resource.service.name)');
   const big = run('{ } | by(resource.service.name) | count() > 1');
   assert.equal(big.length, 1);

@@ -1,15 +1,4 @@
-import type {
-  FieldExpr,
-  IntrinsicName,
-  Pipeline,
-  PipelineStage,
-  RootExpr,
-  ScalarExpr,
-  ScalarFilter,
-  SpansetExpr,
-  SpansetOp,
-  StaticValue,
-} from './ast.js';
+import type { FieldExpr, IntrinsicName, Pipeline, PipelineStage, RootExpr, ScalarExpr, ScalarFilter, SpansetExpr, SpansetOp, StaticValue } from './ast.js';
 import { TraceQLUnsupportedError } from './errors.js';
 import { fieldType, type FieldType } from './field-type.js';
 import { formatField, formatScalar } from './format.js';
@@ -109,7 +98,10 @@ function compileStage(s: PipelineStage): Stage {
       return groupStage(s.expr);
     case 'coalesce':
       return (input, t) => {
-        const spans = union(input.map((ss) => ss.spans), t);
+        const spans = union(
+          input.map((ss) => ss.spans),
+          t,
+        );
         const selected = new Map<EvalSpan, readonly NamedValue[]>();
         for (const ss of input) for (const [k, v] of ss.selected) selected.set(k, v);
         return [{ spans, attributes: [], selected }];
@@ -300,23 +292,35 @@ function constantOf(e: ScalarExpr): number {
 
 function numberComparator(op: string): (a: number, b: number) => boolean {
   switch (op) {
-    case '=': return (a, b) => a === b;
-    case '!=': return (a, b) => a !== b;
-    case '<': return (a, b) => a < b;
-    case '<=': return (a, b) => a <= b;
-    case '>': return (a, b) => a > b;
-    default: return (a, b) => a >= b;
+    case '=':
+      return (a, b) => a === b;
+    case '!=':
+      return (a, b) => a !== b;
+    case '<':
+      return (a, b) => a < b;
+    case '<=':
+      return (a, b) => a <= b;
+    case '>':
+      return (a, b) => a > b;
+    default:
+      return (a, b) => a >= b;
   }
 }
 
 function arithmetic(op: string): (a: number, b: number) => number {
   switch (op) {
-    case '+': return (a, b) => a + b;
-    case '-': return (a, b) => a - b;
-    case '*': return (a, b) => a * b;
-    case '/': return (a, b) => a / b;
-    case '%': return (a, b) => a % b;
-    default: return (a, b) => Math.pow(a, b);
+    case '+':
+      return (a, b) => a + b;
+    case '-':
+      return (a, b) => a - b;
+    case '*':
+      return (a, b) => a * b;
+    case '/':
+      return (a, b) => a / b;
+    case '%':
+      return (a, b) => a % b;
+    default:
+      return (a, b) => Math.pow(a, b);
   }
 }
 
@@ -468,28 +472,50 @@ function attributeGetter(scope: Extract<FieldExpr, { kind: 'attribute' }>['scope
 
 function intrinsicGetter(name: IntrinsicName): Getter {
   switch (name) {
-    case 'duration': return (s) => Number(s.durationNano);
-    case 'name': return (s) => s.name;
-    case 'status': return (s) => STATUS_NAMES[s.statusCode] ?? 'unset';
-    case 'statusMessage': return (s) => s.statusMessage;
-    case 'kind': return (s) => KIND_NAMES[s.kind] ?? 'unspecified';
-    case 'childCount': return (s, t) => structureOf(t).childCount(s);
-    case 'spanID': return (s) => s.spanId;
-    case 'parentID': return (s) => s.parentSpanId;
-    case 'traceDuration': return (_s, t) => Number(t.durationNano);
-    case 'rootName': return (_s, t) => t.rootName;
-    case 'rootServiceName': return (_s, t) => t.rootServiceName;
-    case 'traceID': return (_s, t) => t.traceId;
-    case 'eventName': return (s) => (s.events.length > 0 ? s.events.map((e) => e.name) : undefined);
-    case 'eventTimeSinceStart': return (s) => (s.events.length > 0 ? s.events.map((e) => Number(e.timeSinceStartNano)) : undefined);
-    case 'linkTraceID': return (s) => (s.links.length > 0 ? s.links.map((l) => l.traceId) : undefined);
-    case 'linkSpanID': return (s) => (s.links.length > 0 ? s.links.map((l) => l.spanId) : undefined);
-    case 'instrumentationName': return (s) => s.instrumentationName;
-    case 'instrumentationVersion': return (s) => s.instrumentationVersion;
-    case 'nestedSetLeft': return (s) => s.nestedLeft;
-    case 'nestedSetRight': return (s) => s.nestedRight;
-    case 'nestedSetParent': return (s) => s.nestedParent;
-    case 'parent': throw new TraceQLUnsupportedError('the parent intrinsic');
+    case 'duration':
+      return (s) => Number(s.durationNano);
+    case 'name':
+      return (s) => s.name;
+    case 'status':
+      return (s) => STATUS_NAMES[s.statusCode] ?? 'unset';
+    case 'statusMessage':
+      return (s) => s.statusMessage;
+    case 'kind':
+      return (s) => KIND_NAMES[s.kind] ?? 'unspecified';
+    case 'childCount':
+      return (s, t) => structureOf(t).childCount(s);
+    case 'spanID':
+      return (s) => s.spanId;
+    case 'parentID':
+      return (s) => s.parentSpanId;
+    case 'traceDuration':
+      return (_s, t) => Number(t.durationNano);
+    case 'rootName':
+      return (_s, t) => t.rootName;
+    case 'rootServiceName':
+      return (_s, t) => t.rootServiceName;
+    case 'traceID':
+      return (_s, t) => t.traceId;
+    case 'eventName':
+      return (s) => (s.events.length > 0 ? s.events.map((e) => e.name) : undefined);
+    case 'eventTimeSinceStart':
+      return (s) => (s.events.length > 0 ? s.events.map((e) => Number(e.timeSinceStartNano)) : undefined);
+    case 'linkTraceID':
+      return (s) => (s.links.length > 0 ? s.links.map((l) => l.traceId) : undefined);
+    case 'linkSpanID':
+      return (s) => (s.links.length > 0 ? s.links.map((l) => l.spanId) : undefined);
+    case 'instrumentationName':
+      return (s) => s.instrumentationName;
+    case 'instrumentationVersion':
+      return (s) => s.instrumentationVersion;
+    case 'nestedSetLeft':
+      return (s) => s.nestedLeft;
+    case 'nestedSetRight':
+      return (s) => s.nestedRight;
+    case 'nestedSetParent':
+      return (s) => s.nestedParent;
+    case 'parent':
+      throw new TraceQLUnsupportedError('the parent intrinsic');
   }
 }
 

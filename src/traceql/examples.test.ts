@@ -10,8 +10,7 @@ import { validate } from './validate.js';
 import { TraceQLParseError, TraceQLUnsupportedError, TraceQLValidationError } from './errors.js';
 
 const examplesPath =
-  process.env['TEMPO_TRACEQL_EXAMPLES'] ??
-  fileURLToPath(new URL('../../../../shared/reference/tempo-traceql-test-examples.yaml', import.meta.url));
+  process.env['TEMPO_TRACEQL_EXAMPLES'] ?? fileURLToPath(new URL('../../../../shared/reference/tempo-traceql-test-examples.yaml', import.meta.url));
 
 type Outcome = 'ok' | 'parse' | 'validate' | 'unsupported' | 'other';
 

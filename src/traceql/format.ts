@@ -52,7 +52,14 @@ export function formatScalar(e: ScalarExpr): string {
 }
 
 function formatDuration(ns: number): string {
-  const units: [string, number][] = [['h', 3600e9], ['m', 60e9], ['s', 1e9], ['ms', 1e6], ['us', 1e3], ['ns', 1]];
+  const units: [string, number][] = [
+    ['h', 3600e9],
+    ['m', 60e9],
+    ['s', 1e9],
+    ['ms', 1e6],
+    ['us', 1e3],
+    ['ns', 1],
+  ];
   for (const [u, f] of units) if (ns !== 0 && ns % f === 0) return `${ns / f}${u}`;
   return `${ns}ns`;
 }

@@ -16,9 +16,35 @@ export type Token =
 
 // Longest first, so `!>>` wins over `!>` and `!`.
 const OPERATORS = [
-  '&>>', '&<<', '!>>', '!<<',
-  '&&', '||', '!=', '<=', '>=', '=~', '!~', '>>', '<<', '!>', '!<', '&>', '&<', '&~',
-  '=', '<', '>', '~', '!', '+', '-', '*', '/', '%', '^',
+  '&>>',
+  '&<<',
+  '!>>',
+  '!<<',
+  '&&',
+  '||',
+  '!=',
+  '<=',
+  '>=',
+  '=~',
+  '!~',
+  '>>',
+  '<<',
+  '!>',
+  '!<',
+  '&>',
+  '&<',
+  '&~',
+  '=',
+  '<',
+  '>',
+  '~',
+  '!',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
 ];
 
 const ATTRIBUTE_SCOPES: Record<string, AttributeScope> = {
@@ -29,7 +55,7 @@ const ATTRIBUTE_SCOPES: Record<string, AttributeScope> = {
   instrumentation: 'instrumentation',
 };
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 const INT64_MAX = 9223372036854775807n;
 
 function isIdentStart(c: string): boolean {
@@ -163,11 +189,7 @@ export function tokenize(text: string): Token[] {
   return out;
 }
 
-function readString(
-  text: string,
-  start: number,
-  fail: (msg: string, at: number) => never,
-): { value: string; end: number } {
+function readString(text: string, start: number, fail: (msg: string, at: number) => never): { value: string; end: number } {
   const quote = text[start]!;
   let j = start + 1;
   if (quote === '`') {
@@ -186,16 +208,36 @@ function readString(
     const e = text[j + 1];
     j += 2;
     switch (e) {
-      case '"': value += '"'; break;
-      case '\\': value += '\\'; break;
-      case "'": value += "'"; break;
-      case 'n': value += '\n'; break;
-      case 't': value += '\t'; break;
-      case 'r': value += '\r'; break;
-      case 'a': value += '\x07'; break;
-      case 'b': value += '\b'; break;
-      case 'f': value += '\f'; break;
-      case 'v': value += '\v'; break;
+      case '"':
+        value += '"';
+        break;
+      case '\\':
+        value += '\\';
+        break;
+      case "'":
+        value += "'";
+        break;
+      case 'n':
+        value += '\n';
+        break;
+      case 't':
+        value += '\t';
+        break;
+      case 'r':
+        value += '\r';
+        break;
+      case 'a':
+        value += '\x07';
+        break;
+      case 'b':
+        value += '\b';
+        break;
+      case 'f':
+        value += '\f';
+        break;
+      case 'v':
+        value += '\v';
+        break;
       case 'x':
       case 'u':
       case 'U': {
@@ -216,11 +258,7 @@ function readString(
 
 type NumberToken = { t: 'int' | 'float' | 'duration'; v: number };
 
-function readNumber(
-  text: string,
-  start: number,
-  fail: (msg: string, at: number) => never,
-): { token: NumberToken; end: number } {
+function readNumber(text: string, start: number, fail: (msg: string, at: number) => never): { token: NumberToken; end: number } {
   const numRe = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/;
   const m = numRe.exec(text.slice(start))!;
   let j = start + m[0].length;

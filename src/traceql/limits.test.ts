@@ -15,7 +15,10 @@ import type { RootExpr } from './ast.js';
 const { maxNesting, maxDepth, maxQueryBytes } = DEFAULT_PARSE_LIMITS;
 
 function refused(q: string, detail: RegExp): void {
-  assert.throws(() => parse(q), (err: unknown) => err instanceof TraceQLParseError && detail.test(err.detail));
+  assert.throws(
+    () => parse(q),
+    (err: unknown) => err instanceof TraceQLParseError && detail.test(err.detail),
+  );
 }
 
 test('deep nesting is a parse error, not a stack overflow', () => {

@@ -23,7 +23,10 @@ test('intervals are right-closed and stamped with their end', () => {
   assert.equal(m.interval(60n * S + 1n), 1);
   assert.equal(m.interval(180n * S), 2);
   assert.equal(m.interval(180n * S + 1n), -1);
-  assert.deepEqual([0, 1, 2].map((i) => m.timestampMs(i)), [60_000, 120_000, 180_000]);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => m.timestampMs(i)),
+    [60_000, 120_000, 180_000],
+  );
   const inst = new IntervalMapper({ startNs: 10n * S, endNs: 20n * S, stepNs: 10n * S, instant: true });
   assert.equal(inst.count, 1);
   assert.equal(inst.interval(10n * S), -1);

@@ -60,7 +60,8 @@ export function exemplarsWanted(root: RootExpr, requested: number): number {
 /** Validates a metrics query and builds its evaluator; throws TraceQL errors for anything else. */
 export function compileMetrics(root: RootExpr, range: MetricsRange, opts: MetricsOptions): MetricsEvaluator {
   validate(root);
-  if (root.kind !== 'metricsQuery') throw new TraceQLUnsupportedError('a spanset query on the metrics endpoints (want `… | rate()` or another metrics function)');
+  if (root.kind !== 'metricsQuery')
+    throw new TraceQLUnsupportedError('a spanset query on the metrics endpoints (want `… | rate()` or another metrics function)');
   return new MetricsEvaluator(root.metrics, range, opts);
 }
 
@@ -78,7 +79,9 @@ export class MetricsEvaluator {
   ) {
     this.mapper = new IntervalMapper(range);
     this.maxExemplars = range.instant ? 0 : Math.max(0, opts.exemplars);
-    collectLeaves(expr, (p) => this.leaves.push(new Leaf(p.pipeline.stages.length === 0 ? null : compilePipeline(p.pipeline), p.aggregation, this.mapper, this.maxExemplars)));
+    collectLeaves(expr, (p) =>
+      this.leaves.push(new Leaf(p.pipeline.stages.length === 0 ? null : compilePipeline(p.pipeline), p.aggregation, this.mapper, this.maxExemplars)),
+    );
   }
 
   /**
@@ -291,36 +294,37 @@ class Leaf {
     if (i < 0 || i >= this.mapper.count) return;
     const st = this.seriesForValues(this.by.map((b, k) => fieldResultValue(g.values[k], b.type)));
     const fn = this.agg.fn;
-    if (g.count > 0) switch (fn) {
-      case 'rate':
-      case 'count_over_time':
-        st.values[i]! += g.count;
-        break;
-      case 'quantile_over_time':
-      case 'histogram_over_time': {
-        const bucket = 2 ** g.bucketExp / 1e9;
-        const b = st.buckets![i]!;
-        b.set(bucket, (b.get(bucket) ?? 0) + g.count);
-        break;
+    if (g.count > 0)
+      switch (fn) {
+        case 'rate':
+        case 'count_over_time':
+          st.values[i]! += g.count;
+          break;
+        case 'quantile_over_time':
+        case 'histogram_over_time': {
+          const bucket = 2 ** g.bucketExp / 1e9;
+          const b = st.buckets![i]!;
+          b.set(bucket, (b.get(bucket) ?? 0) + g.count);
+          break;
+        }
+        case 'min_over_time': {
+          const cur = st.values[i]!;
+          const v = g.min / 1e9;
+          if (Number.isNaN(cur) || v < cur) st.values[i] = v;
+          break;
+        }
+        case 'max_over_time': {
+          const cur = st.values[i]!;
+          const v = g.max / 1e9;
+          if (Number.isNaN(cur) || v > cur) st.values[i] = v;
+          break;
+        }
+        default: {
+          const cur = st.values[i]!;
+          st.values[i] = (Number.isNaN(cur) ? 0 : cur) + g.sum / 1e9;
+          if (st.counts !== null) st.counts[i]! += g.count;
+        }
       }
-      case 'min_over_time': {
-        const cur = st.values[i]!;
-        const v = g.min / 1e9;
-        if (Number.isNaN(cur) || v < cur) st.values[i] = v;
-        break;
-      }
-      case 'max_over_time': {
-        const cur = st.values[i]!;
-        const v = g.max / 1e9;
-        if (Number.isNaN(cur) || v > cur) st.values[i] = v;
-        break;
-      }
-      default: {
-        const cur = st.values[i]!;
-        st.values[i] = (Number.isNaN(cur) ? 0 : cur) + g.sum / 1e9;
-        if (st.counts !== null) st.counts[i]! += g.count;
-      }
-    }
     if (exemplar && this.maxExemplars > 0 && g.traceId !== '') {
       const value = this.value === null || fn === 'histogram_over_time' ? NaN : g.durationNs / 1e9;
       this.addExemplar(st, Number(g.startNs / 1_000_000n), value, g.traceId, g.spanId);
@@ -362,8 +366,7 @@ class Leaf {
     if (this.compare !== null) return this.compare.results();
     const fn = this.agg.fn;
     const out: MetricsSeries[] = [];
-    const named = (labels: SeriesLabel[]): SeriesLabel[] =>
-      this.by.length === 0 ? [{ name: '__name__', value: { type: 'string', value: fn } }] : labels;
+    const named = (labels: SeriesLabel[]): SeriesLabel[] => (this.by.length === 0 ? [{ name: '__name__', value: { type: 'string', value: fn } }] : labels);
     for (const st of this.series.values()) {
       switch (fn) {
         case 'rate': {
@@ -372,7 +375,11 @@ class Leaf {
           break;
         }
         case 'avg_over_time':
-          out.push({ labels: named(st.labels), values: Array.from(st.values, (v, i) => (st.counts![i]! > 0 ? v / st.counts![i]! : NaN)), exemplars: st.exemplars });
+          out.push({
+            labels: named(st.labels),
+            values: Array.from(st.values, (v, i) => (st.counts![i]! > 0 ? v / st.counts![i]! : NaN)),
+            exemplars: st.exemplars,
+          });
           break;
         case 'histogram_over_time': {
           const all = new Set<number>();
@@ -463,12 +470,18 @@ class Compare {
   private readonly topN: number;
   private readonly startNs: bigint;
   private readonly endNs: bigint;
-  private readonly values = { baseline: new Map<string, Map<string, { v: ResultValue; counts: Float64Array }>>(), selection: new Map<string, Map<string, { v: ResultValue; counts: Float64Array }>>() };
+  private readonly values = {
+    baseline: new Map<string, Map<string, { v: ResultValue; counts: Float64Array }>>(),
+    selection: new Map<string, Map<string, { v: ResultValue; counts: Float64Array }>>(),
+  };
   private readonly totals = { baseline: new Map<string, Float64Array>(), selection: new Map<string, Float64Array>() };
   private lastTrace: EvalTrace | null = null;
   private selected = new Set<EvalSpan>();
 
-  constructor(agg: MetricsAggregation, private readonly mapper: IntervalMapper) {
+  constructor(
+    agg: MetricsAggregation,
+    private readonly mapper: IntervalMapper,
+  ) {
     this.selection = compilePipeline({ stages: [agg.compareFilter!] });
     this.topN = agg.compareArgs[0] ?? 10;
     this.startNs = BigInt(agg.compareArgs[1] ?? 0);
@@ -514,10 +527,18 @@ class Compare {
       }
     }
     for (const name of tooMany) {
-      out.push({ labels: [{ name: '__meta_error', value: { type: 'string', value: '__too_many_values__' } }, { name, value: NIL }], values: new Array<number>(this.mapper.count).fill(0), exemplars: [] });
+      out.push({
+        labels: [
+          { name: '__meta_error', value: { type: 'string', value: '__too_many_values__' } },
+          { name, value: NIL },
+        ],
+        values: new Array<number>(this.mapper.count).fill(0),
+        exemplars: [],
+      });
     }
     for (const dest of ['baseline', 'selection'] as const) {
-      for (const [name, counts] of this.totals[dest]) out.push({ labels: [meta(`${dest}_total`), { name, value: NIL }], values: Array.from(counts), exemplars: [] });
+      for (const [name, counts] of this.totals[dest])
+        out.push({ labels: [meta(`${dest}_total`), { name, value: NIL }], values: Array.from(counts), exemplars: [] });
     }
     return out;
   }
@@ -575,12 +596,18 @@ function applyStages(series: MetricsSeries[], stages: readonly MetricsSecondStag
 
 function comparator(op: string): (a: number, b: number) => boolean {
   switch (op) {
-    case '=': return (a, b) => a === b;
-    case '!=': return (a, b) => a !== b;
-    case '<': return (a, b) => a < b;
-    case '<=': return (a, b) => a <= b;
-    case '>': return (a, b) => a > b;
-    default: return (a, b) => a >= b;
+    case '=':
+      return (a, b) => a === b;
+    case '!=':
+      return (a, b) => a !== b;
+    case '<':
+      return (a, b) => a < b;
+    case '<=':
+      return (a, b) => a <= b;
+    case '>':
+      return (a, b) => a > b;
+    default:
+      return (a, b) => a >= b;
   }
 }
 
@@ -609,10 +636,14 @@ function topBottomK(series: MetricsSeries[], k: number, top: boolean): MetricsSe
 
 function arith(op: '+' | '-' | '*' | '/'): (a: number, b: number) => number {
   switch (op) {
-    case '+': return (a, b) => a + b;
-    case '-': return (a, b) => a - b;
-    case '*': return (a, b) => a * b;
-    default: return (a, b) => a / b;
+    case '+':
+      return (a, b) => a + b;
+    case '-':
+      return (a, b) => a - b;
+    case '*':
+      return (a, b) => a * b;
+    default:
+      return (a, b) => a / b;
   }
 }
 

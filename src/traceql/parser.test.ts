@@ -42,7 +42,10 @@ test('spanset precedence: structural binds tighter than && and ||, left to right
 
 test('pipelines: filters, scalar filters, by, select, coalesce', () => {
   const s = stages('{ .a } | by(resource.x) | count() > 2 | select(.b, span:duration) | coalesce()');
-  assert.deepEqual(s.map((x) => x.kind), ['filter', 'groupBy', 'scalarFilter', 'select', 'coalesce']);
+  assert.deepEqual(
+    s.map((x) => x.kind),
+    ['filter', 'groupBy', 'scalarFilter', 'select', 'coalesce'],
+  );
   const sf = stages('{ } | avg(duration) > 1s - 500ms')[1]!;
   assert.equal(sf.kind, 'scalarFilter');
   const w = stages('({ .a } | count() > 1) && { .b }')[0]!;
@@ -51,7 +54,12 @@ test('pipelines: filters, scalar filters, by, select, coalesce', () => {
 
 test('literals: durations, escapes, quoted names, intrinsics', () => {
   const d = filterExpr('{ duration > 1.5s }');
-  assert.deepEqual(d, { kind: 'binary', op: '>', lhs: { kind: 'intrinsic', name: 'duration', text: 'duration' }, rhs: { kind: 'static', value: { type: 'duration', value: 1.5e9 } } });
+  assert.deepEqual(d, {
+    kind: 'binary',
+    op: '>',
+    lhs: { kind: 'intrinsic', name: 'duration', text: 'duration' },
+    rhs: { kind: 'static', value: { type: 'duration', value: 1.5e9 } },
+  });
   const hm = filterExpr('{ duration < 1h30m }') as Extract<FieldExpr, { kind: 'binary' }>;
   assert.deepEqual(hm.rhs, { kind: 'static', value: { type: 'duration', value: 5400e9 } });
   const esc = filterExpr('{ .a = "x\\"y\\n" }') as Extract<FieldExpr, { kind: 'binary' }>;
@@ -84,8 +92,14 @@ test('metrics queries and hints', () => {
 });
 
 test('parse errors carry line and column', () => {
-  assert.throws(() => parse('{ .a < }'), (e: unknown) => e instanceof TraceQLParseError && /^parse error at line 1 col 8: /.test(e.message));
-  assert.throws(() => parse('{ .a = 1 }\n| { attribute = 4 }'), (e: unknown) => e instanceof TraceQLParseError && e.position.line === 2 && e.position.col === 5);
+  assert.throws(
+    () => parse('{ .a < }'),
+    (e: unknown) => e instanceof TraceQLParseError && /^parse error at line 1 col 8: /.test(e.message),
+  );
+  assert.throws(
+    () => parse('{ .a = 1 }\n| { attribute = 4 }'),
+    (e: unknown) => e instanceof TraceQLParseError && e.position.line === 2 && e.position.col === 5,
+  );
   assert.throws(() => parse('{ .a == 1 }'), TraceQLParseError);
   assert.throws(() => parse('{ "unterminated }'), TraceQLParseError);
 });

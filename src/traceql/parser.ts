@@ -50,20 +50,21 @@ const STAGE_LEVELS: readonly (readonly string[])[] = [
   ['+', '-'],
   ['*', '/', '%'],
 ];
-const FIELD_LEVELS: readonly (readonly string[])[] = [
-  ['||'],
-  ['&&'],
-  ['=', '!=', '<', '<=', '>', '>=', '=~', '!~'],
-  ['+', '-'],
-  ['*', '/', '%'],
-];
+const FIELD_LEVELS: readonly (readonly string[])[] = [['||'], ['&&'], ['=', '!=', '<', '<=', '>', '>=', '=~', '!~'], ['+', '-'], ['*', '/', '%']];
 const SPANSET_OPS = new Set<string>(['&&', '||', '>', '<', '>>', '<<', '~', '!>', '!<', '!>>', '!<<', '!~', '&>', '&<', '&>>', '&<<', '&~']);
 const SCALAR_FILTER_OPS = new Set<string>(['=', '!=', '<', '<=', '>', '>=']);
 const ARITHMETIC_OPS = new Set<string>(['+', '-', '*', '/', '%', '^']);
 const AGGREGATES = new Set<string>(['count', 'min', 'max', 'avg', 'sum']);
 const METRICS_FNS = new Set<string>([
-  'rate', 'count_over_time', 'min_over_time', 'max_over_time', 'avg_over_time', 'sum_over_time',
-  'quantile_over_time', 'histogram_over_time', 'compare',
+  'rate',
+  'count_over_time',
+  'min_over_time',
+  'max_over_time',
+  'avg_over_time',
+  'sum_over_time',
+  'quantile_over_time',
+  'histogram_over_time',
+  'compare',
 ]);
 const STATUSES = new Set<string>(['ok', 'error', 'unset']);
 const KINDS = new Set<string>(['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']);

@@ -104,8 +104,24 @@ test('evaluation uses the same engine: anchoring, arrays, !~ and patterns read f
 test('portable patterns give DuckDB (C++ RE2, blocks pre-filter) the same answers as evaluation', async () => {
   const { withDuckDB, sqlString } = await import('../block/duckdb.js');
   const patterns = [
-    'a.b', '.*error.*', '(?-s)a.b', '(?<verb>GET|POST) /.*', '(?P<verb>GET) /', '\\Qa.b', '\\Qa.b\\E.*', '\\Q(?<x>\\E',
-    '[(?<]+', '[]a]+', '[^]a]+', '[[:alpha:]]+', '\\(?<x>', 'x|(?<n>a)\\.b', '(?i)A\\nB', '\\pL+', '.', '',
+    'a.b',
+    '.*error.*',
+    '(?-s)a.b',
+    '(?<verb>GET|POST) /.*',
+    '(?P<verb>GET) /',
+    '\\Qa.b',
+    '\\Qa.b\\E.*',
+    '\\Q(?<x>\\E',
+    '[(?<]+',
+    '[]a]+',
+    '[^]a]+',
+    '[[:alpha:]]+',
+    '\\(?<x>',
+    'x|(?<n>a)\\.b',
+    '(?i)A\\nB',
+    '\\pL+',
+    '.',
+    '',
   ];
   const values = ['a\nb', 'axb', 'a.b', 'GET /x\ny', 'POST /', 'line\nerror\nend', '(?<x>', '<x>', '(<', 'a', ']a', 'é', 'A\nB', ''];
   await withDuckDB(async (conn) => {

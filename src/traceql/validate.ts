@@ -1,14 +1,4 @@
-import type {
-  FieldExpr,
-  MetricsAggregation,
-  MetricsExpr,
-  Pipeline,
-  PipelineStage,
-  RootExpr,
-  ScalarExpr,
-  ScalarFilter,
-  SpansetExpr,
-} from './ast.js';
+import type { FieldExpr, MetricsAggregation, MetricsExpr, Pipeline, PipelineStage, RootExpr, ScalarExpr, ScalarFilter, SpansetExpr } from './ast.js';
 import { TraceQLUnsupportedError, TraceQLValidationError } from './errors.js';
 import { fieldType, isNumericType, referencesSpan, type FieldType } from './field-type.js';
 import { formatField } from './format.js';
@@ -132,7 +122,8 @@ function validateMetrics(m: MetricsExpr, inMath: boolean): void {
     case 'metricsStaged':
       if (isCompare(m.expr)) throw new TraceQLValidationError('compare() cannot be followed by other functions or filters');
       validateMetrics(m.expr, inMath);
-      for (const s of m.stages) if ((s.kind === 'topk' || s.kind === 'bottomk') && s.k <= 0) throw new TraceQLValidationError(`${s.kind}() needs a positive limit`);
+      for (const s of m.stages)
+        if ((s.kind === 'topk' || s.kind === 'bottomk') && s.k <= 0) throw new TraceQLValidationError(`${s.kind}() needs a positive limit`);
       return;
     case 'metricsPipeline':
       validatePipeline(m.pipeline);

@@ -11,9 +11,7 @@ import zlib from 'node:zlib';
 export type Crc32Fn = (data: Uint8Array, initial?: number) => number;
 
 // The typings declare crc32 unconditionally, but it is missing at runtime on Node < 20.15.
-const nativeCrc32: ((data: NodeJS.ArrayBufferView, value?: number) => number) | undefined = (
-  zlib as Partial<typeof zlib>
-).crc32;
+const nativeCrc32: ((data: NodeJS.ArrayBufferView, value?: number) => number) | undefined = (zlib as Partial<typeof zlib>).crc32;
 
 // Eight 256-entry tables: TABLES[k*256 + b] is the CRC of byte b followed by k zero bytes, which lets
 // the loop fold eight input bytes per iteration instead of one.
@@ -67,5 +65,4 @@ export function crc32Js(data: Uint8Array, initial = 0): number {
 export const crc32IsNative: boolean = typeof nativeCrc32 === 'function';
 
 /** CRC-32 of `data`, chained from `initial`. Native when available, JS otherwise. */
-export const crc32: Crc32Fn =
-  nativeCrc32 !== undefined ? (data, initial = 0) => nativeCrc32(data, initial) >>> 0 : crc32Js;
+export const crc32: Crc32Fn = nativeCrc32 !== undefined ? (data, initial = 0) => nativeCrc32(data, initial) >>> 0 : crc32Js;

@@ -5,8 +5,8 @@
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3, // U+00B5 MICRO SIGN, what Go prints
-  'μs': 1e-3, // U+03BC GREEK SMALL LETTER MU, what Go also accepts
+  µs: 1e-3, // U+00B5 MICRO SIGN, what Go prints
+  μs: 1e-3, // U+03BC GREEK SMALL LETTER MU, what Go also accepts
   ms: 1,
   s: 1000,
   m: 60_000,

@@ -93,7 +93,8 @@ export function jsonLineToLogfmt(line: string): string {
 function logfmtValue(v: unknown): string {
   let s: string;
   if (typeof v === 'string') s = v;
-  else if (v !== null && typeof v === 'object' && 'message' in v && typeof v.message === 'string') s = v.message; // serialized Error
+  else if (v !== null && typeof v === 'object' && 'message' in v && typeof v.message === 'string')
+    s = v.message; // serialized Error
   else if (v !== null && typeof v === 'object') s = JSON.stringify(v);
   else s = String(v);
   return s === '' || /[\s="\\]/.test(s) ? JSON.stringify(s) : s;

@@ -63,7 +63,7 @@ test('round trip of many records across rotations', async () => {
       written.push({ tenant, payload: payloadFor(i), segment });
     }
     const ids = await Promise.all(Array.from({ length: 300 }, (_, k) => wal.append(`t${(200 + k) % 3}`, payloadFor(200 + k))));
-    ids.forEach((segment, k) => written.push({ tenant: `t${(200 + k) % 3}`, payload: payloadFor(200 + k), segment }));
+    for (const [k, segment] of ids.entries()) written.push({ tenant: `t${(200 + k) % 3}`, payload: payloadFor(200 + k), segment });
     // Oversized record gets a segment of its own.
     const big = Buffer.alloc(10_000, 7);
     written.push({ tenant: 'big', payload: big, segment: await wal.append('big', big) });
@@ -132,7 +132,10 @@ test('torn tail: earlier records kept, warning logged, file truncated', async ()
     assert.equal(stats.corruptSegments, 1);
     assert.ok(stats.truncatedBytes > 0);
     assert.equal(logger.warnings.length, 1);
-    assert.deepEqual(recs.map((r) => r.payload), Array.from({ length: 49 }, (_, i) => payloadFor(i + 10)));
+    assert.deepEqual(
+      recs.map((r) => r.payload),
+      Array.from({ length: 49 }, (_, i) => payloadFor(i + 10)),
+    );
     assert.equal((await stat(path)).size, stats.bytes);
 
     // Truncation is persistent: a second replay is clean. A header cut short is handled too.
@@ -226,7 +229,10 @@ test('a zeroed stretch over several records is skipped as one; damage in the las
     const logger = captureLogger();
     const { recs, stats } = await replayAll(dir, logger);
     const want = [0, 1, 2, 3, 4, ...Array.from({ length: 19 }, (_, k) => k + 10)].map((i) => payloadFor(i + 1));
-    assert.deepEqual(recs.map((r) => r.payload), want);
+    assert.deepEqual(
+      recs.map((r) => r.payload),
+      want,
+    );
     assert.equal(stats.skippedStretches, 1);
     assert.equal(stats.skippedBytes, r10 - r5);
     assert.equal(stats.truncatedBytes, bytes.length - last);
@@ -287,7 +293,10 @@ test('removeBefore deletes older segments but never the current one', async () =
     assert.equal(await wal.append('t', Buffer.from('more')), current);
     await wal.close();
     const { recs } = await replayAll(dir);
-    assert.deepEqual(recs.map((r) => r.payload.toString()), ['cur', 'more']);
+    assert.deepEqual(
+      recs.map((r) => r.payload.toString()),
+      ['cur', 'more'],
+    );
   });
 });
 
@@ -318,7 +327,10 @@ test('a failed write rejects that batch, and later appends go to a fresh segment
     assert.equal(s3, s1 + 2);
     await wal.close();
     const { recs, stats } = await replayAll(dir);
-    assert.deepEqual(recs.map((r) => r.payload.toString()), ['ok-1', 'ok-2']);
+    assert.deepEqual(
+      recs.map((r) => r.payload.toString()),
+      ['ok-1', 'ok-2'],
+    );
     assert.equal(stats.corruptSegments, 1); // the squatted garbage file
   });
 });
@@ -366,7 +378,10 @@ test('disk full (a real tmpfs): appends reject with a transient error, leave no 
       assert.ok(after > before);
       await wal.close();
       const { recs, stats } = await replayAll(dir);
-      assert.deepEqual(recs.map((r) => r.payload.toString()), ['before', 'after']);
+      assert.deepEqual(
+        recs.map((r) => r.payload.toString()),
+        ['before', 'after'],
+      );
       assert.equal(stats.skippedStretches + stats.truncatedBytes, 0);
     } finally {
       execFileSync('umount', [dir], { stdio: 'pipe' });

@@ -54,7 +54,12 @@ function stages(all: readonly Instruction[]): Array<{ from: string; name: string
 
 // A .dockerignore pattern (*, double-star slash, literal text) as a regular expression over a relative path.
 function globRegExp(pattern: string): RegExp {
-  const parts = pattern.split('**/').map((p) => p.replace(/[^\w*?/-]/g, (c) => `\\${c}`).replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'));
+  const parts = pattern.split('**/').map((p) =>
+    p
+      .replace(/[^\w*?/-]/g, (c) => `\\${c}`)
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]'),
+  );
   return new RegExp(`^${parts.join('(?:.*/)?')}$`);
 }
 
@@ -78,15 +83,22 @@ describe('Dockerfile', () => {
       assert.match(s.from, /^node:20[.\d]*-(bookworm|trixie)-slim(@sha256:[0-9a-f]{64})?$/, `${s.from}: Node 20, Debian slim, pinned tag`);
       assert.doesNotMatch(s.from, /:latest\b/);
     }
-    const buildRuns = only(build.body, 'RUN').map((i) => i.args).join('\n');
+    const buildRuns = only(build.body, 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     assert.match(buildRuns, /npm ci\b/);
     assert.match(buildRuns, /npm run build:server/);
     assert.match(buildRuns, /npm run build:ui/);
-    const runtimeRuns = only(runtime.body, 'RUN').map((i) => i.args).join('\n');
+    const runtimeRuns = only(runtime.body, 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     assert.match(runtimeRuns, /npm ci --omit=dev/);
     assert.doesNotMatch(runtimeRuns, /npm run build|\btsc\b/);
     const fromBuild = only(runtime.body, 'COPY').filter((c) => c.args.includes(`--from=${build.name}`));
-    assert.deepEqual(fromBuild.map((c) => c.args), [`--from=${build.name} /src/dist/src ./dist/src`, `--from=${build.name} /src/dist/webui ./dist/webui`]);
+    assert.deepEqual(
+      fromBuild.map((c) => c.args),
+      [`--from=${build.name} /src/dist/src ./dist/src`, `--from=${build.name} /src/dist/webui ./dist/webui`],
+    );
   });
 
   it('runs as the numeric non-root user the chart sets, with /var/tempo as a volume and the three ports', () => {
@@ -101,17 +113,27 @@ describe('Dockerfile', () => {
     assert.equal(Number(uid), values.securityContext.runAsUser);
     assert.equal(Number(gid), values.securityContext.runAsGroup);
 
-    assert.deepEqual(only(runtime.body, 'VOLUME').map((i) => i.args), ['/var/tempo']);
-    assert.deepEqual(only(runtime.body, 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort(), ['3100', '4317', '4318']);
+    assert.deepEqual(
+      only(runtime.body, 'VOLUME').map((i) => i.args),
+      ['/var/tempo'],
+    );
+    assert.deepEqual(
+      only(runtime.body, 'EXPOSE')
+        .flatMap((i) => i.args.split(/\s+/))
+        .sort(),
+      ['3100', '4317', '4318'],
+    );
     assert.equal(only(runtime.body, 'HEALTHCHECK').length, 1);
     assert.match(only(runtime.body, 'HEALTHCHECK')[0]?.args ?? '', /\/ready/);
     // Nothing else may need writing at run time: temp files and HOME go to /tmp, data to /var/tempo.
-    const env = only(runtime.body, 'ENV').map((i) => i.args).join(' ');
+    const env = only(runtime.body, 'ENV')
+      .map((i) => i.args)
+      .join(' ');
     assert.match(env, /TMPDIR=\/tmp/);
     assert.match(env, /HOME=\/tmp/);
   });
 
-  it('takes Tempo-style flags: ENTRYPOINT is node with rubato\'s flags, CMD a config under /var/tempo', () => {
+  it("takes Tempo-style flags: ENTRYPOINT is node with rubato's flags, CMD a config under /var/tempo", () => {
     assert.ok(runtime);
     const entrypoint = JSON.parse(only(runtime.body, 'ENTRYPOINT')[0]?.args ?? 'null') as string[];
     assert.deepEqual(entrypoint, ['node', '--max-semi-space-size=2', 'dist/src/main.js']);
@@ -125,31 +147,44 @@ describe('Dockerfile', () => {
   });
 
   it('has a build context (.dockerignore) holding what the build copies, and that context compiles', () => {
-    const ignore = readFileSync(join(projectRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const ignore = readFileSync(join(projectRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     assert.equal(ignore[0], '*', 'allow-list: everything is left out unless listed');
     const included = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
     const excluded = ignore.slice(1).filter((l) => !l.startsWith('!'));
     const sources = all
       .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from='))
-      .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+      .flatMap((i) =>
+        i.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1),
+      );
     assert.ok(sources.length > 0);
     for (const s of sources) {
       assert.ok(existsSync(join(projectRoot, s)), `${s} exists`);
-      assert.ok(included.some((inc) => s.replace(/\/$/, '') === inc || s.startsWith(`${inc}/`)), `${s} is in the build context`);
+      assert.ok(
+        included.some((inc) => s.replace(/\/$/, '') === inc || s.startsWith(`${inc}/`)),
+        `${s} is in the build context`,
+      );
     }
 
     // The build stage's compile, on exactly that context (node_modules from `npm ci` linked in).
     const ctx = mkdtempSync(join(tmpdir(), 'rubato-docker-ctx-'));
     try {
-      const dropped = (path: string): boolean =>
-        excluded.some((pattern) => globRegExp(pattern).test(path));
+      const dropped = (path: string): boolean => excluded.some((pattern) => globRegExp(pattern).test(path));
       for (const inc of included) {
         cpSync(join(projectRoot, inc), join(ctx, inc), { recursive: true, filter: (src) => !dropped(relative(projectRoot, src)) });
       }
       assert.equal(existsSync(join(ctx, 'src', 'main.ts')), true);
       assert.equal(existsSync(join(ctx, 'src', 'config', 'load.test.ts')), false, 'tests stay out of the context');
       symlinkSync(join(projectRoot, 'node_modules'), join(ctx, 'node_modules'), 'dir');
-      const res = spawnSync(process.execPath, [join(ctx, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ctx, encoding: 'utf8' });
+      const res = spawnSync(process.execPath, [join(ctx, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+        cwd: ctx,
+        encoding: 'utf8',
+      });
       assert.equal(res.status, 0, `build:server on the docker context:\n${res.stdout}\n${res.stderr}`);
       assert.ok(existsSync(join(ctx, 'dist', 'src', 'main.js')));
     } finally {

@@ -127,7 +127,11 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
     const pod = podSpec(manifests);
     const c = container(manifests);
     assert.deepEqual(pod['securityContext'], {
-      runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' },
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
     });
     assert.equal(c.securityContext['runAsNonRoot'], true);
     assert.equal(c.securityContext['readOnlyRootFilesystem'], true);
@@ -147,14 +151,25 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
   it('exposes 3100, 4317 and 4318 under the tempo chart port names, with probes on the API port', () => {
     const { manifests } = render();
     const c = container(manifests);
-    assert.deepEqual(c.ports.map((p) => [p.name, p.containerPort]), [['prom-metrics', 3100], ['otlp-grpc', 4317], ['otlp-http', 4318]]);
+    assert.deepEqual(
+      c.ports.map((p) => [p.name, p.containerPort]),
+      [
+        ['prom-metrics', 3100],
+        ['otlp-grpc', 4317],
+        ['otlp-http', 4318],
+      ],
+    );
     assert.deepEqual(c.readinessProbe.httpGet, { path: '/ready', port: 'prom-metrics' });
     assert.deepEqual(c.livenessProbe.httpGet, { path: '/api/echo', port: 'prom-metrics' });
 
     const svc = find(manifests, 'Service');
     assert.equal(svc.metadata.name, 'tempo', 'release "tempo" keeps the service name clients use');
-    const ports = (svc.spec?.['ports'] as Array<{ name: string; port: number; targetPort: string }>).map((p) => [p.name, p.port, p.targetPort]);
-    assert.deepEqual(ports, [['tempo-prom-metrics', 3100, 'prom-metrics'], ['grpc-tempo-otlp', 4317, 'otlp-grpc'], ['tempo-otlp-http', 4318, 'otlp-http']]);
+    const ports = (svc.spec!['ports'] as Array<{ name: string; port: number; targetPort: string }>).map((p) => [p.name, p.port, p.targetPort]);
+    assert.deepEqual(ports, [
+      ['tempo-prom-metrics', 3100, 'prom-metrics'],
+      ['grpc-tempo-otlp', 4317, 'otlp-grpc'],
+      ['tempo-otlp-http', 4318, 'otlp-http'],
+    ]);
     assert.equal(svc.spec?.['type'], 'ClusterIP');
   });
 
@@ -178,9 +193,12 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
     const sm = find(manifests, 'ServiceMonitor');
     assert.equal(sm.metadata.labels?.['release'], 'prometheus');
     const endpoints = sm.spec?.['endpoints'] as Array<{ port: string; path: string }>;
-    assert.deepEqual(endpoints.map((e) => [e.port, e.path]), [['tempo-prom-metrics', '/metrics']]);
+    assert.deepEqual(
+      endpoints.map((e) => [e.port, e.path]),
+      [['tempo-prom-metrics', '/metrics']],
+    );
     const svc = find(manifests, 'Service');
-    const selector = (sm.spec?.['selector'] as { matchLabels: Record<string, string> }).matchLabels;
+    const selector = (sm.spec!['selector'] as { matchLabels: Record<string, string> }).matchLabels;
     for (const [k, v] of Object.entries(selector)) assert.equal(svc.metadata.labels?.[k], v, `service has label ${k}`);
   });
 
@@ -205,9 +223,15 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
     kubeconform(text, manifests);
     const c = container(manifests);
     assert.deepEqual(c.args, ['-config.file=/conf/tempo.yaml', '-config.expand-env=true']);
-    assert.deepEqual(c.ports.map((p) => p.name), ['prom-metrics', 'otlp-grpc']);
+    assert.deepEqual(
+      c.ports.map((p) => p.name),
+      ['prom-metrics', 'otlp-grpc'],
+    );
     const svc = find(manifests, 'Service');
-    assert.deepEqual((svc.spec?.['ports'] as Array<{ name: string }>).map((p) => p.name), ['tempo-prom-metrics', 'grpc-tempo-otlp']);
+    assert.deepEqual(
+      (svc.spec!['ports'] as Array<{ name: string }>).map((p) => p.name),
+      ['tempo-prom-metrics', 'grpc-tempo-otlp'],
+    );
     const receivers = renderedConfig(manifests)['distributor'] as { receivers: { otlp: { protocols: Obj } } };
     assert.deepEqual(Object.keys(receivers.receivers.otlp.protocols), ['grpc']);
   });
@@ -217,67 +241,99 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
     kubeconform(text, manifests);
     const sts = find(manifests, 'StatefulSet');
     const claims = sts.spec?.['volumeClaimTemplates'] as Array<{ metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }>;
-    assert.deepEqual(claims.map((c) => [c.metadata.name, c.spec.resources.requests.storage]), [['storage', '20Gi']]);
+    assert.deepEqual(
+      claims.map((c) => [c.metadata.name, c.spec.resources.requests.storage]),
+      [['storage', '20Gi']],
+    );
     const volumes = (podSpec(manifests)['volumes'] as Array<{ name: string }>).map((v) => v.name).sort();
     assert.deepEqual(volumes, ['tempo-conf', 'tmp']);
   });
 
   describe('NetworkPolicy', () => {
-    interface Rule { ports: Array<{ port: number; protocol: string }>; from?: Obj[] }
+    interface Rule {
+      ports: Array<{ port: number; protocol: string }>;
+      from?: Obj[];
+    }
 
     it('is off by default and, when enabled, admits only pods inside the cluster on the three ports', () => {
-      assert.equal(render([teamValues]).manifests.some((m) => m.kind === 'NetworkPolicy'), false);
+      assert.equal(
+        render([teamValues]).manifests.some((m) => m.kind === 'NetworkPolicy'),
+        false,
+      );
       const { text, manifests } = render([teamValues], ['networkPolicy.enabled=true']);
       kubeconform(text, manifests);
       const np = find(manifests, 'NetworkPolicy');
       assert.deepEqual(np.spec?.['policyTypes'], ['Ingress']);
-      assert.deepEqual((np.spec?.['podSelector'] as { matchLabels: Obj }).matchLabels, {
-        'app.kubernetes.io/name': 'rubato', 'app.kubernetes.io/instance': 'tempo',
+      assert.deepEqual((np.spec!['podSelector'] as { matchLabels: Obj }).matchLabels, {
+        'app.kubernetes.io/name': 'rubato',
+        'app.kubernetes.io/instance': 'tempo',
       });
       const rules = np.spec?.['ingress'] as Rule[];
       assert.equal(rules.length, 1);
       const rule = rules[0] as Rule;
-      assert.deepEqual(rule.ports.map((p) => p.port), [3100, 4317, 4318]);
+      assert.deepEqual(
+        rule.ports.map((p) => p.port),
+        [3100, 4317, 4318],
+      );
       // Peers are pod/namespace selectors only: no ipBlock, so no address outside the cluster matches.
       assert.deepEqual(rule.from, [{ namespaceSelector: {}, podSelector: {} }]);
     });
 
     it('narrows clients by namespace and pod selectors, and admits any source only with allowExternal', () => {
-      const { text, manifests } = render([teamValues], [
-        'networkPolicy.enabled=true',
-        'networkPolicy.explicitNamespacesSelector.matchLabels.tracing=enabled',
-        'networkPolicy.clientPodSelector.matchLabels.role=tracing-client',
-        'networkPolicy.extraFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=prometheus',
-      ]);
+      const { text, manifests } = render(
+        [teamValues],
+        [
+          'networkPolicy.enabled=true',
+          'networkPolicy.explicitNamespacesSelector.matchLabels.tracing=enabled',
+          'networkPolicy.clientPodSelector.matchLabels.role=tracing-client',
+          'networkPolicy.extraFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=prometheus',
+        ],
+      );
       kubeconform(text, manifests);
-      const rule = (find(manifests, 'NetworkPolicy').spec?.['ingress'] as Rule[])[0] as Rule;
+      const rule = (find(manifests, 'NetworkPolicy').spec!['ingress'] as Rule[])[0] as Rule;
       assert.deepEqual(rule.from, [
         { namespaceSelector: { matchLabels: { tracing: 'enabled' } }, podSelector: { matchLabels: { role: 'tracing-client' } } },
         { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'prometheus' } } },
       ]);
 
       const open = render([], ['networkPolicy.enabled=true', 'networkPolicy.allowExternal=true']);
-      const openRule = (find(open.manifests, 'NetworkPolicy').spec?.['ingress'] as Rule[])[0] as Rule;
+      const openRule = (find(open.manifests, 'NetworkPolicy').spec!['ingress'] as Rule[])[0] as Rule;
       assert.equal(openRule.from, undefined);
     });
 
     it('limits egress to DNS and the listed destinations when egress is enabled', () => {
-      const { text, manifests } = render([], [
-        'networkPolicy.enabled=true', 'networkPolicy.egress.enabled=true',
-        'networkPolicy.egress.ports[0].port=9090', 'networkPolicy.egress.ports[0].protocol=TCP',
-      ]);
+      const { text, manifests } = render(
+        [],
+        [
+          'networkPolicy.enabled=true',
+          'networkPolicy.egress.enabled=true',
+          'networkPolicy.egress.ports[0].port=9090',
+          'networkPolicy.egress.ports[0].protocol=TCP',
+        ],
+      );
       kubeconform(text, manifests);
       const np = find(manifests, 'NetworkPolicy');
       assert.deepEqual(np.spec?.['policyTypes'], ['Ingress', 'Egress']);
       assert.deepEqual(np.spec?.['egress'], [
-        { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+        {
+          ports: [
+            { port: 53, protocol: 'UDP' },
+            { port: 53, protocol: 'TCP' },
+          ],
+        },
         { ports: [{ port: 9090, protocol: 'TCP' }] },
       ]);
     });
   });
 
   describe('the rendered config starts rubato', () => {
-    interface Local { file: string; httpPort: number; otlpHttpPort: number; varTempo: string; tmp: string }
+    interface Local {
+      file: string;
+      httpPort: number;
+      otlpHttpPort: number;
+      varTempo: string;
+      tmp: string;
+    }
 
     /**
      * Points the rendered config's listeners at free loopback ports and /var/tempo and /tmp into `dir`
@@ -351,7 +407,10 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
         while (status !== 200) {
           if (proc.exitCode !== null) assert.fail(`rubato exited with ${proc.exitCode}:\n${out}`);
           if (Date.now() > deadline) assert.fail(`rubato not ready after 30 s:\n${out}`);
-          status = await fetch(`${url}/ready`).then((r) => r.status, () => 0);
+          status = await fetch(`${url}/ready`).then(
+            (r) => r.status,
+            () => 0,
+          );
           if (status !== 200) await new Promise((r) => setTimeout(r, 100));
         }
         const config = await (await fetch(`${url}/status/config`)).text();
@@ -373,7 +432,11 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
     });
 
     it('with the metrics generator enabled', async () => {
-      const out = await runWith(['tempo.metricsGenerator.enabled=true', 'tempo.metricsGenerator.remoteWriteUrl=http://127.0.0.1:9/api/v1/write'], {}, async () => {});
+      const out = await runWith(
+        ['tempo.metricsGenerator.enabled=true', 'tempo.metricsGenerator.remoteWriteUrl=http://127.0.0.1:9/api/v1/write'],
+        {},
+        async () => {},
+      );
       assert.match(out, /rubato started/);
       assert.doesNotMatch(out, /level=error|unknown/i);
     });
@@ -386,22 +449,39 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
       const now = BigInt(Date.now()) * 1_000_000n;
       const out = await runWith([], { asImageUser: true }, async (url, local) => {
         const body = {
-          resourceSpans: [{
-            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'chart-test' } }] },
-            scopeSpans: [{ spans: [{
-              traceId, spanId: randomBytes(8).toString('hex'), name: 'GET /', kind: 2,
-              startTimeUnixNano: String(now - 5_000_000n), endTimeUnixNano: String(now),
-            }] }],
-          }],
+          resourceSpans: [
+            {
+              resource: { attributes: [{ key: 'service.name', value: { stringValue: 'chart-test' } }] },
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      traceId,
+                      spanId: randomBytes(8).toString('hex'),
+                      name: 'GET /',
+                      kind: 2,
+                      startTimeUnixNano: String(now - 5_000_000n),
+                      endTimeUnixNano: String(now),
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
         };
         const push = await fetch(`http://127.0.0.1:${local.otlpHttpPort}/v1/traces`, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
         });
         assert.equal(push.status, 200, await push.text());
         const flush = await fetch(`${url}/flush`, { method: 'POST' });
         assert.equal(flush.status, 204);
         const blocks = join(local.varTempo, 'traces', 'single-tenant');
-        assert.ok(readdirSync(blocks).some((b) => existsSync(join(blocks, b, 'meta.json'))), 'a block with meta.json under /var/tempo/traces');
+        assert.ok(
+          readdirSync(blocks).some((b) => existsSync(join(blocks, b, 'meta.json'))),
+          'a block with meta.json under /var/tempo/traces',
+        );
         const trace = await fetch(`${url}/api/traces/${traceId}`);
         assert.equal(trace.status, 200);
         assert.match(await trace.text(), /chart-test/);

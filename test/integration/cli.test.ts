@@ -13,7 +13,10 @@ test('-config.verify loads the config, names what is ignored, and exits without 
   const dir = mkdtempSync(join(tmpdir(), 'rubato-verify-'));
   try {
     const cfg = join(dir, 'tempo.yaml');
-    writeFileSync(cfg, `storage:\n  trace:\n    local:\n      path: ${join(dir, 'traces')}\n    wal:\n      path: ${join(dir, 'wal')}\nusage_report:\n  reporting_enabled: false\n`);
+    writeFileSync(
+      cfg,
+      `storage:\n  trace:\n    local:\n      path: ${join(dir, 'traces')}\n    wal:\n      path: ${join(dir, 'wal')}\nusage_report:\n  reporting_enabled: false\n`,
+    );
     const ok = spawnSync(process.execPath, [main, `-config.file=${cfg}`, '-config.verify'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /config OK/);

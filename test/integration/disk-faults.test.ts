@@ -141,7 +141,10 @@ test('disk full: pushes get a retryable 503 / UNAVAILABLE, reads go on, no pile 
     acked.push(viaSdk);
     await exporter.shutdown();
     diag.disable();
-    assert.ok(diagLines.some((l) => /succeeded after [1-9]\d* retry/.test(l)), `exporter log: ${diagLines.join(' | ')}`);
+    assert.ok(
+      diagLines.some((l) => /succeeded after [1-9]\d* retry/.test(l)),
+      `exporter log: ${diagLines.join(' | ')}`,
+    );
     for (let k = 0; k < 20; k++) {
       const t = traces[next++]!;
       assert.equal(await postTrace(rubato, t), 200);
@@ -179,7 +182,10 @@ test('stdout on a full device: log lines are dropped and counted, the server kee
   try {
     for (let i = 0; ; i++) {
       assert.equal(proc.exitCode, null, `rubato exited:\n${stderr}`);
-      const ok = await fetch(`${rubato.url}/ready`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${rubato.url}/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       assert.ok(i < 300, 'not ready in 30 s');
       await new Promise((r) => setTimeout(r, 100));

@@ -54,7 +54,10 @@ test('a torn WAL tail is cut off with a warning and nothing before it is lost', 
     await rubato.kill();
 
     const segDir = join(rubato.dataDir, 'wal', 'segments');
-    const last = readdirSync(segDir).filter((f) => f.endsWith('.wal')).sort().at(-1);
+    const last = readdirSync(segDir)
+      .filter((f) => f.endsWith('.wal'))
+      .sort()
+      .at(-1);
     assert.ok(last, 'a WAL segment exists');
     // Half a record: a plausible header and a few bytes of payload, as a crash mid-write leaves it.
     appendFileSync(join(segDir, last), Buffer.from([0xb7, 0x01, 0x0d, 0x00, 0xff, 0x00, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7]));

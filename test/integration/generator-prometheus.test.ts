@@ -56,7 +56,10 @@ describe('metrics generator with a real Prometheus', { skip: !available && !requ
       const rw = await prom.query('sum(traces_service_graph_request_total{job="",client="user"})');
       const sc = await prom.query('sum(traces_service_graph_request_total{job="rubato-generator",client="user"})');
       if (rw[0]?.value === TRACES && sc[0]?.value === TRACES) break;
-      if (Date.now() > deadline) throw new Error(`edges not in Prometheus after 60 s (remote write ${JSON.stringify(rw)}, scrape ${JSON.stringify(sc)})\nrubato:\n${rubato.output()}\nprometheus:\n${prom.output()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `edges not in Prometheus after 60 s (remote write ${JSON.stringify(rw)}, scrape ${JSON.stringify(sc)})\nrubato:\n${rubato.output()}\nprometheus:\n${prom.output()}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   });
@@ -67,12 +70,17 @@ describe('metrics generator with a real Prometheus', { skip: !available && !requ
     rubato?.cleanup();
   });
 
-  for (const [way, job] of [['remote write', ''], ['scrape', 'rubato-generator']] as const) {
+  for (const [way, job] of [
+    ['remote write', ''],
+    ['scrape', 'rubato-generator'],
+  ] as const) {
     test(`${way}: exact call counts per service and status`, async () => {
       const byService = await prom.query(`sum by (service) (traces_spanmetrics_calls_total{job="${job}"})`);
       const calls = Object.fromEntries(byService.map((r) => [r.metric['service'], r.value]));
       assert.deepEqual(calls, { frontend: 2 * TRACES, checkout: 3 * TRACES });
-      const errors = await prom.query(`traces_spanmetrics_calls_total{job="${job}",service="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR"}`);
+      const errors = await prom.query(
+        `traces_spanmetrics_calls_total{job="${job}",service="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR"}`,
+      );
       assert.equal(errors[0]?.value, set.failed);
     });
 
@@ -103,7 +111,8 @@ describe('metrics generator with a real Prometheus', { skip: !available && !requ
       const server = await prom.query(`traces_service_graph_request_server_seconds_count{job="${job}",client="frontend",server="checkout"}`);
       assert.equal(server[0]?.value, TRACES);
       // 100 ms client spans (a hair more or less once nanosecond times pass through doubles): all at or below 0.2 s
-      const client = async (le: string) => (await prom.query(`traces_service_graph_request_client_seconds_bucket{job="${job}",client="frontend",server="checkout",le="${le}"}`))[0]?.value;
+      const client = async (le: string) =>
+        (await prom.query(`traces_service_graph_request_client_seconds_bucket{job="${job}",client="frontend",server="checkout",le="${le}"}`))[0]?.value;
       assert.equal(await client('0.2'), TRACES);
       assert.equal(await client('+Inf'), TRACES);
     });
@@ -121,13 +130,19 @@ describe('metrics generator with a real Prometheus', { skip: !available && !requ
   test('/api/service-graph answers the same edges without Prometheus', async () => {
     const r = await fetch(`${rubato.url}/api/service-graph?start=${Math.floor(startS)}&end=${Math.ceil(Date.now() / 1000)}`);
     assert.equal(r.status, 200);
-    const g = (await r.json()) as { nodes: { id: string; virtual: boolean }[]; edges: { source: string; target: string; requests: number; failed: number; errorRate: number; latencyP50Seconds: number | null }[] };
+    const g = (await r.json()) as {
+      nodes: { id: string; virtual: boolean }[];
+      edges: { source: string; target: string; requests: number; failed: number; errorRate: number; latencyP50Seconds: number | null }[];
+    };
     const fc = g.edges.find((e) => e.source === 'frontend' && e.target === 'checkout');
     assert.equal(fc?.requests, TRACES);
     assert.equal(fc?.failed, set.failed);
     assert.equal(fc?.errorRate, set.failed / TRACES);
     assert.ok(fc?.latencyP50Seconds !== null && fc?.latencyP50Seconds !== undefined && fc.latencyP50Seconds > 0);
-    assert.deepEqual(g.nodes.filter((n) => n.virtual).map((n) => n.id), ['orders', 'payments', 'user']);
+    assert.deepEqual(
+      g.nodes.filter((n) => n.virtual).map((n) => n.id),
+      ['orders', 'payments', 'user'],
+    );
     const bad = await fetch(`${rubato.url}/api/service-graph?start=abc`);
     assert.equal(bad.status, 400);
   });

@@ -136,7 +136,14 @@ async function stalledPost(port: number, length: number): Promise<Socket> {
 
 function grpcExport(client: Client, body: Buffer): Promise<ServiceError | null> {
   return new Promise((resolve) => {
-    client.makeUnaryRequest(EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b, body, new Metadata(), (err) => resolve(err ?? null));
+    client.makeUnaryRequest(
+      EXPORT_PATH,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      new Metadata(),
+      (err) => resolve(err ?? null),
+    );
   });
 }
 
@@ -159,7 +166,9 @@ describe('in-flight byte budget and size limits', () => {
   test('with the budget held, concurrent gzip POSTs get 429 with Retry-After, gRPC gets RESOURCE_EXHAUSTED, and the server serves again once it is free', async (t) => {
     // Eight uploads announcing 1 MiB each and sending nothing hold the whole 8 MiB budget.
     const stalled: Socket[] = [];
-    t.after(() => stalled.forEach((st) => st.destroy()));
+    t.after(() => {
+      for (const st of stalled) st.destroy();
+    });
     for (let i = 0; i < 8; i++) stalled.push(await stalledPost(s.otlpHttpPort, MiB));
     const raw = await compressibleRequest(3.9e6);
     const gz = gzipSync(raw);
@@ -259,7 +268,10 @@ describe('connections', () => {
           held.push(extra);
           await closedByServer(extra);
           // The server closed the fifth, not one of the four it already had.
-          assert.ok(held.slice(0, 4).every((h) => !h.destroyed), `port ${port}: a held connection was closed`);
+          assert.ok(
+            held.slice(0, 4).every((h) => !h.destroyed),
+            `port ${port}: a held connection was closed`,
+          );
         } finally {
           for (const h of held) h.destroy();
         }

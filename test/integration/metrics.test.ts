@@ -16,7 +16,11 @@ interface Label {
   value: Record<string, unknown>;
 }
 interface RangeBody {
-  series: { labels: Label[]; samples: { timestampMs: string; value?: number }[]; exemplars?: { labels: Label[]; value?: number | string; timestampMs: string }[] }[];
+  series: {
+    labels: Label[];
+    samples: { timestampMs: string; value?: number }[];
+    exemplars?: { labels: Label[]; value?: number | string; timestampMs: string }[];
+  }[];
   metrics: Record<string, unknown>;
 }
 interface InstantBody {
@@ -61,7 +65,13 @@ describe('TraceQL metrics over traces sent with the OpenTelemetry SDK', () => {
     // Each checkout trace has four spans, two of them errors.
     const byService = await range('{ } | count_over_time() by (resource.service.name)');
     const totals = new Map(byService.series.map((s) => [(labelOf(s.labels, 'resource.service.name') as { stringValue: string }).stringValue, total(s)]));
-    assert.deepEqual(totals, new Map([['metrics-shop', 12], ['metrics-other', 8]]));
+    assert.deepEqual(
+      totals,
+      new Map([
+        ['metrics-shop', 12],
+        ['metrics-other', 8],
+      ]),
+    );
     for (const s of byService.series) {
       assert.equal(s.samples.length, (end - start) / 60 + 1, 'one sample per minute of the range, and one before');
       assert.equal(Number(s.samples[0]!.timestampMs), start * 1000, 'first sample at the start');
@@ -98,9 +108,12 @@ describe('TraceQL metrics over traces sent with the OpenTelemetry SDK', () => {
     assert.equal(instant.series[0]!.value, 10);
 
     // Protobuf: tempopb.QueryRangeResponse, series at field 1 with labels (1) and samples (2).
-    const r = await fetch(`${rubato.url}/api/metrics/query_range?${new URLSearchParams({ q: '{ } | count_over_time()', start: String(start), end: String(end), step: '60' })}`, {
-      headers: { accept: 'application/protobuf' },
-    });
+    const r = await fetch(
+      `${rubato.url}/api/metrics/query_range?${new URLSearchParams({ q: '{ } | count_over_time()', start: String(start), end: String(end), step: '60' })}`,
+      {
+        headers: { accept: 'application/protobuf' },
+      },
+    );
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /application\/protobuf/);
     let count = 0;
@@ -166,9 +179,14 @@ describe('TraceQL metrics over traces sent with the OpenTelemetry SDK', () => {
     assert.equal(inst.status, 400);
   });
 
-  test("Tempo's example list: metrics queries answer 200 on the metrics endpoints, invalid queries 400", { skip: existsSync(examplesPath) ? false : `${examplesPath} not found` }, async () => {
+  test("Tempo's example list: metrics queries answer 200 on the metrics endpoints, invalid queries 400", {
+    skip: existsSync(examplesPath) ? false : `${examplesPath} not found`,
+  }, async () => {
     const doc = parseYaml(readFileSync(examplesPath, 'utf8')) as Record<string, string[] | null>;
-    const metricsLike = (q: string): boolean => /\b(rate|count_over_time|min_over_time|max_over_time|avg_over_time|sum_over_time|quantile_over_time|histogram_over_time|compare|topk|bottomk)\s*\(/.test(q);
+    const metricsLike = (q: string): boolean =>
+      /\b(rate|count_over_time|min_over_time|max_over_time|avg_over_time|sum_over_time|quantile_over_time|histogram_over_time|compare|topk|bottomk)\s*\(/.test(
+        q,
+      );
     const wrong: string[] = [];
     let valid = 0;
     let invalid = 0;

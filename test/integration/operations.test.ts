@@ -59,7 +59,9 @@ test('a flushed block is plain Parquet that DuckDB reads', async () => {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const list = files.map((f) => `'${f}'`).join(', ');
-  const rows = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT trace_id)::INTEGER AS t, min(service_name) AS s FROM read_parquet([${list}])`)).getRowObjects();
+  const rows = (
+    await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT trace_id)::INTEGER AS t, min(service_name) AS s FROM read_parquet([${list}])`)
+  ).getRowObjects();
   assert.deepEqual(rows[0], { n: spanCount, t: 10, s: 'ops' });
   conn.closeSync();
 });
@@ -76,7 +78,10 @@ test('/ready, /status/config, /status/buildinfo, /api/echo', async () => {
 });
 
 test('a second server on the same ports says so and exits 1, and the first keeps serving', async () => {
-  const second = spawnSync(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${join(rubato.dataDir, 'rubato.yaml')}`], { encoding: 'utf8', timeout: 30_000 });
+  const second = spawnSync(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${join(rubato.dataDir, 'rubato.yaml')}`], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(second.status, 1);
   assert.match(second.stderr, /port is in use/);
   assert.equal((await fetch(`${rubato.url}/ready`)).status, 200);

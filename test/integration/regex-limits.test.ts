@@ -23,7 +23,10 @@ async function recordEvilSpan(): Promise<ReadableSpan[]> {
   const root = provider.getTracer('rubato-it').startSpan(EVIL_NAME, { attributes: { n: '32' } }, ROOT_CONTEXT);
   evilTraceId = root.spanContext().traceId;
   // A multi-line value: Tempo's `.` matches newlines.
-  provider.getTracer('rubato-it').startSpan(MULTILINE_NAME, { attributes: { n: 'nl' } }, trace.setSpan(ROOT_CONTEXT, root)).end();
+  provider
+    .getTracer('rubato-it')
+    .startSpan(MULTILINE_NAME, { attributes: { n: 'nl' } }, trace.setSpan(ROOT_CONTEXT, root))
+    .end();
   root.end();
   await provider.forceFlush();
   const spans = memory.getFinishedSpans();
@@ -102,14 +105,11 @@ test('the same answers from blocks after /flush', async () => {
   await assertRegexAnswers();
 });
 
-test(
-  'multi-line values and (?<name>) groups on blocks',
-  async () => {
-    const r = await fetch(`${rubato.url}/flush`, { method: 'POST' });
-    assert.equal(r.status, 204);
-    await assertPortableRegexAnswers();
-  },
-);
+test('multi-line values and (?<name>) groups on blocks', async () => {
+  const r = await fetch(`${rubato.url}/flush`, { method: 'POST' });
+  assert.equal(r.status, 204);
+  await assertPortableRegexAnswers();
+});
 
 test('malformed legacy tags are 400, not 500', async () => {
   for (const tags of ['a="unterminated', 'a="\\x"', 'a=b"c', '"', 'a="\u0001"']) {

@@ -81,10 +81,7 @@ describe('search and tags over traces sent with the OpenTelemetry SDK', () => {
     assert.deepEqual(await ids(rubato, { q: '{ span.order.ratio > 1.0 && resource.service.name = "search-shop" }' }), sorted(traceIdsOf(shop).slice(1)));
     assert.deepEqual(await ids(rubato, { q: '{ resource.service.name = "nobody" }' }), []);
     // Structural and aggregate queries.
-    assert.deepEqual(
-      await ids(rubato, { q: '{ span.http.route = "/checkout" && resource.service.name = "search-shop" } >> { status = error }' }),
-      shopIds,
-    );
+    assert.deepEqual(await ids(rubato, { q: '{ span.http.route = "/checkout" && resource.service.name = "search-shop" } >> { status = error }' }), shopIds);
     assert.deepEqual(await ids(rubato, { q: '{ name = "SELECT orders" } > { status = error }' }), []);
     assert.deepEqual(await ids(rubato, { q: '{ resource.service.name = "search-other" } | count() > 2' }), otherIds);
     assert.deepEqual(await ids(rubato, { q: '{ resource.service.name = "search-other" } | count() > 4' }), []);
@@ -100,7 +97,11 @@ describe('search and tags over traces sent with the OpenTelemetry SDK', () => {
     const body = await search(rubato, { q: '{ resource.service.name = "search-shop" && span.http.status_code = 500 }', spss: '1' });
     assert.equal(body.traces.length, 3);
     const starts = body.traces.map((t) => BigInt(t.startTimeUnixNano));
-    assert.deepEqual(starts, [...starts].sort((a, b) => (a < b ? 1 : -1)), 'newest first');
+    assert.deepEqual(
+      starts,
+      [...starts].sort((a, b) => (a < b ? 1 : -1)),
+      'newest first',
+    );
     const t = body.traces[0]!;
     assert.match(t.traceID, /^[0-9a-f]{32}$/);
     assert.equal(t.rootServiceName, 'search-shop');
@@ -152,7 +153,10 @@ describe('search and tags over traces sent with the OpenTelemetry SDK', () => {
       assert.ok(scope('link').includes('link.reason'));
     }
     const spanOnly = await getJson<{ scopes: { name: string; tags: string[] }[] }>(rubato, '/api/v2/search/tags?scope=span');
-    assert.deepEqual(spanOnly.scopes.map((s) => s.name), ['span']);
+    assert.deepEqual(
+      spanOnly.scopes.map((s) => s.name),
+      ['span'],
+    );
 
     const services = await getJson<{ tagValues: string[] }>(rubato, '/api/search/tag/service.name/values');
     assert.deepEqual(services.tagValues.filter((v) => v.startsWith('search-')).sort(), ['search-other', 'search-shop']);

@@ -43,7 +43,11 @@ export async function sendKnownSet(exporterFor: (service: string) => SpanExporte
     const call = ft.startSpan('POST /api/checkout', { kind: SpanKind.CLIENT, startTime: at(10) }, trace.setSpan(ROOT_CONTEXT, root));
     const server = ct.startSpan('POST /api/checkout', { kind: SpanKind.SERVER, startTime: at(20) }, trace.setSpan(ROOT_CONTEXT, call));
     const sctx = trace.setSpan(ROOT_CONTEXT, server);
-    const db = ct.startSpan('SELECT orders', { kind: SpanKind.CLIENT, startTime: at(30), attributes: { 'db.system': 'postgresql', 'db.name': 'orders' } }, sctx);
+    const db = ct.startSpan(
+      'SELECT orders',
+      { kind: SpanKind.CLIENT, startTime: at(30), attributes: { 'db.system': 'postgresql', 'db.name': 'orders' } },
+      sctx,
+    );
     db.end(at(40));
     const pay = ct.startSpan('charge', { kind: SpanKind.CLIENT, startTime: at(50), attributes: { 'peer.service': 'payments' } }, sctx);
     pay.end(at(80));

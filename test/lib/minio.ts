@@ -40,7 +40,14 @@ async function startMinio(): Promise<string> {
     `kill $m 2>/dev/null; wait $m; rm -rf "$MINIO_TEST_DIR"`;
   const args = [bin, 'server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, dir];
   const proc: ChildProcess = spawn('sh', ['-c', watchdog, 'sh', ...args], {
-    env: { ...process.env, MINIO_ROOT_USER: MINIO_ACCESS_KEY, MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off', MINIO_TEST_DIR: dir },
+    env: {
+      ...process.env,
+      MINIO_ROOT_USER: MINIO_ACCESS_KEY,
+      MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY,
+      MINIO_BROWSER: 'off',
+      MINIO_UPDATE: 'off',
+      MINIO_TEST_DIR: dir,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

@@ -26,7 +26,11 @@ export interface PrometheusProcess {
   output(): string;
   /** Instant query; the result vector as [labels, value]. */
   query(q: string): Promise<{ metric: Record<string, string>; value: number }[]>;
-  exemplars(q: string, startS: number, endS: number): Promise<{ seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[]>;
+  exemplars(
+    q: string,
+    startS: number,
+    endS: number,
+  ): Promise<{ seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[]>;
   stop(): Promise<void>;
 }
 
@@ -81,7 +85,9 @@ export async function startPrometheus(port: number, scrape: readonly ScrapeJob[]
       return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
     },
     async exemplars(q, startS, endS) {
-      return (await api('/api/v1/query_exemplars', { query: q, start: String(startS), end: String(endS) })) as Awaited<ReturnType<PrometheusProcess['exemplars']>>;
+      return (await api('/api/v1/query_exemplars', { query: q, start: String(startS), end: String(endS) })) as Awaited<
+        ReturnType<PrometheusProcess['exemplars']>
+      >;
     },
     async stop() {
       if (proc.exitCode === null) {

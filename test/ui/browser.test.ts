@@ -42,10 +42,12 @@ function prefixProxy(target: number): Promise<{ server: Server; port: number }> 
     up.on('error', (err) => res.writeHead(502).end(String(err)));
     req.pipe(up);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const a = server.address();
-    resolve({ server, port: typeof a === 'object' && a !== null ? a.port : 0 });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      resolve({ server, port: typeof a === 'object' && a !== null ? a.port : 0 });
+    }),
+  );
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -195,7 +197,12 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     const tree = page.getByRole('tree', { name: 'Span waterfall' });
     await tree.getByRole('treeitem').nth(3).waitFor();
     const labels = await tree.getByRole('treeitem').evaluateAll((els) => els.map((e) => [e.getAttribute('aria-level'), e.querySelector('.op')?.textContent]));
-    assert.deepEqual(labels, [['1', 'POST /checkout'], ['2', 'SELECT orders'], ['2', 'price order'], ['3', 'charge card']]);
+    assert.deepEqual(labels, [
+      ['1', 'POST /checkout'],
+      ['2', 'SELECT orders'],
+      ['2', 'price order'],
+      ['3', 'charge card'],
+    ]);
 
     // Events are marked on their span's bar: SELECT orders has one, charge card its exception.
     assert.equal(await tree.locator('.evt').count(), 2);
@@ -206,22 +213,35 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     assert.match(text, /error: card declined/);
     assert.match(text, /client/);
     const spanAttrs = details.getByRole('table', { name: 'Span attributes' });
-    assert.equal(await spanAttrs.getByRole('row', { name: /peer\.service/ }).locator('td').textContent(), 'payments');
+    assert.equal(
+      await spanAttrs
+        .getByRole('row', { name: /peer\.service/ })
+        .locator('td')
+        .textContent(),
+      'payments',
+    );
     const resAttrs = details.getByRole('table', { name: 'Resource attributes' });
-    assert.equal(await resAttrs.getByRole('row', { name: /service\.name/ }).locator('td').textContent(), 'checkout');
+    assert.equal(
+      await resAttrs
+        .getByRole('row', { name: /service\.name/ })
+        .locator('td')
+        .textContent(),
+      'checkout',
+    );
     assert.match(text, /rubato-it 1\.2\.3/);
-    assert.match(await details.getByRole('list', { name: 'Events' }).textContent() ?? '', /exception.*card declined/s);
+    assert.match((await details.getByRole('list', { name: 'Events' }).textContent()) ?? '', /exception.*card declined/s);
     await page.screenshot({ path: join(shots, 'trace.png') });
 
     // The root links to the previous trace (sendTraces links each root to the one before).
     await tree.getByRole('treeitem', { name: /POST \/checkout/ }).click();
     const link = details.getByRole('list', { name: 'Links' }).getByRole('link');
     assert.equal(await link.textContent(), checkoutIds[0]);
-    assert.match(await details.getByRole('table', { name: 'Link attributes' }).textContent() ?? '', /retry-of/);
+    assert.match((await details.getByRole('table', { name: 'Link attributes' }).textContent()) ?? '', /retry-of/);
 
     // Keyboard: the tree takes focus; arrows move the active row, Left collapses, Right expands.
     await tree.focus();
-    const active = async (): Promise<string> => (await page.locator(`#${(await tree.getAttribute('aria-activedescendant')) ?? 'none'}`).getAttribute('aria-label')) ?? '';
+    const active = async (): Promise<string> =>
+      (await page.locator(`#${(await tree.getAttribute('aria-activedescendant')) ?? 'none'}`).getAttribute('aria-label')) ?? '';
     assert.match(await active(), /POST \/checkout/);
     await page.keyboard.press('ArrowDown');
     assert.match(await active(), /SELECT orders/);
@@ -281,7 +301,9 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     await page.waitForURL(/\/compare\?a=/);
     const table = page.getByRole('table', { name: 'Trace comparison' });
     await table.locator('tbody tr').nth(4).waitFor();
-    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent ?? '')));
+    const rows = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent ?? '')));
     assert.deepEqual(rows, [
       ['Whole trace', '', ''],
       ['checkout: POST /checkout', '1', '1'],
@@ -305,8 +327,15 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     await page.getByRole('table', { name: 'Search results' }).locator('tbody tr').first().waitFor();
     assert.ok(page.url().startsWith(`${base}/search?q=`), page.url());
     // A matched span opens its trace with that span selected.
-    await page.getByRole('button', { name: /matched spans in/ }).first().click();
-    await page.getByRole('list', { name: /Matched spans of/ }).getByRole('link').first().click();
+    await page
+      .getByRole('button', { name: /matched spans in/ })
+      .first()
+      .click();
+    await page
+      .getByRole('list', { name: /Matched spans of/ })
+      .getByRole('link')
+      .first()
+      .click();
     await page.waitForURL(new RegExp(`^${base}/trace/[0-9a-f]+\\?span=[0-9a-f]+$`));
     await page.getByRole('complementary', { name: 'Span details' }).getByRole('heading', { name: 'charge card' }).waitFor();
     assert.equal(await page.getByRole('treeitem', { name: /charge card/ }).getAttribute('aria-selected'), 'true');
@@ -337,7 +366,8 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     await page.screenshot({ path: join(shots, 'big-trace.png') });
     const tree = page.getByRole('tree', { name: 'Span waterfall' });
     await tree.focus();
-    const active = async (): Promise<string> => (await page.locator(`#${(await tree.getAttribute('aria-activedescendant')) ?? 'none'}`).getAttribute('aria-label')) ?? '';
+    const active = async (): Promise<string> =>
+      (await page.locator(`#${(await tree.getAttribute('aria-activedescendant')) ?? 'none'}`).getAttribute('aria-label')) ?? '';
     await page.keyboard.press('End');
     assert.match(await active(), /bulk-worker write item/);
     // Of each batch's 499 items only the last-finishing one per start slot is on the critical path.

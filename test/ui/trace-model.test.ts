@@ -31,7 +31,10 @@ function answer(service: string, spans: S[], more: Array<{ service: string; span
           kind: 'SPAN_KIND_SERVER',
           startTimeUnixNano: (T0 + BigInt(s.start) * 1_000_000n).toString(),
           endTimeUnixNano: (T0 + BigInt(s.end) * 1_000_000n).toString(),
-          attributes: [{ key: 'http.status_code', value: { intValue: '500' } }, { key: 'tags', value: { arrayValue: { values: [{ stringValue: 'a' }] } } }],
+          attributes: [
+            { key: 'http.status_code', value: { intValue: '500' } },
+            { key: 'tags', value: { arrayValue: { values: [{ stringValue: 'a' }] } } },
+          ],
           status: s.error === true ? { code: 'STATUS_CODE_ERROR', message: 'boom' } : {},
         })),
       },
@@ -61,21 +64,33 @@ test('IDs and nanosecond times decode', () => {
 test('the tree: roots, depths, order, services, errors, orphans', () => {
   const m = buildTraceModel('t', sample);
   assert.equal(m.spans.length, 5);
-  assert.deepEqual(m.order.map((i) => m.spans[i]?.name), ['root', 'a', 'b', 'c', 'orphan']);
-  assert.deepEqual(m.order.map((i) => m.spans[i]?.depth), [0, 1, 1, 2, 0]);
+  assert.deepEqual(
+    m.order.map((i) => m.spans[i]?.name),
+    ['root', 'a', 'b', 'c', 'orphan'],
+  );
+  assert.deepEqual(
+    m.order.map((i) => m.spans[i]?.depth),
+    [0, 1, 1, 2, 0],
+  );
   assert.deepEqual(m.services, ['front', 'back']);
   assert.equal(m.errorCount, 1);
   assert.equal(m.orphanCount, 1);
   assert.equal(m.endMs - m.startMs, 100);
   const c = m.spans.find((s) => s.name === 'c');
   assert.equal(c?.statusMessage, 'boom');
-  assert.deepEqual(c?.attributes, [{ key: 'http.status_code', value: '500' }, { key: 'tags', value: '["a"]' }]);
+  assert.deepEqual(c?.attributes, [
+    { key: 'http.status_code', value: '500' },
+    { key: 'tags', value: '["a"]' },
+  ]);
   assert.equal(c?.scopeName, 'lib');
 });
 
 test('critical path: root, then the child finishing last, then what that waited for', () => {
   const m = buildTraceModel('t', sample);
-  const crit = m.spans.filter((s) => s.critical).map((s) => s.name).sort();
+  const crit = m.spans
+    .filter((s) => s.critical)
+    .map((s) => s.name)
+    .sort();
   // b ends at 90 (c inside it ends at 85); a ends at 30 > b's start 20, so a is cut at 20 and stays on it.
   assert.deepEqual(crit, ['a', 'b', 'c', 'root']);
   assert.equal(m.spans.find((s) => s.name === 'orphan')?.critical, false);
@@ -84,22 +99,41 @@ test('critical path: root, then the child finishing last, then what that waited 
 test('collapsing hides a subtree; find searches names, services and attributes', () => {
   const m = buildTraceModel('t', sample);
   const b = m.spans.findIndex((s) => s.name === 'b');
-  assert.deepEqual(visibleRows(m, new Set([b])).map((i) => m.spans[i]?.name), ['root', 'a', 'b', 'orphan']);
+  assert.deepEqual(
+    visibleRows(m, new Set([b])).map((i) => m.spans[i]?.name),
+    ['root', 'a', 'b', 'orphan'],
+  );
   const root = m.spans.findIndex((s) => s.name === 'root');
-  assert.deepEqual(visibleRows(m, new Set([root])).map((i) => m.spans[i]?.name), ['root', 'orphan']);
-  assert.deepEqual(findSpans(m, 'BACK').map((i) => m.spans[i]?.name), ['c']);
+  assert.deepEqual(
+    visibleRows(m, new Set([root])).map((i) => m.spans[i]?.name),
+    ['root', 'orphan'],
+  );
+  assert.deepEqual(
+    findSpans(m, 'BACK').map((i) => m.spans[i]?.name),
+    ['c'],
+  );
   assert.equal(findSpans(m, '500').length, 5);
   assert.deepEqual(findSpans(m, '  '), []);
 });
 
 test('a parent cycle and a deep chain do not hang or overflow', () => {
-  const cyc = buildTraceModel('t', answer('s', [
-    { id: '0000000000000001', parent: '0000000000000002', name: 'x', start: 0, end: 1 },
-    { id: '0000000000000002', parent: '0000000000000001', name: 'y', start: 0, end: 1 },
-  ]));
+  const cyc = buildTraceModel(
+    't',
+    answer('s', [
+      { id: '0000000000000001', parent: '0000000000000002', name: 'x', start: 0, end: 1 },
+      { id: '0000000000000002', parent: '0000000000000001', name: 'y', start: 0, end: 1 },
+    ]),
+  );
   assert.equal(cyc.order.length, 2);
   const chain: S[] = [];
-  for (let i = 0; i < 20_000; i++) chain.push({ id: (i + 1).toString(16).padStart(16, '0'), ...(i > 0 ? { parent: i.toString(16).padStart(16, '0') } : {}), name: `n${i}`, start: i, end: 40_000 - i });
+  for (let i = 0; i < 20_000; i++)
+    chain.push({
+      id: (i + 1).toString(16).padStart(16, '0'),
+      ...(i > 0 ? { parent: i.toString(16).padStart(16, '0') } : {}),
+      name: `n${i}`,
+      start: i,
+      end: 40_000 - i,
+    });
   const deep = buildTraceModel('t', answer('s', chain));
   assert.equal(deep.spans[deep.order[deep.order.length - 1] ?? 0]?.depth, 19_999);
   assert.equal(deep.spans.filter((s) => s.critical).length, 20_000);
@@ -107,27 +141,53 @@ test('a parent cycle and a deep chain do not hang or overflow', () => {
 
 test('compare groups spans by service:name path', () => {
   const a = buildTraceModel('a', sample);
-  const b = buildTraceModel('b', answer('front', [{ id: '0000000000000001', name: 'root', start: 0, end: 50 }, { id: '0000000000000002', parent: '0000000000000001', name: 'z', start: 1, end: 2 }]));
+  const b = buildTraceModel(
+    'b',
+    answer('front', [
+      { id: '0000000000000001', name: 'root', start: 0, end: 50 },
+      { id: '0000000000000002', parent: '0000000000000001', name: 'z', start: 1, end: 2 },
+    ]),
+  );
   const rows = compareTraces(a, b);
-  assert.deepEqual(rows.map((r) => [r.label, r.countA, r.countB]), [
-    ['front: orphan', 1, 0],
-    ['front: root', 1, 1],
-    ['front: a', 1, 0],
-    ['front: b', 1, 0],
-    ['back: c', 1, 0],
-    ['front: z', 0, 1],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.label, r.countA, r.countB]),
+    [
+      ['front: orphan', 1, 0],
+      ['front: root', 1, 1],
+      ['front: a', 1, 0],
+      ['front: b', 1, 0],
+      ['back: c', 1, 0],
+      ['front: z', 0, 1],
+    ],
+  );
   assert.equal(rows.find((r) => r.label === 'front: root')?.durationB, 50);
 });
 
 test('TraceQL assist: tokens, caret context, tag names, builder', () => {
-  assert.deepEqual(tokenize('{ span.x = "a" }').map((t) => t.kind), ['brace', 'text', 'attribute', 'text', 'operator', 'text', 'string', 'text', 'brace']);
-  assert.deepEqual(tokenize('{ duration > 10ms }').filter((t) => t.kind !== 'text').map((t) => t.kind), ['brace', 'intrinsic', 'operator', 'number', 'brace']);
+  assert.deepEqual(
+    tokenize('{ span.x = "a" }').map((t) => t.kind),
+    ['brace', 'text', 'attribute', 'text', 'operator', 'text', 'string', 'text', 'brace'],
+  );
+  assert.deepEqual(
+    tokenize('{ duration > 10ms }')
+      .filter((t) => t.kind !== 'text')
+      .map((t) => t.kind),
+    ['brace', 'intrinsic', 'operator', 'number', 'brace'],
+  );
   assert.deepEqual(assistContext('{ resource.ser', 14), { kind: 'tag', prefix: 'resource.ser', from: 2 });
   assert.deepEqual(assistContext('{ a = 1 && na', 13), { kind: 'tag', prefix: 'na', from: 11 });
   assert.deepEqual(assistContext('{ resource.service.name = "che', 30), { kind: 'value', tag: 'resource.service.name', prefix: 'che', from: 26 });
   assert.deepEqual(assistContext('{ a = 1 }', 9), { kind: 'none' });
-  assert.deepEqual(scopedTagNames([{ name: 'resource', tags: ['service.name'] }, { name: 'intrinsic', tags: ['name'] }]), ['name', 'resource.service.name']);
-  assert.equal(builderQuery({ service: 'a"b', spanName: '', status: 'error', minDuration: '10ms', maxDuration: '' }), '{ resource.service.name = "a\\"b" && status = error && duration > 10ms }');
+  assert.deepEqual(
+    scopedTagNames([
+      { name: 'resource', tags: ['service.name'] },
+      { name: 'intrinsic', tags: ['name'] },
+    ]),
+    ['name', 'resource.service.name'],
+  );
+  assert.equal(
+    builderQuery({ service: 'a"b', spanName: '', status: 'error', minDuration: '10ms', maxDuration: '' }),
+    '{ resource.service.name = "a\\"b" && status = error && duration > 10ms }',
+  );
   assert.equal(builderQuery({ service: '', spanName: '', status: '', minDuration: '', maxDuration: '' }), '{}');
 });

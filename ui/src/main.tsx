@@ -15,15 +15,21 @@ document.querySelector('base')?.setAttribute('href', root);
 function App() {
   const route = useRoute();
   const [org, setOrg] = useState(tenant());
-  let page;
   const trace = /^trace\/([^/]+)$/.exec(route.path);
-  if (trace !== null) page = <TracePage key={trace[1]} traceId={decodeURIComponent(trace[1] ?? '')} spanId={route.params.get('span') ?? ''} />;
-  else if (route.path === 'compare') page = <ComparePage a={route.params.get('a') ?? ''} b={route.params.get('b') ?? ''} />;
-  else page = <SearchPage params={route.params} />;
+  const page =
+    trace !== null ? (
+      <TracePage key={trace[1]} traceId={decodeURIComponent(trace[1] ?? '')} spanId={route.params.get('span') ?? ''} />
+    ) : route.path === 'compare' ? (
+      <ComparePage a={route.params.get('a') ?? ''} b={route.params.get('b') ?? ''} />
+    ) : (
+      <SearchPage params={route.params} />
+    );
   return (
     <>
       <header class="top">
-        <a class="brand" href={href('')}>rubato</a>
+        <a class="brand" href={href('')}>
+          rubato
+        </a>
         <nav aria-label="Main">
           <a href={href('search')}>Search</a>
           <a href={href('compare')}>Compare</a>

@@ -246,7 +246,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           <fieldset class="builder">
             <legend>Legacy search</legend>
             <label>
-              Tags <input value={legacy.tags} onInput={setOld('tags')} placeholder='service.name=checkout error=true' size={36} />
+              Tags <input value={legacy.tags} onInput={setOld('tags')} placeholder="service.name=checkout error=true" size={36} />
             </label>
             <label>
               Legacy min duration <input value={legacy.minDuration} onInput={setOld('minDuration')} placeholder="100ms" size={7} />
@@ -324,9 +324,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                       type="checkbox"
                       aria-label={`Pick ${r.traceID} to compare`}
                       checked={picked.includes(r.traceID)}
-                      onChange={(e) =>
-                        setPicked(e.currentTarget.checked ? [...picked, r.traceID].slice(-2) : picked.filter((x) => x !== r.traceID))
-                      }
+                      onChange={(e) => setPicked(e.currentTarget.checked ? [...picked, r.traceID].slice(-2) : picked.filter((x) => x !== r.traceID))}
                     />
                   </td>
                 </tr>,

@@ -253,7 +253,7 @@ function Waterfall({ model, rows, total, focus, setFocus, collapsed, setCollapse
   const colour = useMemo(() => new Map(model.services.map((s, i) => [s, serviceColour(i)])), [model]);
   const position = useMemo(() => {
     const m = new Map<number, number>();
-    rows.forEach((r, k) => m.set(r, k));
+    for (const [k, r] of rows.entries()) m.set(r, k);
     return m;
   }, [rows]);
 

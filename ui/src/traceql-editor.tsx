@@ -50,7 +50,12 @@ export function TraceQLEditor({ value, onInput, onSubmit, range }: Props) {
     setActive(0);
     if (c.kind === 'tag') {
       const p = c.prefix.toLowerCase();
-      setItems(tags.current.filter((t) => t.toLowerCase().includes(p)).slice(0, 50).map((t) => ({ label: t, insert: `${t} ` })));
+      setItems(
+        tags.current
+          .filter((t) => t.toLowerCase().includes(p))
+          .slice(0, 50)
+          .map((t) => ({ label: t, insert: `${t} ` })),
+      );
     } else if (c.kind === 'value') {
       let vs = values.current.get(c.tag);
       if (vs === undefined) {
@@ -65,7 +70,12 @@ export function TraceQLEditor({ value, onInput, onSubmit, range }: Props) {
       }
       if (ticket !== asked.current) return;
       const p = c.prefix.toLowerCase();
-      setItems(vs.filter((v) => v.value.toLowerCase().includes(p)).slice(0, 50).map((v) => ({ label: v.value, insert: valueLiteral(v.type, v.value) })));
+      setItems(
+        vs
+          .filter((v) => v.value.toLowerCase().includes(p))
+          .slice(0, 50)
+          .map((v) => ({ label: v.value, insert: valueLiteral(v.type, v.value) })),
+      );
     } else {
       setItems([]);
     }

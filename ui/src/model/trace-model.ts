@@ -162,23 +162,25 @@ export function buildTraceModel(traceId: string, answer: unknown): TraceModel {
         const startMs = nanosToMs(str(s['startTimeUnixNano']) || '0');
         const endMs = Math.max(startMs, nanosToMs(str(s['endTimeUnixNano']) || '0'));
         const status = obj(s['status']);
-        spans.push(new SpanRecord(s, {
-          index: spans.length,
-          spanId: base64ToHex(str(s['spanId'])),
-          parentSpanId: base64ToHex(str(s['parentSpanId'])),
-          name: str(s['name']),
-          kind: kindName(str(s['kind'])),
-          service,
-          startMs,
-          endMs,
-          durationMs: endMs - startMs,
-          statusCode: STATUS[str(status['code'])] ?? 'unset',
-          statusMessage: str(status['message']),
-          resource,
-          scopeName: str(scope['name']),
-          scopeVersion: str(scope['version']),
-          scopeAttributes,
-        }));
+        spans.push(
+          new SpanRecord(s, {
+            index: spans.length,
+            spanId: base64ToHex(str(s['spanId'])),
+            parentSpanId: base64ToHex(str(s['parentSpanId'])),
+            name: str(s['name']),
+            kind: kindName(str(s['kind'])),
+            service,
+            startMs,
+            endMs,
+            durationMs: endMs - startMs,
+            statusCode: STATUS[str(status['code'])] ?? 'unset',
+            statusMessage: str(status['message']),
+            resource,
+            scopeName: str(scope['name']),
+            scopeVersion: str(scope['version']),
+            scopeAttributes,
+          }),
+        );
       }
     }
   }
