@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { fixtureSpans } from '../src/otlp/otel-fixture.test-helper.js';
+import { fixtureSpans } from '../test/support/otel-fixture.js';
 
 const corpus = fileURLToPath(new URL('../../fuzz/corpus/', import.meta.url));
 

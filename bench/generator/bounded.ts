@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { WireWriter } from '../../src/otlp/wire.js';
-import { freePort } from '../../test/lib/ports.js';
+import { freePort } from '../../test/support/ports.js';
 import { peakRssMiB, rssMiB } from '../lib/server.js';
 import { generatorOn, startGeneratorServer } from './server.js';
 

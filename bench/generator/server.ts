@@ -4,8 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../test/lib/ports.js';
-import { writeRubatoConfig } from '../../test/lib/rubato-process.js';
+import { freePort } from '../../test/support/ports.js';
+import { writeRubatoConfig } from '../../test/support/rubato-process.js';
 import { projectRoot, startFlags, taskset, type BenchServer } from '../lib/server.js';
 
 export async function startGeneratorServer(dir: string, generatorYaml: string[], core: string): Promise<BenchServer> {

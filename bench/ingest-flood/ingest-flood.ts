@@ -20,8 +20,8 @@ import { freshRequest, makeTemplate } from '../lib/fresh-ids.js';
 import { traceToOtlpJson } from '../lib/otlp-json.js';
 import { peakRssMiB, projectRoot, rssMiB, startFlags } from '../lib/server.js';
 import { decodeTrace } from '../../src/otlp/trace-decode.js';
-import { freePort } from '../../test/lib/ports.js';
-import { writeRubatoConfig } from '../../test/lib/rubato-process.js';
+import { freePort } from '../../test/support/ports.js';
+import { writeRubatoConfig } from '../../test/support/rubato-process.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');

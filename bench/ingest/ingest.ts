@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { freshRequest, makeTemplate, type RequestTemplate } from '../lib/fresh-ids.js';
 import { peakRssMiB, projectRoot, rssMiB, startServer, taskset } from '../lib/server.js';
-import { freePort } from '../../test/lib/ports.js';
+import { freePort } from '../../test/support/ports.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');

@@ -7,8 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../test/lib/ports.js';
-import { writeRubatoConfig } from '../../test/lib/rubato-process.js';
+import { freePort } from '../../test/support/ports.js';
+import { writeRubatoConfig } from '../../test/support/rubato-process.js';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const hasTaskset = spawnSync('taskset', ['--version']).status === 0;

@@ -7,7 +7,7 @@
 import { RE2JS } from 're2js';
 import { compileRegex } from '../../src/traceql/regex.js';
 import { buildEvalTrace, evaluate, parse } from '../../src/traceql/index.js';
-import { sampleTrace } from '../../src/traceql/eval.test-helper.js';
+import { sampleTrace } from '../../test/support/traceql-eval.js';
 
 /** The translation src/traceql/regex.ts made before re2js: Go spellings rewritten into a JS RegExp. */
 function oldCompile(pattern: string): RegExp {

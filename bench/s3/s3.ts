@@ -14,10 +14,10 @@ import { createS3Backend } from '../../src/backend/s3.js';
 import { openBlock } from '../../src/block/encoding.js';
 import type { BlockMeta } from '../../src/block/meta.js';
 import { writeBlock } from '../../src/block/writer.js';
-import { rng, syntheticTrace } from '../../src/block/synthetic.test-helper.js';
+import { rng, syntheticTrace } from '../../test/support/synthetic-traces.js';
 import type { TraceRecord } from '../../src/model/trace-record.js';
 import { extractConditions, parse } from '../../src/traceql/index.js';
-import { createBucket, minioEndpoint, minioOptions } from '../../test/lib/minio.js';
+import { createBucket, minioEndpoint, minioOptions } from '../../test/support/minio.js';
 
 const env = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);
 const BLOCKS = env('BLOCKS', 3);

@@ -16,7 +16,7 @@ import { listBlocks } from '../../src/block/listing.js';
 import { Blocklist } from '../../src/querier/blocklist.js';
 import { Querier } from '../../src/querier/querier.js';
 import { pino } from 'pino';
-import { rng, syntheticTrace } from '../../src/block/synthetic.test-helper.js';
+import { rng, syntheticTrace } from '../../test/support/synthetic-traces.js';
 import type { TraceRecord } from '../../src/model/trace-record.js';
 import { writeBlock } from '../../src/block/writer.js';
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBucket, minioBinary, minioEndpoint, minioOptions } from '../../test/lib/minio.js';
+import { createBucket, minioBinary, minioEndpoint, minioOptions } from '../../test/support/minio.js';
 import type { Backend } from './backend.js';
 import { createS3Backend } from './s3.js';
 import { listBlocks, listIncompleteBlocks } from '../block/listing.js';

@@ -14,7 +14,7 @@ import { deleteBlock, listBlocks, listTenants } from './listing.js';
 import { openBlock } from './encoding.js';
 import { ParquetBlock } from './parquet-block.js';
 import { SPAN_COLUMNS } from './schema.js';
-import { syntheticTraces } from './synthetic.test-helper.js';
+import { syntheticTraces } from '../../test/support/synthetic-traces.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from './writer.js';
 

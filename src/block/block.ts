@@ -20,10 +20,11 @@ export interface BlockInfo {
   /** Bytes of span data, for search metrics. */
   readonly bytes: number;
   /**
-   * Recent data (the ingester's head blocks): its spans may also sit in a stored block already
-   * (being flushed), so metrics count them from here and skip them in stored blocks.
+   * Its spans may also sit in other blocks (a block that is being written into other blocks, such as
+   * the ingester's head blocks while they are flushed): queries that must count each span once read
+   * such blocks first, span by span, and skip those spans in the others.
    */
-  readonly recent?: boolean;
+  readonly spansAlsoElsewhere?: boolean;
 }
 
 /** A tag as the values endpoints name it: an attribute of a scope, or an intrinsic. */

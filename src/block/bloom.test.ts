@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBloomFilter, parseBloomFilter } from './bloom.js';
-import { rng } from './synthetic.test-helper.js';
+import { rng } from '../../test/support/synthetic-traces.js';
 
 function ids(n: number, seed: number): string[] {
   const r = rng(seed);

@@ -14,7 +14,7 @@ import type { BlockMeta } from './meta.js';
 import { ParquetBlock } from './parquet-block.js';
 import { fetchTraces } from './search.js';
 import { blockCacheBytes, configureBlockCache, mergeRanges, missing, SparseParquetFile } from './remote-file.js';
-import { syntheticTraces } from './synthetic.test-helper.js';
+import { syntheticTraces } from '../../test/support/synthetic-traces.js';
 import { writeBlock } from './writer.js';
 
 let root: string;

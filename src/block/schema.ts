@@ -7,7 +7,7 @@ export { ATTR_STRUCT } from './columns.js';
  * of the same columns (parquet-stage.ts, span-extract.ts) and DuckDB copies it into data.parquet.
  */
 
-/** One span row as the reference implementation (span-rows.test-helper.ts) produces it. Optional strings are null when absent. */
+/** One span row as the reference implementation (test/support/span-rows.ts) produces it. Optional strings are null when absent. */
 export interface SpanRow {
   traceId: string;
   spanId: string;

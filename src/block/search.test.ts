@@ -10,7 +10,7 @@ import { BLOCK_FILES, blockPath } from './meta.js';
 import { candidateSql, conditionSql, filterSql, searchBlock } from './search.js';
 import { ParquetBlock } from './parquet-block.js';
 import type { TagQuery } from './block.js';
-import { syntheticTraces } from './synthetic.test-helper.js';
+import { syntheticTraces } from '../../test/support/synthetic-traces.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from './writer.js';
 

@@ -9,7 +9,7 @@ import type { TraceRecord } from '../model/trace-record.js';
 /**
  * Turns encoded traces into block rows column by column, reading the protobuf bytes directly: strings
  * and timestamps are copied from the trace buffer into the staging columns without building a span
- * object or a JS string per value. Row semantics match `traceToRows` (span-rows.test-helper.ts), which remains the
+ * object or a JS string per value. Row semantics match `traceToRows` (test/support/span-rows.ts), which remains the
  * readable reference and is compared against this in the tests.
  */
 
@@ -302,7 +302,7 @@ function writeEmptyList(leaves: readonly Leaf[]): void {
   for (const l of leaves) l.level(0, 0);
 }
 
-/** A dedicated string column value: strAttr semantics of span-rows.test-helper.ts. */
+/** A dedicated string column value: strAttr semantics of test/support/span-rows.ts. */
 function dedicatedString(buf: Uint8Array, v: AnyVal): string | null {
   switch (v.kind) {
     case V_STRING:
@@ -318,7 +318,7 @@ function dedicatedString(buf: Uint8Array, v: AnyVal): string | null {
   }
 }
 
-/** intAttr semantics of span-rows.test-helper.ts. */
+/** intAttr semantics of test/support/span-rows.ts. */
 function dedicatedInt(buf: Uint8Array, v: AnyVal): number | null {
   let n: number;
   if (v.kind === V_INT) n = Number(int64Of(v.lo, v.hi));
@@ -952,7 +952,7 @@ function byStart(a: SpanRec, b: SpanRec): number {
   return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
 }
 
-/** Nested-set numbering; see assignNestedSet in span-rows.test-helper.ts (same walk, same numbers). */
+/** Nested-set numbering; see assignNestedSet in test/support/span-rows.ts (same walk, same numbers). */
 function assignNestedSet(spans: SpanRec[]): void {
   const byId = new Map<string, number>();
   spans.forEach((s, i) => {

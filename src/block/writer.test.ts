@@ -10,9 +10,9 @@ import { WireWriter } from '../otlp/wire.js';
 import { duckdbConnect, sqlString } from './duckdb.js';
 import { listBlocks, listIncompleteBlocks, listTenants } from './listing.js';
 import { ATTR_STRUCT, SPAN_COLUMNS, type SpanRow } from './schema.js';
-import { traceToRows } from './span-rows.test-helper.js';
+import { traceToRows } from '../../test/support/span-rows.js';
 import type { TraceRecord } from '../model/trace-record.js';
-import { syntheticTraces } from './synthetic.test-helper.js';
+import { syntheticTraces } from '../../test/support/synthetic-traces.js';
 import { removeStaleWorkDirs, writeBlock } from './writer.js';
 
 let root: string;

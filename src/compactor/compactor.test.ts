@@ -8,7 +8,7 @@ import { createLocalBackend } from '../backend/local.js';
 import { BLOCK_FILES, blockPath } from '../block/meta.js';
 import { listBlocks } from '../block/listing.js';
 import { openBlock } from '../block/encoding.js';
-import { syntheticTraces } from '../block/synthetic.test-helper.js';
+import { syntheticTraces } from '../../test/support/synthetic-traces.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { writeBlock } from '../block/writer.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';

@@ -32,7 +32,7 @@ function sources(dir: string, out: string[]): string[] {
     if (statSync(p).isDirectory()) sources(p, out);
     // The files that declare the keys do not count as reading them.
     else if (DECLARING.has(name)) continue;
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.test-helper.ts')) out.push(readFileSync(p, 'utf8'));
+    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) out.push(readFileSync(p, 'utf8'));
   }
   return out;
 }

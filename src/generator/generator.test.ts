@@ -9,7 +9,7 @@ import { decodeExportRequest } from '../otlp/decode-request.js';
 import { WIRE_LEN, WireReader } from '../otlp/wire.js';
 import type { GeneratorTenantSettings } from '../overrides/generator.js';
 import { generatorSettings } from '../overrides/generator.js';
-import { sendKnownSet } from '../../test/lib/generator-traces.js';
+import { sendKnownSet } from '../../test/support/generator-traces.js';
 import { createMetricsGenerator, type MetricsGenerator } from './generator.js';
 import { SeriesRegistry } from './registry.js';
 import { encodeRegistry } from './remote-write.js';
@@ -18,7 +18,7 @@ import { SINGLE_TENANT } from '../model/tenant.js';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../test/lib/ports.js';
+import { freePort } from '../../test/support/ports.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -101,7 +101,7 @@ function snapshotOfCode(): string {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   cpSync(src, join(dir, 'src'), {
     recursive: true,
-    filter: (from) => !/\.(test|test-helper)\.js$|\.map$|\.d\.ts$/.test(from),
+    filter: (from) => !/\.test\.js$|\.map$|\.d\.ts$/.test(from),
   });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   const modules = findNodeModules(src);

@@ -27,7 +27,7 @@ export class RecentBlock implements Block {
       end = Math.max(end, h.endNs / 1e6);
       bytes += h.bytes;
     }
-    this.info = { id: `recent-${tenant}`, tenant, startMs: start, endMs: end, bytes, recent: true };
+    this.info = { id: `recent-${tenant}`, tenant, startMs: start, endMs: end, bytes, spansAlsoElsewhere: true };
   }
 
   async findTrace(traceId: string): Promise<Uint8Array[]> {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeExportRequest } from './decode-request.js';
-import { fixtureSpans, hrToNs } from './otel-fixture.test-helper.js';
+import { fixtureSpans, hrToNs } from '../../test/support/otel-fixture.js';
 import { WireReader } from './wire.js';
 
 function request(): Uint8Array {

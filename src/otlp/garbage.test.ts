@@ -6,7 +6,7 @@ import { decodeExportRequest } from './decode-request.js';
 import { decodeTrace } from './trace-decode.js';
 import { mergeTraces } from './trace-encode.js';
 import { otlpJsonToProto } from './json-request.js';
-import { fixtureSpans } from './otel-fixture.test-helper.js';
+import { fixtureSpans } from '../../test/support/otel-fixture.js';
 import { WireWriter } from './wire.js';
 
 /** Small deterministic PRNG (mulberry32). */

@@ -5,7 +5,7 @@ import { OtlpDecodeError } from './errors.js';
 import { decodeExportRequest } from './decode-request.js';
 import { decodeTrace } from './trace-decode.js';
 import { otlpJsonToProto } from './json-request.js';
-import { fixtureSpans } from './otel-fixture.test-helper.js';
+import { fixtureSpans } from '../../test/support/otel-fixture.js';
 
 describe('otlpJsonToProto', () => {
   it('JSON -> proto -> decode equals proto -> decode for SDK output', () => {

@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { assertSameTrace, type JsonResourceSpans } from '../../test/lib/compare.js';
+import { assertSameTrace, type JsonResourceSpans } from '../../test/support/compare.js';
 import { decodeExportRequest } from './decode-request.js';
 import { decodeTrace } from './trace-decode.js';
 import { encodeTrace } from './trace-encode.js';
 import { traceToTempoJsonV1, traceToTempoJsonV2 } from './tempo-json.js';
-import { fixtureSpans } from './otel-fixture.test-helper.js';
+import { fixtureSpans } from '../../test/support/otel-fixture.js';
 import type { Trace } from '../model/trace.js';
 
 function traceOf(spans: ReturnType<typeof fixtureSpans>, id: string): Trace {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Span } from '../model/trace.js';
 import { decodeTrace } from './trace-decode.js';
-import { fixtureSpans } from './otel-fixture.test-helper.js';
-import { expectedSpan, hex, toKeyValues } from './otel-expect.test-helper.js';
-import type { ExpectedSpan } from './otel-expect.test-helper.js';
+import { fixtureSpans } from '../../test/support/otel-fixture.js';
+import { expectedSpan, hex, toKeyValues } from '../../test/support/otel-expect.js';
+import type { ExpectedSpan } from '../../test/support/otel-expect.js';
 import { WireWriter } from './wire.js';
 
 function asExpected(s: Span): ExpectedSpan {

@@ -4,8 +4,8 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeExportRequest } from './decode-request.js';
 import { decodeTrace } from './trace-decode.js';
 import { encodeTrace, mergeTraces } from './trace-encode.js';
-import { fixtureSpans } from './otel-fixture.test-helper.js';
-import { hex } from './otel-expect.test-helper.js';
+import { fixtureSpans } from '../../test/support/otel-fixture.js';
+import { hex } from '../../test/support/otel-expect.js';
 import type { Trace } from '../model/trace.js';
 
 function request(): Uint8Array {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createLocalBackend } from '../backend/local.js';
 import type { AttributeTagScope, Block, BlockInfo, BlockSource, SearchOptions } from '../block/block.js';
 import { ParquetBlock } from '../block/parquet-block.js';
-import { syntheticTraces } from '../block/synthetic.test-helper.js';
+import { syntheticTraces } from '../../test/support/synthetic-traces.js';
 import { writeBlock } from '../block/writer.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
@@ -31,7 +31,7 @@ const stepNs = SEC;
 class MemoryBlock implements Block {
   readonly info: BlockInfo;
   constructor(private readonly recs: TraceRecord[]) {
-    this.info = { id: 'recent-t', tenant: 't', startMs: 0, endMs: Number.MAX_SAFE_INTEGER, bytes: 0, recent: true };
+    this.info = { id: 'recent-t', tenant: 't', startMs: 0, endMs: Number.MAX_SAFE_INTEGER, bytes: 0, spansAlsoElsewhere: true };
   }
   async findTrace(): Promise<Uint8Array[]> {
     return [];

@@ -17,10 +17,11 @@ import type { SearchMetrics } from './search-result.js';
 
 /**
  * TraceQL metrics (/api/metrics/query_range and /api/metrics/query): one loop over the tenant's
- * blocks, recent data first, then stored blocks newest first. Each block hands over the traces its
- * pre-filter keeps (the metrics query's conditions and the time range), the engine selects and counts
- * spans; a simple query (see traceql/metrics-plan.ts) is aggregated by columnar blocks themselves. A span still in recent data and already in a stored block (a block being flushed) is
- * counted once: recent data's span IDs are noted, and those spans skipped in stored blocks.
+ * blocks, newest first, with blocks whose spans may also sit elsewhere (Block.info.spansAlsoElsewhere)
+ * before the rest. Each block hands over the traces its pre-filter keeps (the metrics query's
+ * conditions and the time range), the engine selects and counts spans; a simple query (see
+ * traceql/metrics-plan.ts) is aggregated by columnar blocks themselves. A span in two blocks is
+ * counted once: the span IDs of the first kind are noted, and those spans skipped in the others.
  */
 
 export interface MetricsRequest {
@@ -50,8 +51,8 @@ export class MetricsQuerier {
     const startMs = Number(range.startNs / 1_000_000n);
     const endMs = Number(range.endNs / 1_000_000n) + 1;
     const all = await blocksOf(this.sources, tenant, { startMs, endMs });
-    // Recent data first: its spans are the ones noted to skip their copies in stored blocks.
-    const blocks = [...all.filter((b) => b.info.recent === true), ...all.filter((b) => b.info.recent !== true)];
+    // Blocks whose spans may repeat elsewhere first: their spans are noted to skip the copies later.
+    const blocks = [...all.filter((b) => b.info.spansAlsoElsewhere === true), ...all.filter((b) => b.info.spansAlsoElsewhere !== true)];
     const metrics: SearchMetrics = {
       inspectedTraces: 0,
       inspectedBytes: 0,
@@ -62,7 +63,7 @@ export class MetricsQuerier {
       totalJobs: blocks.length,
     };
     const filter: BlockSearchFilter = { conditions: extractConditions(req.query), startNs: range.startNs, endNs: range.endNs };
-    const recentSpans = new Map<string, Set<string>>();
+    const repeatedSpans = new Map<string, Set<string>>();
     // Simple queries are aggregated by columnar blocks themselves (one GROUP BY per block).
     const plan = columnarPlan(req.query);
     let slice = performance.now();
@@ -71,15 +72,15 @@ export class MetricsQuerier {
     for (const block of blocks) {
       if (full()) break;
       req.signal?.throwIfAborted();
-      const recent = block.info.recent === true;
-      if (plan !== null && !recent && block.metricsGroups !== undefined) {
+      const repeated = block.info.spansAlsoElsewhere === true;
+      if (plan !== null && !repeated && block.metricsGroups !== undefined) {
         const groups = await block.metricsGroups(plan, {
           startNs: range.startNs,
           endNs: range.endNs,
           stepNs: range.stepNs,
           instant: range.instant,
           exemplars: evaluator.exemplarSpansWanted(),
-          exclude: recentSpans,
+          exclude: repeatedSpans,
           ...(req.signal !== undefined ? { signal: req.signal } : {}),
         });
         if (groups !== null) {
@@ -100,12 +101,12 @@ export class MetricsQuerier {
           metrics.inspectedBytes += rec.trace.byteLength;
           metrics.inspectedSpans += trace.spans.length;
           let skip: ((s: EvalSpan) => boolean) | undefined;
-          if (recent) {
-            let ids = recentSpans.get(trace.traceId);
-            if (ids === undefined) recentSpans.set(trace.traceId, (ids = new Set()));
+          if (repeated) {
+            let ids = repeatedSpans.get(trace.traceId);
+            if (ids === undefined) repeatedSpans.set(trace.traceId, (ids = new Set()));
             for (const s of trace.spans) ids.add(s.spanId);
           } else {
-            const ids = recentSpans.get(trace.traceId);
+            const ids = repeatedSpans.get(trace.traceId);
             if (ids !== undefined) skip = (s) => ids.has(s.spanId);
           }
           evaluator.observe(trace, skip);

@@ -9,7 +9,7 @@ import { encodeExportResponse } from '../otlp/export-response.js';
 import { startGrpcReceiver, TRACE_EXPORT_PATH } from './grpc.js';
 import type { GrpcReceiver } from './grpc.js';
 import type { WarnLogger } from '../model/logger.js';
-import { encodeRequest, exportTraces, makeSpans, RecordingPusher, ResultRecordingExporter, startCountingProxy } from './test-fixtures.js';
+import { encodeRequest, exportTraces, makeSpans, RecordingPusher, ResultRecordingExporter, startCountingProxy } from '../../test/support/receiver-fixtures.js';
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
 

@@ -12,7 +12,15 @@ import { encodeExportResponse, exportResponseJson } from '../otlp/export-respons
 import { startHttpReceiver, TRACES_PATH } from './http.js';
 import type { HttpReceiver } from './http.js';
 import type { WarnLogger } from '../model/logger.js';
-import { encodeRequest, exportTraces, gzipBomb, makeSpans, RecordingPusher, ResultRecordingExporter, startCountingProxy } from './test-fixtures.js';
+import {
+  encodeRequest,
+  exportTraces,
+  gzipBomb,
+  makeSpans,
+  RecordingPusher,
+  ResultRecordingExporter,
+  startCountingProxy,
+} from '../../test/support/receiver-fixtures.js';
 
 type ProtoConfig = NonNullable<ConstructorParameters<typeof HttpProtoExporter>[0]>;
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parse } from './parser.js';
 import { buildEvalTrace, compile, evaluate, type Spanset } from './eval.js';
 import { TraceQLUnsupportedError } from './errors.js';
-import { IDS, LINKED_TRACE_ID, TRACE_ID, sampleTrace } from './eval.test-helper.js';
+import { IDS, LINKED_TRACE_ID, TRACE_ID, sampleTrace } from '../../test/support/traceql-eval.js';
 
 const trace = buildEvalTrace(sampleTrace());
 const NAME_OF: Record<string, string> = { [IDS.A]: 'A', [IDS.B]: 'B', [IDS.C]: 'C', [IDS.D]: 'D' };

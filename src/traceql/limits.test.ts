@@ -9,7 +9,7 @@ import { extractConditions } from './conditions.js';
 import { formatField } from './format.js';
 import { TraceQLParseError } from './errors.js';
 import { DEFAULT_PARSE_LIMITS } from './limits.js';
-import { sampleTrace } from './eval.test-helper.js';
+import { sampleTrace } from '../../test/support/traceql-eval.js';
 import type { RootExpr } from './ast.js';
 
 const { maxNesting, maxDepth, maxQueryBytes } = DEFAULT_PARSE_LIMITS;

@@ -6,7 +6,7 @@ import { parse } from './parser.js';
 import { validate } from './validate.js';
 import { evaluate, buildEvalTrace } from './eval.js';
 import { TraceQLValidationError } from './errors.js';
-import { sampleTrace } from './eval.test-helper.js';
+import { sampleTrace } from '../../test/support/traceql-eval.js';
 
 function matches(pattern: string, value: string): boolean {
   return compileRegex(pattern).test(value);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { projectRoot } from '../lib/rubato-process.js';
+import { projectRoot } from '../support/rubato-process.js';
 import { needs, run } from './tools.js';
 
 interface Instruction {

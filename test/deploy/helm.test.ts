@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { freePort } from '../lib/ports.js';
-import { projectRoot } from '../lib/rubato-process.js';
+import { freePort } from '../support/ports.js';
+import { projectRoot } from '../support/rubato-process.js';
 import { schemaLocation, writeSchemas } from './k8s-schemas.js';
 import { needs, run, toolsFile } from './tools.js';
 

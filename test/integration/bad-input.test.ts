@@ -2,9 +2,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { Client, credentials, status as grpcStatus } from '@grpc/grpc-js';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
-import { assertTraceComplete } from '../lib/fetch-trace.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
+import { assertTraceComplete } from '../support/fetch-trace.js';
 
 let rubato: RubatoProcess;
 let accepted: Awaited<ReturnType<typeof recordTraces>>[] = [];

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../lib/rubato-process.js';
+import { projectRoot } from '../support/rubato-process.js';
 
 const main = join(projectRoot, 'dist', 'src', 'main.js');
 

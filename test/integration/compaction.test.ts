@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { listBlocks } from '../../src/block/listing.js';
-import { startRubato } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
-import { assertTraceComplete } from '../lib/fetch-trace.js';
+import { startRubato } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
+import { assertTraceComplete } from '../support/fetch-trace.js';
 
 // Blocks are looked at through the server's own storage, so this runs the same on local disk and on S3.
 async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
 
 const CONFIG = ['compactor:', '  compaction:', '    compaction_cycle: 1s', '    compaction_window: 1ms'].join('\n');
 

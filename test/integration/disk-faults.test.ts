@@ -13,10 +13,10 @@ import { Client, credentials, status as grpcStatus } from '@grpc/grpc-js';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { projectRoot, startRubato, writeRubatoConfig, type RubatoProcess } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
-import { assertTraceComplete } from '../lib/fetch-trace.js';
-import { freePort } from '../lib/ports.js';
+import { projectRoot, startRubato, writeRubatoConfig, type RubatoProcess } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
+import { assertTraceComplete } from '../support/fetch-trace.js';
+import { freePort } from '../support/ports.js';
 
 const silentDiag: DiagLogger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} };
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { listBlocks } from '../../src/block/listing.js';
-import { startRubato } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
-import { assertTraceComplete } from '../lib/fetch-trace.js';
+import { startRubato } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
+import { assertTraceComplete } from '../support/fetch-trace.js';
 
 test('kill -9 while clients send: every acknowledged trace is complete after restart', async () => {
   let rubato = await startRubato({ ingester: ['trace_idle_period: 1s', 'max_block_duration: 2s'] });

@@ -2,9 +2,9 @@
 // hangs ends after server.graceful_shutdown_timeout: either way the WAL keeps the data for the next start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRubato } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
-import { assertTraceComplete } from '../lib/fetch-trace.js';
+import { startRubato } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
+import { assertTraceComplete } from '../support/fetch-trace.js';
 
 test('builds past flush_op_timeout are retried; a stop past graceful_shutdown_timeout exits and loses nothing', async () => {
   let rubato = await startRubato({

@@ -7,11 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort } from '../lib/ports.js';
-import { makeExporter } from '../lib/otel-traces.js';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { prometheusAvailable, startPrometheus, type PrometheusProcess } from '../lib/prometheus.js';
-import { sendKnownSet, type KnownSet } from '../lib/generator-traces.js';
+import { freePort } from '../support/ports.js';
+import { makeExporter } from '../support/otel-traces.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { prometheusAvailable, startPrometheus, type PrometheusProcess } from '../support/prometheus.js';
+import { sendKnownSet, type KnownSet } from '../support/generator-traces.js';
 
 const TRACES = 9;
 const required = process.env['RUBATO_REQUIRE_PROMETHEUS'] === '1';

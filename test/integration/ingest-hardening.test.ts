@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { freePort } from '../lib/ports.js';
-import { projectRoot, writeRubatoConfig } from '../lib/rubato-process.js';
-import { encodeRequest, makeSpans } from '../../src/receivers/test-fixtures.js';
+import { freePort } from '../support/ports.js';
+import { projectRoot, writeRubatoConfig } from '../support/rubato-process.js';
+import { encodeRequest, makeSpans } from '../support/receiver-fixtures.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const MiB = 1024 * 1024;

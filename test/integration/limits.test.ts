@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { byTrace, recordTraces } from '../lib/otel-traces.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { byTrace, recordTraces } from '../support/otel-traces.js';
 
 let rubato: RubatoProcess;
 

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { parse as parseYaml } from 'yaml';
-import { projectRoot, startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { makeExporter, sendTraces, traceIdsOf } from '../lib/otel-traces.js';
+import { projectRoot, startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { makeExporter, sendTraces, traceIdsOf } from '../support/otel-traces.js';
 import { WireReader } from '../../src/otlp/wire.js';
 
 interface Label {

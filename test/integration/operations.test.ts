@@ -6,8 +6,8 @@ import { listBlocks } from '../../src/block/listing.js';
 import { BLOCK_FILES, blockPath } from '../../src/block/meta.js';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { projectRoot, startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
+import { projectRoot, startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
 
 let rubato: RubatoProcess;
 let spanCount = 0;

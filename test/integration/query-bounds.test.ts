@@ -4,8 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { recordTraces } from '../lib/otel-traces.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { recordTraces } from '../support/otel-traces.js';
 
 const TRACES = 1500;
 

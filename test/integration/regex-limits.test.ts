@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
 
 const EVIL_NAME = 'a'.repeat(32) + '!';
 const MULTILINE_NAME = 'line one\nerror here\nline three';

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { makeExporter, sendTraces, traceIdsOf } from '../lib/otel-traces.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { makeExporter, sendTraces, traceIdsOf } from '../support/otel-traces.js';
 
 interface JsonSpan {
   spanID: string;

@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { makeExporter, sendTraces, traceIdsOf, type ExporterKind } from '../lib/otel-traces.js';
-import { assertSameTrace, type JsonResourceSpans } from '../lib/compare.js';
+import { startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { makeExporter, sendTraces, traceIdsOf, type ExporterKind } from '../support/otel-traces.js';
+import { assertSameTrace, type JsonResourceSpans } from '../support/compare.js';
 import { decodeTrace } from '../../src/otlp/trace-decode.js';
 import { traceToTempoJsonV1 } from '../../src/otlp/tempo-json.js';
 

@@ -7,8 +7,8 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listBlocks } from '../../src/block/listing.js';
-import { projectRoot, startRubato } from '../lib/rubato-process.js';
-import { byTrace, exportSpans, makeExporter, recordTraces } from '../lib/otel-traces.js';
+import { projectRoot, startRubato } from '../support/rubato-process.js';
+import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
 
 test('flushes keep working after the installed block code is deleted under the running server', async () => {
   const install = mkdtempSync(join(tmpdir(), 'rubato-install-'));

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { projectRoot, startRubato, type RubatoProcess } from '../lib/rubato-process.js';
-import { exportSpans, makeExporter, sendTraces, traceIdsOf } from '../lib/otel-traces.js';
+import { projectRoot, startRubato, type RubatoProcess } from '../support/rubato-process.js';
+import { exportSpans, makeExporter, sendTraces, traceIdsOf } from '../support/otel-traces.js';
 import { recordBigTrace } from './big-trace.js';
 
 /** What the trace view records in window.__rubatoRender (ui/src/trace-view.tsx). */

@@ -17,7 +17,7 @@ import { createBucket, minioEndpoint, minioOptions } from './minio.js';
 export const TEST_BACKEND: 'local' | 's3' = process.env['RUBATO_TEST_BACKEND'] === 's3' ? 's3' : 'local';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** dist/test/lib → project root */
+/** dist/test/support → project root */
 export const projectRoot = resolve(here, '..', '..', '..');
 const mainJs = join(projectRoot, 'dist', 'src', 'main.js');
 

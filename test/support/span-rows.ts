@@ -1,9 +1,9 @@
-import type { AnyValue, KeyValue, Span } from '../model/trace.js';
-import type { SpanEntry } from '../model/batch.js';
-import { decodeExportRequest } from '../otlp/decode-request.js';
-import { decodeTrace } from '../otlp/trace-decode.js';
-import type { SpanRow } from './schema.js';
-import type { TraceRecord } from '../model/trace-record.js';
+import type { AnyValue, KeyValue, Span } from '../../src/model/trace.js';
+import type { SpanEntry } from '../../src/model/batch.js';
+import { decodeExportRequest } from '../../src/otlp/decode-request.js';
+import { decodeTrace } from '../../src/otlp/trace-decode.js';
+import type { SpanRow } from '../../src/block/schema.js';
+import type { TraceRecord } from '../../src/model/trace-record.js';
 
 interface DecodedSpan {
   readonly span: Span;

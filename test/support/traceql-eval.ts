@@ -3,7 +3,7 @@
 //   ├─ B "db query"  frontend client 30ms error, event "exception"
 //   │   └─ D "sql exec" db internal 10ms ok
 //   └─ C "cache get" frontend client 5ms, link, span attr env=override
-import type { KeyValue, Span, Trace, AnyValue } from '../model/trace.js';
+import type { KeyValue, Span, Trace, AnyValue } from '../../src/model/trace.js';
 
 export const TRACE_ID = '0102030405060708090a0b0c0d0e0f10';
 export const LINKED_TRACE_ID = 'ffeeddccbbaa99887766554433221100';

@@ -3,7 +3,7 @@
  * (field numbers from opentelemetry/proto/trace/v1). Two services per trace, a span tree, every
  * attribute type, events, links and error statuses, so the block columns all get exercised.
  */
-import type { TraceRecord } from '../model/trace-record.js';
+import type { TraceRecord } from '../../src/model/trace-record.js';
 
 class Pb {
   private parts: Uint8Array[] = [];

@@ -6,8 +6,8 @@ import { context, trace } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { ACCEPTED_ALL, type Pusher, type PushResult } from '../model/pusher.js';
-import type { PushBatch } from '../model/batch.js';
+import { ACCEPTED_ALL, type Pusher, type PushResult } from '../../src/model/pusher.js';
+import type { PushBatch } from '../../src/model/batch.js';
 
 /** Records every batch; rejects with `failure` while it is set. */
 export class RecordingPusher implements Pusher {

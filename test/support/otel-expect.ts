@@ -1,8 +1,8 @@
 /** Test-only: what decodeTrace must return for SDK ReadableSpans, built independently of the decoder. */
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { AnyValue, KeyValue } from '../model/trace.js';
-import { hrToNs } from './otel-fixture.test-helper.js';
+import type { AnyValue, KeyValue } from '../../src/model/trace.js';
+import { hrToNs } from './otel-fixture.js';
 
 export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
