@@ -118,7 +118,10 @@ export class Blocklist implements BlockSource {
    * Damaged: quarantine it (logged, counted, skipped from now on). Anything else is thrown on.
    */
   private async failed(tenant: string, e: Entry, err: unknown): Promise<void> {
-    const meta = await this.backend.read(blockPath(tenant, e.meta.blockID, BLOCK_FILES.meta)).catch(() => null);
+    const meta = await this.backend.read(blockPath(tenant, e.meta.blockID, BLOCK_FILES.meta)).catch((readErr: unknown) => {
+      this.logger.warn({ tenant, block: e.meta.blockID, err: readErr }, 'cannot read the meta.json of a failing block; treating it as gone');
+      return null;
+    });
     if (meta === null) {
       this.logger.info({ tenant, block: e.meta.blockID }, 'block gone during a query; re-reading the block list');
       await this.poll();

@@ -290,7 +290,8 @@ function constantOf(e: ScalarExpr): number {
   }
 }
 
-function numberComparator(op: string): (a: number, b: number) => boolean {
+/** A comparison operator of TraceQL as a function on numbers (shared with metrics comparisons). */
+export function numberComparator(op: string): (a: number, b: number) => boolean {
   switch (op) {
     case '=':
       return (a, b) => a === b;

@@ -1,6 +1,6 @@
 import type { FieldExpr, MetricsAggregation, MetricsExpr, MetricsSecondStage, RootExpr, StaticValue } from './ast.js';
 import { TraceQLUnsupportedError } from './errors.js';
-import { compileFieldValue, compilePipeline, fieldResultValue, type CompiledQuery, type FieldValue, type ResultValue } from './eval.js';
+import { compileFieldValue, compilePipeline, fieldResultValue, type CompiledQuery, type FieldValue, type ResultValue, numberComparator } from './eval.js';
 import { fieldType } from './field-type.js';
 import { formatField } from './format.js';
 import type { ColumnarGroup } from './metrics-plan.js';
@@ -583,7 +583,7 @@ function applyStages(series: MetricsSeries[], stages: readonly MetricsSecondStag
   for (const st of stages) {
     if (st.kind === 'metricsFilter') {
       const rhs = st.value.type === 'duration' ? st.value.value / 1e9 : st.value.type === 'int' || st.value.type === 'float' ? st.value.value : NaN;
-      const keep = comparator(st.op);
+      const keep = numberComparator(st.op);
       cur = cur
         .map((s) => ({ ...s, values: s.values.map((v) => (!Number.isNaN(v) && keep(v, rhs) ? v : NaN)) }))
         .filter((s) => s.values.some((v) => !Number.isNaN(v)));
@@ -592,23 +592,6 @@ function applyStages(series: MetricsSeries[], stages: readonly MetricsSecondStag
     }
   }
   return cur;
-}
-
-function comparator(op: string): (a: number, b: number) => boolean {
-  switch (op) {
-    case '=':
-      return (a, b) => a === b;
-    case '!=':
-      return (a, b) => a !== b;
-    case '<':
-      return (a, b) => a < b;
-    case '<=':
-      return (a, b) => a <= b;
-    case '>':
-      return (a, b) => a > b;
-    default:
-      return (a, b) => a >= b;
-  }
 }
 
 /** Tempo's topk/bottomk: at each interval, the k series with the highest (lowest) values keep that value. */
