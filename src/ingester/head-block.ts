@@ -90,6 +90,9 @@ export class HeadBlock {
 
   /** Every encoded part of a trace in this block, oldest first. */
   read(traceId: string): Uint8Array[] {
+    // A query that started before the block was written to the backend and discarded finds nothing
+    // here any more: the data is in the new block.
+    if (this.fd < 0) return [];
     return readTraceChain(this.fd, this.index.get(traceId) ?? -1);
   }
 

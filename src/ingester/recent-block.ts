@@ -77,6 +77,7 @@ export class RecentBlock implements Block {
           seen.add(traceId);
         }
         const parts = heads.flatMap((x) => (x.has(traceId) ? x.read(traceId) : []));
+        if (parts.length === 0) continue;
         yield { traceId, trace: parts.length === 1 ? parts[0]! : mergeTraces(parts) };
       }
     }
