@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { MetricsGeneratorConfig, RemoteWriteConfig } from '../config/schema.js';
-import type { PushBatch } from '../model/batch.js';
+import type { PushBatch, SpanEntry } from '../model/batch.js';
 import type { Pusher, PushResult } from '../model/pusher.js';
 import type { GeneratorTenantSettings } from '../overrides/generator.js';
 import { renderExposition, type ExtraLabels, type RenderSource } from './exposition.js';
@@ -159,6 +159,13 @@ class TenantGenerator {
   }
 }
 
+/** The accepted spans of a partly refused push, as a batch of their own (byteSize: their encoded sizes). */
+function acceptedPart(batch: PushBatch, accepted: readonly SpanEntry[]): PushBatch {
+  let bytes = 0;
+  for (const s of accepted) bytes += s.span.length;
+  return { tenant: batch.tenant, spans: [...accepted], payload: batch.payload, byteSize: bytes };
+}
+
 export function createMetricsGenerator(opts: GeneratorOptions): MetricsGenerator {
   const { config, logger } = opts;
   const tenants = new Map<string, TenantGenerator | null>();
@@ -208,7 +215,9 @@ export function createMetricsGenerator(opts: GeneratorOptions): MetricsGenerator
       return {
         push: (batch: PushBatch): Promise<PushResult> =>
           inner.push(batch).then((r) => {
-            if (r.rejectedSpans < batch.spans.length) consume(batch);
+            if (r.rejectedSpans === 0) consume(batch);
+            else if (r.accepted !== undefined && r.accepted.length > 0) consume(acceptedPart(batch, r.accepted));
+            // Refused spans the pusher did not name cannot be told apart: count none rather than all.
             return r;
           }),
       };
