@@ -15,6 +15,8 @@ import { SeriesRegistry } from './registry.js';
 import { encodeRegistry } from './remote-write.js';
 import { RemoteWriteQueue } from './remote-queue.js';
 import { SINGLE_TENANT } from '../model/tenant.js';
+import type { PushBatch } from '../model/batch.js';
+import type { Pusher } from '../model/pusher.js';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +39,13 @@ const BOTH: GeneratorTenantSettings = { processors: new Set(['span-metrics', 'se
 
 /** Sends the known set through in-memory exporters and feeds the encoded requests to the generator. */
 async function feedKnownSet(gen: MetricsGenerator, count: number) {
+  const { set, batches } = await knownSetBatches(count);
+  for (const b of batches) gen.consume(b);
+  return set;
+}
+
+/** The known set as decoded push batches. */
+async function knownSetBatches(count: number) {
   const exporters: InMemorySpanExporter[] = [];
   const set = await sendKnownSet(
     () => {
@@ -47,12 +56,13 @@ async function feedKnownSet(gen: MetricsGenerator, count: number) {
     count,
     false,
   );
+  const batches: PushBatch[] = [];
   for (const e of exporters) {
     const bytes = ProtobufTraceSerializer.serializeRequest(e.getFinishedSpans());
     assert.ok(bytes);
-    gen.consume(decodeExportRequest(bytes, SINGLE_TENANT));
+    batches.push(decodeExportRequest(bytes, SINGLE_TENANT));
   }
-  return set;
+  return { set, batches };
 }
 
 function sampleValue(text: string, series: string): number | undefined {
@@ -192,6 +202,36 @@ describe('metrics generator', () => {
           ['user', true],
         ],
       );
+    } finally {
+      gen.stop();
+    }
+  });
+
+  test('a partly refused push (OTLP partial success) counts only the spans the pusher accepted', async () => {
+    const gen = createMetricsGenerator({ config: generatorConfig(), settings: () => BOTH, logger, multitenancy: false });
+    try {
+      const { set, batches } = await knownSetBatches(6);
+      const keep = new Set(set.traceIds.slice(0, 2));
+      // Refuses every span of the other traces, as the ingester's per-trace limits do, and names the kept ones.
+      const inner: Pusher = {
+        push: async (b) => {
+          const accepted = b.spans.filter((s) => keep.has(s.traceId));
+          return accepted.length === b.spans.length
+            ? { rejectedSpans: 0, message: '' }
+            : { rejectedSpans: b.spans.length - accepted.length, message: 'limits', accepted };
+        },
+      };
+      const tapped = gen.tap(inner);
+      for (const b of batches) await tapped.push(b);
+      // A pusher that refuses spans without naming the kept ones: nothing of that push is counted.
+      const vague = gen.tap({ push: async () => ({ rejectedSpans: 1, message: 'limits' }) });
+      for (const b of batches) await vague.push(b);
+      const text = gen.scrape(null, false);
+      const calls = sampleValue(
+        text,
+        'traces_spanmetrics_calls_total{service="frontend",span_name="GET /checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET"}',
+      );
+      assert.equal(calls, 2);
     } finally {
       gen.stop();
     }

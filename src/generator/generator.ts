@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { MetricsGeneratorConfig, RemoteWriteConfig } from '../config/schema.js';
-import type { PushBatch } from '../model/batch.js';
+import type { PushBatch, SpanEntry } from '../model/batch.js';
 import type { Pusher, PushResult } from '../model/pusher.js';
 import type { GeneratorTenantSettings } from '../overrides/generator.js';
 import { renderExposition, type ExtraLabels, type RenderSource } from './exposition.js';
@@ -17,7 +17,8 @@ import { encodeRegistry } from './remote-write.js';
 import { ResourceCache } from './resource-info.js';
 import { generatorMetrics as gm } from './self-metrics.js';
 import { ServiceGraphs, serviceGraphsKeys } from './service-graphs.js';
-import { SpanFields, WantedKeys, readSpanFields } from './span-fields.js';
+import { ATTRS_ALL_KINDS, SpanFields, WantedKeys, readSpanFields } from './span-fields.js';
+import { SPAN_KIND_CLIENT, SPAN_KIND_CONSUMER, SPAN_KIND_PRODUCER, SPAN_KIND_SERVER } from './span-names.js';
 import { SpanMetrics, spanMetricsKeys } from './span-metrics.js';
 
 export interface GeneratorOptions {
@@ -54,6 +55,7 @@ class TenantGenerator {
   private readonly serviceGraphs: ServiceGraphs | null;
   private readonly fields: SpanFields;
   private readonly wanted: WantedKeys;
+  private readonly attrKinds: number;
   private readonly resources: ResourceCache;
   private readonly slackNs: number;
   private readonly collectTimer: NodeJS.Timeout;
@@ -72,7 +74,17 @@ class TenantGenerator {
     const reg = cfg.registry;
     const sm = settings.processors.has('span-metrics') ? cfg.processor.span_metrics : null;
     const sg = settings.processors.has('service-graphs') ? cfg.processor.service_graphs : null;
-    this.wanted = new WantedKeys([...(sm !== null ? spanMetricsKeys(sm) : []), ...(sg !== null ? serviceGraphsKeys(sg) : [])]);
+    const smKeys = sm !== null ? spanMetricsKeys(sm) : [];
+    this.wanted = new WantedKeys([...smKeys, ...(sg !== null ? serviceGraphsKeys(sg) : [])]);
+    // Span metrics read attributes of every span when any dimension or filter names one; service
+    // graphs only those of client and producer spans (peers, databases), and of server and consumer
+    // spans when dimensions are asked for. Other spans skip their attributes.
+    this.attrKinds =
+      smKeys.length > 0
+        ? ATTRS_ALL_KINDS
+        : sg !== null
+          ? (1 << SPAN_KIND_CLIENT) | (1 << SPAN_KIND_PRODUCER) | (sg.dimensions.length > 0 ? (1 << SPAN_KIND_SERVER) | (1 << SPAN_KIND_CONSUMER) : 0)
+          : 0;
     const attrIndex = (key: string) => this.wanted.names.indexOf(key);
     this.fields = new SpanFields(this.wanted);
     this.resources = new ResourceCache(reg.max_label_name_length, reg.max_label_value_length, sm?.enable_target_info ?? false);
@@ -104,7 +116,7 @@ class TenantGenerator {
           continue;
         }
         const res = this.resources.get(s.resource);
-        readSpanFields(s.span, this.wanted, f);
+        readSpanFields(s.span, this.wanted, f, this.attrKinds);
         const durationS = s.endNs > s.startNs ? (s.endNs - s.startNs) / 1e9 : 0;
         this.spanMetrics?.observe(res, f, s.traceId, durationS, s.span.length, nowMs);
         this.serviceGraphs?.observe(res, f, s.traceId, durationS, nowMs);
@@ -159,6 +171,13 @@ class TenantGenerator {
   }
 }
 
+/** The accepted spans of a partly refused push, as a batch of their own (byteSize: their encoded sizes). */
+function acceptedPart(batch: PushBatch, accepted: readonly SpanEntry[]): PushBatch {
+  let bytes = 0;
+  for (const s of accepted) bytes += s.span.length;
+  return { tenant: batch.tenant, spans: [...accepted], payload: batch.payload, byteSize: bytes };
+}
+
 export function createMetricsGenerator(opts: GeneratorOptions): MetricsGenerator {
   const { config, logger } = opts;
   const tenants = new Map<string, TenantGenerator | null>();
@@ -208,7 +227,9 @@ export function createMetricsGenerator(opts: GeneratorOptions): MetricsGenerator
       return {
         push: (batch: PushBatch): Promise<PushResult> =>
           inner.push(batch).then((r) => {
-            if (r.rejectedSpans < batch.spans.length) consume(batch);
+            if (r.rejectedSpans === 0) consume(batch);
+            else if (r.accepted !== undefined && r.accepted.length > 0) consume(acceptedPart(batch, r.accepted));
+            // Refused spans the pusher did not name cannot be told apart: count none rather than all.
             return r;
           }),
       };

@@ -52,24 +52,36 @@ export interface ServiceGraph {
   readonly edges: GraphEdge[];
 }
 
+/** One minute's edges: a list for queries and client → server → connection type for recording without a key string. */
+interface Minute {
+  readonly list: EdgeAgg[];
+  readonly index: Map<string, Map<string, Map<ConnectionType, EdgeAgg>>>;
+}
+
 export class GraphStore {
-  private readonly minutes = new Map<number, Map<string, EdgeAgg>>();
+  private readonly minutes = new Map<number, Minute>();
+  /** The minute recorded last (edges come in runs within one minute). */
+  private lastMinute = Number.NaN;
+  private last: Minute | undefined;
   /** Edges not stored because a minute was full, since start. */
   droppedEdges = 0;
   private readonly virtualNodes = new Set<string>();
 
   record(e: CompletedEdge, nowMs: number): void {
     const minute = Math.floor(nowMs / MINUTE_MS);
-    let m = this.minutes.get(minute);
+    let m = minute === this.lastMinute ? this.last : this.minutes.get(minute);
     if (m === undefined) {
-      m = new Map();
+      m = { list: [], index: new Map() };
       this.minutes.set(minute, m);
       this.prune(nowMs);
     }
-    const key = `${e.client}\u0000${e.server}\u0000${e.connectionType}`;
-    let agg = m.get(key);
+    this.lastMinute = minute;
+    this.last = m;
+    let byServer = m.index.get(e.client);
+    let byType = byServer?.get(e.server);
+    let agg = byType?.get(e.connectionType);
     if (agg === undefined) {
-      if (m.size >= GRAPH_MAX_EDGES_PER_MINUTE) {
+      if (m.list.length >= GRAPH_MAX_EDGES_PER_MINUTE) {
         this.droppedEdges++;
         return;
       }
@@ -81,7 +93,16 @@ export class GraphStore {
         failed: 0,
         latency: new Uint32Array(LATENCY_BOUNDS_S.length + 1),
       };
-      m.set(key, agg);
+      if (byServer === undefined) {
+        byServer = new Map();
+        m.index.set(e.client, byServer);
+      }
+      if (byType === undefined) {
+        byType = new Map();
+        byServer.set(e.server, byType);
+      }
+      byType.set(e.connectionType, agg);
+      m.list.push(agg);
     }
     agg.requests++;
     if (e.failed) agg.failed++;
@@ -94,6 +115,10 @@ export class GraphStore {
   private prune(nowMs: number): void {
     const oldest = Math.floor((nowMs - GRAPH_RETENTION_MS) / MINUTE_MS);
     for (const k of this.minutes.keys()) if (k < oldest) this.minutes.delete(k);
+    if (this.lastMinute < oldest) {
+      this.lastMinute = Number.NaN;
+      this.last = undefined;
+    }
   }
 
   /** The graph between `startMs` and `endMs` (whole minutes overlapping the range). */
@@ -104,7 +129,8 @@ export class GraphStore {
     const last = Math.floor(endMs / MINUTE_MS);
     for (const [minute, m] of this.minutes) {
       if (minute < first || minute > last) continue;
-      for (const [key, a] of m) {
+      for (const a of m.list) {
+        const key = `${a.client}\u0000${a.server}\u0000${a.connectionType}`;
         let t = merged.get(key);
         if (t === undefined) {
           t = { client: a.client, server: a.server, connectionType: a.connectionType, requests: 0, failed: 0, latency: new Uint32Array(a.latency.length) };

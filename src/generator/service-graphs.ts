@@ -26,10 +26,10 @@ export type ConnectionType = '' | 'virtual_node' | 'messaging_system' | 'databas
 
 interface Edge {
   /** Hash of the trace ID and the client span ID; `traceId`, `idLow`, `idHigh` tell collisions apart. */
-  readonly key: number;
-  readonly traceId: string;
-  readonly idLow: number;
-  readonly idHigh: number;
+  key: number;
+  traceId: string;
+  idLow: number;
+  idHigh: number;
   /** The server half's parent span ID is '' (a root span): its client is "user" if none shows up. */
   rootServer: boolean;
   client: string;
@@ -44,18 +44,18 @@ interface Edge {
   virtualNode: string | null;
   /** Dimension values, client side then server side (or one merged set without the prefix). */
   readonly dims: string[];
-  readonly expiresAtMs: number;
+  expiresAtMs: number;
 }
 
-/** A finished edge, for the /api/service-graph store. */
+/** A finished edge, for the /api/service-graph store (one object reused for every edge: copy what you keep). */
 export interface CompletedEdge {
-  readonly client: string;
-  readonly server: string;
-  readonly connectionType: ConnectionType;
-  readonly failed: boolean;
-  readonly latencyS: number;
+  client: string;
+  server: string;
+  connectionType: ConnectionType;
+  failed: boolean;
+  latencyS: number;
   /** The node of this edge that no span of its own stands for ("user", a peer.service, a database), if any. */
-  readonly virtualNode: string | null;
+  virtualNode: string | null;
 }
 
 export interface ServiceGraphsOptions {
@@ -79,11 +79,21 @@ interface EdgeSlot {
 }
 
 const NO_DIMS: string[] = [];
+const CONNECTION_TYPES: readonly ConnectionType[] = ['', 'virtual_node', 'messaging_system', 'database'];
+/** Finished edges kept for reuse, so pairing spans makes no garbage in the steady state. */
+const EDGE_POOL_MAX = 4096;
 
 export class ServiceGraphs {
   private readonly edges = new Map<number, Edge>();
   /** Edge label-set key → its series; emptied whenever stale series leave the registry. */
   private readonly slots = new Map<string, EdgeSlot>();
+  /**
+   * Without dimensions: client → server → slot per connection type, so a finished edge finds its
+   * series without building the label-set key (emptied with `slots`).
+   */
+  private readonly plainSlots = new Map<string, Map<string, (EdgeSlot | undefined)[]>>();
+  private readonly pool: Edge[] = [];
+  private readonly done: CompletedEdge = { client: '', server: '', connectionType: '', failed: false, latencyS: 0, virtualNode: null };
   private readonly requests: Counter;
   private readonly failed: Counter;
   private readonly serverSeconds: Histogram;
@@ -180,25 +190,46 @@ export class ServiceGraphs {
         return;
       }
       const nd = this.dimKeys.length;
-      e = {
-        key,
-        traceId,
-        idLow,
-        idHigh,
-        rootServer: false,
-        client: '',
-        server: '',
-        clientLatencyS: 0,
-        serverLatencyS: 0,
-        hasClient: false,
-        hasServer: false,
-        failed: false,
-        connectionType: '',
-        peerNode: '',
-        virtualNode: null,
-        dims: nd === 0 ? NO_DIMS : new Array<string>(this.prefix ? 2 * nd : nd).fill(''),
-        expiresAtMs: nowMs + this.waitMs,
-      };
+      e = this.pool.pop();
+      if (e !== undefined) {
+        e.key = key;
+        e.traceId = traceId;
+        e.idLow = idLow;
+        e.idHigh = idHigh;
+        e.rootServer = false;
+        e.client = '';
+        e.server = '';
+        e.clientLatencyS = 0;
+        e.serverLatencyS = 0;
+        e.hasClient = false;
+        e.hasServer = false;
+        e.failed = false;
+        e.connectionType = '';
+        e.peerNode = '';
+        e.virtualNode = null;
+        if (nd > 0) e.dims.fill('');
+        e.expiresAtMs = nowMs + this.waitMs;
+      } else {
+        e = {
+          key,
+          traceId,
+          idLow,
+          idHigh,
+          rootServer: false,
+          client: '',
+          server: '',
+          clientLatencyS: 0,
+          serverLatencyS: 0,
+          hasClient: false,
+          hasServer: false,
+          failed: false,
+          connectionType: '',
+          peerNode: '',
+          virtualNode: null,
+          dims: nd === 0 ? NO_DIMS : new Array<string>(this.prefix ? 2 * nd : nd).fill(''),
+          expiresAtMs: nowMs + this.waitMs,
+        };
+      }
       this.edges.set(key, e);
       if (this.nextExpiryMs === Infinity) this.nextExpiryMs = e.expiresAtMs;
     }
@@ -248,7 +279,56 @@ export class ServiceGraphs {
     if (e.hasClient && e.hasServer) {
       this.edges.delete(key);
       this.complete(e, nowMs);
+      this.release(e);
     }
+  }
+
+  private release(e: Edge): void {
+    if (this.pool.length < EDGE_POOL_MAX) {
+      e.traceId = '';
+      this.pool.push(e);
+    }
+  }
+
+  /** The series of an edge without dimensions, found by its three label values without building a key. */
+  private plainSlot(e: Edge, nowMs: number): EdgeSlot | null {
+    const t = CONNECTION_TYPES.indexOf(e.connectionType);
+    const cached = this.plainSlots.get(e.client)?.get(e.server)?.[t];
+    if (cached !== undefined) return cached;
+    const slot = this.slotFor([e.client, e.server, e.connectionType], nowMs);
+    // Only series that exist are remembered: refused label sets leave nothing behind.
+    if (slot === null) return null;
+    let byServer = this.plainSlots.get(e.client);
+    if (byServer === undefined) {
+      byServer = new Map();
+      this.plainSlots.set(e.client, byServer);
+    }
+    let byType = byServer.get(e.server);
+    if (byType === undefined) {
+      byType = [undefined, undefined, undefined, undefined];
+      byServer.set(e.server, byType);
+    }
+    byType[t] = slot;
+    return slot;
+  }
+
+  private slotFor(values: string[], nowMs: number): EdgeSlot | null {
+    const key = values.join(KEY_SEP);
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      const need = (this.requests.series.has(key) ? 0 : 1) + (this.serverSeconds.series.has(key) ? 0 : 2 * this.serverSeconds.seriesWeight);
+      if (!this.reg.hasRoom(need)) {
+        this.reg.stats.limited += need;
+        return null;
+      }
+      const requests = this.requests.seriesFor(key, values, nowMs);
+      const server = this.serverSeconds.seriesFor(key, values, nowMs);
+      const client = this.clientSeconds.seriesFor(key, values, nowMs);
+      if (requests === null || server === null || client === null) return null;
+      slot = { requests, server, client };
+      this.slots.set(key, slot);
+    }
+    return slot;
   }
 
   private countDropped(isClient: boolean, service: string, nowMs: number): void {
@@ -266,43 +346,34 @@ export class ServiceGraphs {
   }
 
   private complete(e: Edge, nowMs: number): void {
-    const values = e.dims.length === 0 ? [e.client, e.server, e.connectionType] : [e.client, e.server, e.connectionType, ...e.dims];
-    const key = values.join(KEY_SEP);
-    let slot = this.slots.get(key);
-    if (slot === undefined) {
-      const need = (this.requests.series.has(key) ? 0 : 1) + (this.serverSeconds.series.has(key) ? 0 : 2 * this.serverSeconds.seriesWeight);
-      if (!this.reg.hasRoom(need)) {
-        this.reg.stats.limited += need;
-        return;
-      }
-      const requests = this.requests.seriesFor(key, values, nowMs);
-      const server = this.serverSeconds.seriesFor(key, values, nowMs);
-      const client = this.clientSeconds.seriesFor(key, values, nowMs);
-      if (requests === null || server === null || client === null) return;
-      slot = { requests, server, client };
-      this.slots.set(key, slot);
-    }
+    const slot = e.dims.length === 0 ? this.plainSlot(e, nowMs) : this.slotFor([e.client, e.server, e.connectionType, ...e.dims], nowMs);
+    if (slot === null) return;
     slot.requests.value++;
     slot.requests.lastUpdatedMs = nowMs;
-    if (e.failed) this.failed.add(key, values, 1, nowMs);
+    if (e.failed) {
+      // Failures are the rare case: the label-set key is built only for them.
+      const values = e.dims.length === 0 ? [e.client, e.server, e.connectionType] : [e.client, e.server, e.connectionType, ...e.dims];
+      this.failed.add(values.join(KEY_SEP), values, 1, nowMs);
+    }
     observeInto(this.serverSeconds.buckets, slot.server, e.serverLatencyS, e.traceId, nowMs);
     observeInto(this.clientSeconds.buckets, slot.client, e.clientLatencyS, e.traceId, nowMs);
-    this.opts.onEdge?.(
-      {
-        client: e.client,
-        server: e.server,
-        connectionType: e.connectionType,
-        failed: e.failed,
-        latencyS: e.serverLatencyS > 0 ? e.serverLatencyS : e.clientLatencyS,
-        virtualNode: e.virtualNode,
-      },
-      nowMs,
-    );
+    const onEdge = this.opts.onEdge;
+    if (onEdge !== undefined) {
+      const d = this.done;
+      d.client = e.client;
+      d.server = e.server;
+      d.connectionType = e.connectionType;
+      d.failed = e.failed;
+      d.latencyS = e.serverLatencyS > 0 ? e.serverLatencyS : e.clientLatencyS;
+      d.virtualNode = e.virtualNode;
+      onEdge(d, nowMs);
+    }
   }
 
   /** Forgets the series lookups (after stale series left the registry). */
   forgetSeries(): void {
     this.slots.clear();
+    this.plainSlots.clear();
     this.lastDrop = [null, null, null, null];
   }
 
@@ -329,6 +400,7 @@ export class ServiceGraphs {
       } else {
         this.unpaired.add(`${e.client}${KEY_SEP}${e.server}`, [e.client, e.server], 1, nowMs);
       }
+      this.release(e);
     }
   }
 }

@@ -86,8 +86,15 @@ export class SpanFields {
   }
 }
 
-/** Fills `out` from an encoded Span message. Throws OtlpDecodeError on malformed bytes. */
-export function readSpanFields(span: Uint8Array, wanted: WantedKeys, out: SpanFields): void {
+/** Every span kind reads the wanted attributes. */
+export const ATTRS_ALL_KINDS = 0xff;
+
+/**
+ * Fills `out` from an encoded Span message. Throws OtlpDecodeError on malformed bytes.
+ * `attrKinds`: bit k set when spans of kind k need their wanted attributes; attributes that come after
+ * a kind without its bit are not looked at (kind, field 6, precedes attributes, field 9, in encoders).
+ */
+export function readSpanFields(span: Uint8Array, wanted: WantedKeys, out: SpanFields, attrKinds = ATTRS_ALL_KINDS): void {
   out.resetName();
   out.nameStart = 0;
   out.nameEnd = 0;
@@ -109,6 +116,7 @@ export function readSpanFields(span: Uint8Array, wanted: WantedKeys, out: SpanFi
   const b = span;
   const n = b.length;
   let pos = 0;
+  let readAttrs = wanted.names.length > 0;
   while (pos < n) {
     const tag = b[pos++]!;
     if (tag >= 0x80 || tag < 8) {
@@ -160,7 +168,7 @@ export function readSpanFields(span: Uint8Array, wanted: WantedKeys, out: SpanFi
           break;
         case 9:
           // KeyValue: key (field 1) comes first in every encoder we know; others take the careful path.
-          if (wanted.names.length > 0) {
+          if (readAttrs) {
             if (b[start] === 0x0a && start + 1 < end && b[start + 1]! < 0x80) {
               const kEnd = start + 2 + b[start + 1]!;
               if (kEnd <= end && wanted.indexOf(b, start + 2, kEnd) >= 0) readWantedAttribute(new WireReader(b, start, end), end, wanted, out.attrs);
@@ -184,7 +192,10 @@ export function readSpanFields(span: Uint8Array, wanted: WantedKeys, out: SpanFi
         if (mul < 2 ** 32) v += (byte & 0x7f) * mul;
         mul *= 128;
       } while (byte >= 0x80);
-      if (tag >>> 3 === 6) out.kind = v;
+      if (tag >>> 3 === 6) {
+        out.kind = v;
+        readAttrs = wanted.names.length > 0 && (v >= 8 || ((attrKinds >>> v) & 1) !== 0);
+      }
     } else if (wt === 1) {
       pos += 8;
     } else if (wt === 5) {

@@ -253,7 +253,7 @@ export class Ingester implements Pusher, BlockSource {
     const reasons: string[] = [];
     if (tooLarge > 0) reasons.push(`${tooLarge} spans refused: TRACE_TOO_LARGE: max size of trace (${maxBytesPerTrace}) exceeded`);
     if (tooMany > 0) reasons.push(`${tooMany} spans refused: LIVE_TRACES_EXCEEDED: per-user traces limit (local: ${maxLiveTraces}) exceeded`);
-    return { accepted: out, refused: { rejectedSpans: tooLarge + tooMany, message: reasons.join('; ') } };
+    return { accepted: out, refused: { rejectedSpans: tooLarge + tooMany, message: reasons.join('; '), accepted: out } };
   }
 
   private liveFor(tenant: string): LiveTraces {

@@ -2,13 +2,18 @@
  * The hand-off between receivers, the distributor and the ingester: a batch goes in, a promise of
  * durability (or a typed refusal the receivers map onto HTTP and gRPC codes) comes out.
  */
-import type { PushBatch } from './batch.js';
+import type { PushBatch, SpanEntry } from './batch.js';
 
 /** Spans of an accepted batch that were refused (OTLP partial success). */
 export interface PushResult {
   readonly rejectedSpans: number;
   /** Why, for the client; '' when nothing was refused. */
   readonly message: string;
+  /**
+   * When some spans were refused: the ones that were kept (the list the limits already build), so
+   * what only counts accepted spans (the metrics generator) need not guess. Absent when none was refused.
+   */
+  readonly accepted?: readonly SpanEntry[];
 }
 
 export const ACCEPTED_ALL: PushResult = { rejectedSpans: 0, message: '' };
