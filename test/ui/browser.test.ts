@@ -1,7 +1,7 @@
 // The web UI in a real browser: Debian's chromium driven by playwright-core against a real rubato
 // process fed by the OpenTelemetry SDK. Search, trace view, details, keyboard, labels, find, JSON
-// download, compare, deep links behind a path prefix, and a 50,000-span trace (its render time is
-// printed, never asserted). Screenshots go to ui-screenshots/ (git-ignored).
+// download, compare, deep links behind a path prefix, the service map and RED panels (the metrics
+// generator's processors on), and a 50,000-span trace (its render time is printed, never asserted). Screenshots go to ui-screenshots/ (git-ignored).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { projectRoot, startRubato, type RubatoProcess } from '../support/rubato-process.js';
 import { exportSpans, makeExporter, sendTraces, traceIdsOf } from '../support/otel-traces.js';
 import { recordBigTrace } from './big-trace.js';
+import { sendServiceTraces } from './service-traces.js';
 
 /** What the trace view records in window.__rubatoRender (ui/src/trace-view.tsx). */
 interface RenderTimings {
@@ -67,6 +68,7 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
   let proxy: { server: Server; port: number };
   let checkoutIds: string[] = [];
   let bigId = '';
+  let shopIds: string[] = [];
   const pageErrors: string[] = [];
 
   before(async () => {
@@ -74,11 +76,24 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
       throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
     }
     mkdirSync(shots, { recursive: true });
-    rubato = await startRubato({ extraYaml: ['overrides:', '  defaults:', '    global:', '      max_bytes_per_trace: 50000000'].join('\n') });
+    rubato = await startRubato({
+      extraYaml: [
+        'metrics_generator:',
+        '  processor:',
+        '    service_graphs: { wait: 1s }',
+        'overrides:',
+        '  defaults:',
+        '    global:',
+        '      max_bytes_per_trace: 50000000',
+        '    metrics_generator:',
+        '      processors: [service-graphs, span-metrics]',
+      ].join('\n'),
+    });
     await rubato.waitReady();
     const exporter = makeExporter('http-proto', rubato);
     checkoutIds = traceIdsOf(await sendTraces(exporter, 5, 'checkout'));
     await sendTraces(makeExporter('http-proto', rubato), 2, 'inventory');
+    shopIds = await sendServiceTraces(() => makeExporter('http-proto', rubato), 4);
     const big = await recordBigTrace(BIG_BATCHES, BIG_ITEMS);
     bigId = traceIdsOf(big)[0] ?? '';
     const bigExporter = makeExporter('http-proto', rubato);
@@ -339,6 +354,69 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     await page.waitForURL(new RegExp(`^${base}/trace/[0-9a-f]+\\?span=[0-9a-f]+$`));
     await page.getByRole('complementary', { name: 'Span details' }).getByRole('heading', { name: 'charge card' }).waitFor();
     assert.equal(await page.getByRole('treeitem', { name: /charge card/ }).getAttribute('aria-selected'), 'true');
+  });
+
+  test('service map: nodes and edges from /api/service-graph; a node and an edge open their searches', async () => {
+    await waitFor('the storefront → basket edge', async () => {
+      const r = await fetch(`${rubato.url}/api/service-graph`);
+      const j = (await r.json()) as { edges: Array<{ source: string; target: string; requests: number }> };
+      const e = j.edges.find((x) => x.source === 'storefront' && x.target === 'basket');
+      return e !== undefined && e.requests === 4 ? true : undefined;
+    });
+    await page.goto(`${rubato.url}/`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Services' }).click();
+    await page.waitForURL(/\/services$/);
+    const map = page.getByRole('group', { name: 'Services and their calls' });
+    for (const s of ['storefront', 'basket', 'items']) await map.getByRole('link', { name: `service ${s}`, exact: true }).waitFor();
+    const edge = map.getByRole('link', { name: /^calls from storefront to basket: .*50% err/ });
+    await edge.waitFor();
+    await map.getByRole('link', { name: /^calls from basket to items: / }).waitFor();
+    await page.screenshot({ path: join(shots, 'service-map.png') });
+    const editor = page.getByRole('combobox', { name: 'TraceQL query' });
+    // A node opens the search for its service.
+    await map.getByRole('link', { name: 'service basket', exact: true }).click();
+    await page.waitForURL(/\/search\?q=/);
+    assert.equal(await editor.inputValue(), '{ resource.service.name = "basket" }');
+    await waitFor('the four basket traces', async () => ((await page.locator('table tbody tr').count()) === 4 ? true : undefined));
+    // An edge, reached with the keyboard, opens the search for the client → server pair.
+    await page.goBack();
+    await edge.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/search\?q=/);
+    assert.equal(
+      await editor.inputValue(),
+      '{ resource.service.name = "storefront" && kind = client } > { resource.service.name = "basket" && kind = server }',
+    );
+    await waitFor('the four storefront → basket traces', async () => ((await page.locator('table tbody tr').count()) === 4 ? true : undefined));
+    // An edge to a database (virtual node) searches the caller's client spans naming it.
+    await page.goBack();
+    await map.getByRole('link', { name: /^calls from basket to items: / }).click();
+    await page.waitForURL(/\/search\?q=/);
+    assert.equal(await editor.inputValue(), '{ resource.service.name = "basket" && kind = client && span.db.name = "items" }');
+  });
+
+  test('RED panel: rate, errors and duration percentiles; an exemplar opens its trace', async () => {
+    await page.goto(`${rubato.url}/services`);
+    await page.getByRole('navigation', { name: 'RED metrics by service' }).getByRole('link', { name: 'basket' }).click();
+    await page.waitForURL(/\/services\/basket$/);
+    const panel = page.getByRole('region', { name: 'RED metrics of basket' });
+    await panel.getByRole('img', { name: /^Rate \(spans\/s\)/ }).waitFor();
+    await panel.getByRole('img', { name: /^Errors \(spans\/s\)/ }).waitFor();
+    await panel.getByRole('img', { name: 'Duration: p50, p90, p99' }).waitFor();
+    assert.equal(await panel.locator('[data-series="p99"] polyline').count(), 1);
+    const exemplars = panel.getByRole('link', { name: /^exemplar trace [0-9a-f]{32}/ });
+    await exemplars.first().waitFor();
+    await page.screenshot({ path: join(shots, 'red-panel.png') });
+    const label = (await exemplars.first().textContent()) ?? '';
+    const id = /trace ([0-9a-f]{32})/.exec(label)?.[1] ?? '';
+    assert.ok(shopIds.includes(id), `exemplar ${id} is one of the sent basket traces`);
+    await exemplars.first().click();
+    await page.waitForURL(new RegExp(`/trace/${id}$`));
+    await page
+      .getByRole('tree', { name: 'Span waterfall' })
+      .getByRole('treeitem', { name: /GET \/basket/ })
+      .first()
+      .waitFor();
   });
 
   test(`a ${BIG_SPANS}-span trace renders virtualised and stays navigable`, async () => {

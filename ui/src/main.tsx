@@ -1,4 +1,4 @@
-/** Entry of rubato's web UI: the page frame and the routes (search, trace view, compare). */
+/** Entry of rubato's web UI: the page frame and the routes (search, trace view, service map and RED panels, compare). */
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { root, setTenant, tenant } from './api';
@@ -6,6 +6,7 @@ import { href, interceptLinks, useRoute } from './router';
 import { SearchPage } from './search';
 import { TracePage } from './trace-view';
 import { ComparePage } from './compare';
+import { RedPage, ServicesPage } from './services';
 import './style.css';
 
 // The server's <base href> is relative to the request's path; pin it so history pushes to other
@@ -16,9 +17,14 @@ function App() {
   const route = useRoute();
   const [org, setOrg] = useState(tenant());
   const trace = /^trace\/([^/]+)$/.exec(route.path);
+  const service = /^services\/([^/]+)$/.exec(route.path);
   const page =
     trace !== null ? (
       <TracePage key={trace[1]} traceId={decodeURIComponent(trace[1] ?? '')} spanId={route.params.get('span') ?? ''} />
+    ) : service !== null ? (
+      <RedPage key={service[1]} service={decodeURIComponent(service[1] ?? '')} params={route.params} />
+    ) : route.path === 'services' ? (
+      <ServicesPage params={route.params} />
     ) : route.path === 'compare' ? (
       <ComparePage a={route.params.get('a') ?? ''} b={route.params.get('b') ?? ''} />
     ) : (
@@ -32,6 +38,7 @@ function App() {
         </a>
         <nav aria-label="Main">
           <a href={href('search')}>Search</a>
+          <a href={href('services')}>Services</a>
           <a href={href('compare')}>Compare</a>
         </nav>
         <label class="tenant">
