@@ -31,8 +31,11 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Writes a config for `dir` and starts rubato on it, pinned to `core` when taskset exists. */
-export async function startServer(dir: string, opts: { core?: string; ingester?: string[] } = {}): Promise<BenchServer> {
+/**
+ * Writes a config for `dir` and starts rubato on it, pinned to `core` when taskset exists. `extraYaml`
+ * lines follow the `overrides.defaults.ingestion` block (more overrides, or further top-level keys).
+ */
+export async function startServer(dir: string, opts: { core?: string; ingester?: string[]; extraYaml?: string[] } = {}): Promise<BenchServer> {
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
   const cfg = writeRubatoConfig(
     dir,
@@ -42,7 +45,9 @@ export async function startServer(dir: string, opts: { core?: string; ingester?:
       grpcMaxRecvMib: 64,
       ingester: opts.ingester ?? ['trace_idle_period: 10s'],
       // Measure rubato, not its ingestion limits.
-      extraYaml: ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0'].join('\n'),
+      extraYaml: ['overrides:', '  defaults:', '    ingestion:', '      rate_limit_bytes: 0', '      max_traces_per_user: 0', ...(opts.extraYaml ?? [])].join(
+        '\n',
+      ),
     },
   );
   const argv = [...startFlags(), join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${cfg}`];

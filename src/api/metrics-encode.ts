@@ -5,7 +5,7 @@
 import { WireWriter } from '../otlp/wire.js';
 import type { MetricsAnswer } from '../querier/metrics.js';
 import type { MetricsSeries, ResultValue, SeriesLabel } from '../traceql/index.js';
-import { anyValueJson, metricsJson, writeAnyValue, writeUint, type Json } from './search-encode.js';
+import { anyValueJson, metricsJson, writeAnyValue, writeSearchMetrics, type Json } from './search-encode.js';
 
 type JsonObject = { [k: string]: Json };
 
@@ -99,19 +99,6 @@ function writeInt64(w: WireWriter, field: number, v: number): void {
   w.varint64(BigInt(Math.trunc(v)));
 }
 
-function writeMetrics(w: WireWriter, field: number, a: MetricsAnswer): void {
-  const mm = w.beginMessage(field);
-  const met = a.metrics;
-  writeUint(w, 1, met.inspectedTraces);
-  writeUint(w, 2, met.inspectedBytes);
-  writeUint(w, 3, met.totalBlocks);
-  writeUint(w, 4, met.completedJobs);
-  writeUint(w, 5, met.totalJobs);
-  writeUint(w, 6, met.totalBlockBytes);
-  writeUint(w, 7, met.inspectedSpans);
-  w.endMessage(mm);
-}
-
 function writeStatus(w: WireWriter, a: MetricsAnswer): void {
   if (a.partial === undefined) return;
   w.tag(3, 0);
@@ -142,7 +129,7 @@ export function encodeQueryRange(a: MetricsAnswer): Uint8Array {
     }
     w.endMessage(m);
   }
-  writeMetrics(w, 2, a);
+  writeSearchMetrics(w, 2, a.metrics);
   writeStatus(w, a);
   return w.finish();
 }
@@ -158,7 +145,7 @@ export function encodeQueryInstant(a: MetricsAnswer): Uint8Array {
     writeDouble(w, 2, v);
     w.endMessage(m);
   }
-  writeMetrics(w, 2, a);
+  writeSearchMetrics(w, 2, a.metrics);
   writeStatus(w, a);
   return w.finish();
 }

@@ -162,6 +162,19 @@ function writeAttrs(w: WireWriter, field: number, attrs: readonly ResultAttribut
   }
 }
 
+/** tempopb.SearchMetrics as message field `field` (search and metrics answers carry the same one). */
+export function writeSearchMetrics(w: WireWriter, field: number, met: SearchMetrics): void {
+  const mm = w.beginMessage(field);
+  writeUint(w, 1, met.inspectedTraces);
+  writeUint(w, 2, met.inspectedBytes);
+  writeUint(w, 3, met.totalBlocks);
+  writeUint(w, 4, met.completedJobs);
+  writeUint(w, 5, met.totalJobs);
+  writeUint(w, 6, met.totalBlockBytes);
+  writeUint(w, 7, met.inspectedSpans);
+  w.endMessage(mm);
+}
+
 export function writeUint(w: WireWriter, field: number, v: number | bigint): void {
   if (v === 0 || v === 0n) return;
   w.tag(field, 0);
@@ -208,16 +221,7 @@ export function encodeSearchResponse(r: SearchResult): Uint8Array {
     }
     w.endMessage(m);
   }
-  const mm = w.beginMessage(2);
-  const met = r.metrics;
-  writeUint(w, 1, met.inspectedTraces);
-  writeUint(w, 2, met.inspectedBytes);
-  writeUint(w, 3, met.totalBlocks);
-  writeUint(w, 4, met.completedJobs);
-  writeUint(w, 5, met.totalJobs);
-  writeUint(w, 6, met.totalBlockBytes);
-  writeUint(w, 7, met.inspectedSpans);
-  w.endMessage(mm);
+  writeSearchMetrics(w, 2, r.metrics);
   return w.finish();
 }
 

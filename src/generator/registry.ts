@@ -85,16 +85,24 @@ export class Counter {
   }
 
   removeStale(beforeMs: number): number {
-    let removed = 0;
-    for (const [k, s] of this.series) {
-      if (s.lastUpdatedMs < beforeMs) {
-        this.series.delete(k);
-        removed++;
-      }
-    }
-    this.limiter.release(removed);
-    return removed;
+    return removeStaleSeries(this.series, beforeMs, this.limiter, 1);
   }
+}
+
+/**
+ * Drops the series not updated since `beforeMs` and gives their places back to the limiter (`weight`
+ * places each); returns how many went.
+ */
+function removeStaleSeries(series: Map<string, { lastUpdatedMs: number }>, beforeMs: number, limiter: SeriesLimiter, weight: number): number {
+  let removed = 0;
+  for (const [k, s] of series) {
+    if (s.lastUpdatedMs < beforeMs) {
+      series.delete(k);
+      removed++;
+    }
+  }
+  limiter.release(removed * weight);
+  return removed;
 }
 
 /** A gauge that is set, not added to (traces_target_info). */
@@ -121,15 +129,7 @@ export class Gauge {
   }
 
   removeStale(beforeMs: number): number {
-    let removed = 0;
-    for (const [k, s] of this.series) {
-      if (s.lastUpdatedMs < beforeMs) {
-        this.series.delete(k);
-        removed++;
-      }
-    }
-    this.limiter.release(removed);
-    return removed;
+    return removeStaleSeries(this.series, beforeMs, this.limiter, 1);
   }
 }
 
@@ -178,15 +178,7 @@ export class Histogram {
   }
 
   removeStale(beforeMs: number): number {
-    let removed = 0;
-    for (const [k, s] of this.series) {
-      if (s.lastUpdatedMs < beforeMs) {
-        this.series.delete(k);
-        removed++;
-      }
-    }
-    this.limiter.release(removed * this.seriesWeight);
-    return removed;
+    return removeStaleSeries(this.series, beforeMs, this.limiter, this.seriesWeight);
   }
 }
 

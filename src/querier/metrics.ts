@@ -13,7 +13,7 @@ import {
   type MetricsResult,
   type RootExpr,
 } from '../traceql/index.js';
-import type { SearchMetrics } from './search-result.js';
+import { searchMetricsFor, type SearchMetrics } from './search-result.js';
 
 /**
  * TraceQL metrics (/api/metrics/query_range and /api/metrics/query): one loop over the tenant's
@@ -53,15 +53,7 @@ export class MetricsQuerier {
     const all = await blocksOf(this.sources, tenant, { startMs, endMs });
     // Blocks whose spans may repeat elsewhere first: their spans are noted to skip the copies later.
     const blocks = [...all.filter((b) => b.info.spansAlsoElsewhere === true), ...all.filter((b) => b.info.spansAlsoElsewhere !== true)];
-    const metrics: SearchMetrics = {
-      inspectedTraces: 0,
-      inspectedBytes: 0,
-      inspectedSpans: 0,
-      totalBlocks: blocks.length,
-      totalBlockBytes: blocks.reduce((n, b) => n + b.info.bytes, 0),
-      completedJobs: 0,
-      totalJobs: blocks.length,
-    };
+    const metrics = searchMetricsFor(blocks);
     const filter: BlockSearchFilter = { conditions: extractConditions(req.query), startNs: range.startNs, endNs: range.endNs };
     const repeatedSpans = new Map<string, Set<string>>();
     // Simple queries are aggregated by columnar blocks themselves (one GROUP BY per block).

@@ -49,6 +49,19 @@ export interface SearchMetrics {
   totalJobs: number;
 }
 
+/** Counters of a query over `blocks` before any is read: one job per block. */
+export function searchMetricsFor(blocks: readonly { readonly info: { readonly bytes: number } }[]): SearchMetrics {
+  return {
+    inspectedTraces: 0,
+    inspectedBytes: 0,
+    inspectedSpans: 0,
+    totalBlocks: blocks.length,
+    totalBlockBytes: blocks.reduce((n, b) => n + b.info.bytes, 0),
+    completedJobs: 0,
+    totalJobs: blocks.length,
+  };
+}
+
 export interface SearchResult {
   readonly traces: readonly SearchTrace[];
   readonly metrics: SearchMetrics;

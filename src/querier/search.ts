@@ -5,7 +5,7 @@ import { Counter } from 'prom-client';
 import { registry } from '../metrics/registry.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import { buildEvalTrace, compile, extractConditions, type CompiledQuery, type QueryConditions, type RootExpr } from '../traceql/index.js';
-import { estimatedResultBytes, shownFields, toSearchTrace, type SearchMetrics, type SearchResult, type SearchTrace } from './search-result.js';
+import { estimatedResultBytes, searchMetricsFor, shownFields, toSearchTrace, type SearchResult, type SearchTrace } from './search-result.js';
 
 const searchesTruncated = new Counter({
   name: 'rubato_search_truncated_total',
@@ -50,15 +50,7 @@ export class Searcher {
     const mostRecent = hasMostRecentHint(req.query);
     const found = new Map<string, SearchTrace>();
     const blocks = await blocksOf(this.sources, tenant, { startMs: req.startMs, endMs: req.endMs });
-    const metrics: SearchMetrics = {
-      inspectedTraces: 0,
-      inspectedBytes: 0,
-      inspectedSpans: 0,
-      totalBlocks: blocks.length,
-      totalBlockBytes: blocks.reduce((n, b) => n + b.info.bytes, 0),
-      completedJobs: 0,
-      totalJobs: blocks.length,
-    };
+    const metrics = searchMetricsFor(blocks);
     const range = timeRangeNs(req);
     const filter = blockFilter(conditions, req, range);
     const maxBytes = req.maxResultBytes ?? 0;
