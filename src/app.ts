@@ -23,6 +23,8 @@ import { startCompactor } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
 import { createMetricsGenerator } from './generator/generator.js';
+import { CertificateWatcher } from './tls/certificate-watcher.js';
+import { apiTlsSettings, receiverTlsSettings, type TlsListenerSettings } from './tls/settings.js';
 
 export interface RunningApp {
   /** Ports actually bound (useful when the config asks for port 0). */
@@ -108,6 +110,8 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       const l = limits(tenant).ingestion;
       return { bytesPerSecond: l.rate_limit_bytes, burstBytes: Math.max(l.burst_size_bytes, l.rate_limit_bytes) };
     },
+    // As Tempo: the tenant's override when set (> 0), the distributor's otherwise.
+    maxAttributeBytes: (tenant) => limits(tenant).ingestion.max_attribute_bytes || cfg.distributor.max_attribute_bytes,
   });
 
   // The metrics generator sees every accepted push; it does nothing for a tenant until its overrides name processors.
@@ -120,6 +124,14 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   const pusher = generator.tap(distributor);
 
   const srv = cfg.server;
+  // One certificate watcher per TLS listener; each follows its files until stop().
+  const certificateWatchers: CertificateWatcher[] = [];
+  const tlsFor = (settings: TlsListenerSettings | null): { tls?: CertificateWatcher } => {
+    if (settings === null) return {};
+    const watcher = new CertificateWatcher(settings, logger);
+    certificateWatchers.push(watcher);
+    return { tls: watcher };
+  };
   const httpListener = (): HttpListenerLimits => ({
     readTimeoutMs: srv.http_server_read_timeout,
     writeTimeoutMs: srv.http_server_write_timeout,
@@ -135,6 +147,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     host: cfg.server.http_listen_address,
     port: cfg.server.http_listen_port,
     listener: httpListener(),
+    ...tlsFor(apiTlsSettings(srv)),
     logger,
     multitenancy: cfg.multitenancy_enabled,
     isReady: () => receiversListening && ingester.ready(),
@@ -191,6 +204,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           pusher,
           logger,
           inflight,
+          ...tlsFor(receiverTlsSettings('otlp-grpc', protocols.grpc.tls)),
           connection: {
             maxConnections: srv.grpc_listen_conn_limit > 0 ? srv.grpc_listen_conn_limit : automaticConnectionLimit(),
             maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
@@ -206,12 +220,13 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       ? null
       : await startHttpReceiver({
           endpoint: protocols.http.endpoint,
-          maxBodyBytes: (protocols.grpc?.max_recv_msg_size_mib ?? 4) * 1024 * 1024,
+          maxBodyBytes: protocols.http.max_request_body_size,
           multitenancy,
           pusher,
           logger,
           inflight,
           listener: httpListener(),
+          ...tlsFor(receiverTlsSettings('otlp-http', protocols.http.tls)),
         });
   services['distributor'] = 'Running';
   receiversListening = true;
@@ -246,6 +261,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
         await ingester.stop();
         blocklist.stop();
         await api.close();
+        for (const w of certificateWatchers) w.close();
       })();
       return stopping;
     },

@@ -7,7 +7,9 @@ import { queryTimeouts } from './metrics.js';
 import { registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 import { registerTraceRoutes, type TraceDeps } from './trace-routes.js';
 import { registerSearchRoutes, type SearchDeps } from './search-routes.js';
-import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
+import { applyListenerLimits, DEFAULT_HTTP_LISTENER, type HttpListenerLimits } from '../util/http-listener.js';
+import type { CertificateWatcher } from '../tls/certificate-watcher.js';
+import { createNodeServer } from '../tls/http-server.js';
 import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
 import { registerMetricsRoutes, type MetricsDeps } from './metrics-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
@@ -18,12 +20,16 @@ export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, Genera
   readonly logger: Logger;
   /** Timeouts, connection cap and TCP keepalive. Default: Tempo's server defaults, no cap. */
   readonly listener?: HttpListenerLimits;
+  /** HTTPS (server.http_tls_config) with a certificate that follows the files. Default: plain HTTP. */
+  readonly tls?: CertificateWatcher;
 }
 
 /** The HTTP API on Tempo's port 3100: query endpoints, operations endpoints and /metrics. */
 export async function startApiServer(opts: ApiServerOptions): Promise<{ app: FastifyInstance; port: number; close(): Promise<void> }> {
   const listener = opts.listener ?? DEFAULT_HTTP_LISTENER;
-  const app = Fastify({ logger: false, bodyLimit: 1 << 20, ...fastifyTimeouts(listener) });
+  // The node server is built by createNodeServer (the seam for TLS, and for anything that must see
+  // connections before HTTP does); fastify only routes its requests.
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20, serverFactory: (handler) => createNodeServer(handler, listener, opts.tls ?? null) });
   applyListenerLimits(app.server, listener);
   app.addHook('onResponse', async (req, reply) => {
     requestDuration.observe(

@@ -43,6 +43,7 @@ export const DEFAULTS = {
     otlpGrpcEndpoint: '0.0.0.0:4317',
     otlpGrpcMaxRecvMsgSizeMib: 4,
     otlpHttpEndpoint: '0.0.0.0:4318',
+    otlpHttpMaxRequestBodySize: 20 * MiB,
     maxAttributeBytes: 2048,
     maxInflightBytes: 64 * MiB,
   },

@@ -69,7 +69,7 @@ describe('defaults', () => {
     assert.equal(config.server.log_format, 'logfmt');
     assert.deepEqual(config.distributor.receivers.otlp.protocols, {
       grpc: { endpoint: '0.0.0.0:4317', max_recv_msg_size_mib: 4 },
-      http: { endpoint: '0.0.0.0:4318' },
+      http: { endpoint: '0.0.0.0:4318', max_request_body_size: 20 * 1024 * 1024 },
     });
     assert.equal(config.ingester.trace_idle_period, 10_000);
     assert.equal(config.ingester.max_block_duration, 30 * 60_000);
@@ -176,7 +176,7 @@ describe('receivers', () => {
 
   test('only http listed enables only http, with its endpoint', () => {
     const { config } = load('distributor:\n  receivers:\n    otlp:\n      protocols:\n        http:\n          endpoint: 127.0.0.1:14318\n');
-    assert.deepEqual(config.distributor.receivers.otlp.protocols, { grpc: null, http: { endpoint: '127.0.0.1:14318' } });
+    assert.deepEqual(config.distributor.receivers.otlp.protocols, { grpc: null, http: { endpoint: '127.0.0.1:14318', max_request_body_size: 20 * 1024 * 1024 } });
   });
 
   test('jaeger and zipkin are accepted and reported as not used', () => {

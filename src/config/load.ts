@@ -11,6 +11,7 @@ import { parseYamlMapping } from './parse-yaml.js';
 import { rubatoConfigSchema, type RubatoConfig } from './schema.js';
 import { isPlainObject, sortKeys } from './schema-walk.js';
 import { loadTenantOverrides } from './tenant-overrides.js';
+import { apiTlsSettings, receiverTlsSettings } from '../tls/settings.js';
 
 export { parseArgs, type CliArgs } from './args.js';
 export { expandEnv, type Env } from './expand-env.js';
@@ -61,6 +62,10 @@ export function loadConfig(args: readonly string[], env: Env = process.env): Loa
   const unused = [...sorted.unused, ...notWiredKeysSet(raw)];
   if (unused.length > 0) warnings.push(`config keys accepted but not used by rubato yet: ${unused.join(', ')}`);
   const { grpc, http } = cfg.distributor.receivers.otlp.protocols;
+  // Half-set TLS blocks fail here, with their key, rather than starting in plaintext.
+  apiTlsSettings(cfg.server);
+  receiverTlsSettings('otlp-grpc', grpc?.tls);
+  receiverTlsSettings('otlp-http', http?.tls);
   if (grpc === null && http === null) warnings.push('distributor.receivers: no OTLP receiver is enabled; rubato will not accept spans');
   if (cli.unknown.length > 0) warnings.push(`unknown command-line arguments ignored: ${cli.unknown.join(' ')}`);
 

@@ -11,7 +11,6 @@ export const TYPED_NOT_WIRED: readonly string[] = [
   'server.grpc_listen_port',
   'server.grpc_server_max_recv_msg_size',
   'server.grpc_server_max_send_msg_size',
-  'distributor.max_attribute_bytes',
   // The ingester cuts and flushes on its own schedule (see ingester.ts); one build at a time.
   'ingester.trace_live_period',
   'ingester.complete_block_timeout',

@@ -24,6 +24,31 @@ const TLS_CLIENT_KEYS = [
 
 // ---------------------------------------------------------------------------------------------- server
 
+/** Go's tls.ClientAuthType names, as Tempo's server.http_tls_config takes them ("" = NoClientCert). */
+export const CLIENT_AUTH_TYPES = [
+  '',
+  'NoClientCert',
+  'RequestClientCert',
+  'RequireAnyClientCert',
+  'VerifyClientCertIfGiven',
+  'RequireAndVerifyClientCert',
+] as const;
+
+/** Tempo's (dskit's) server TLS block. TLS is on once cert_file and key_file are both set. */
+const serverTlsSchema = section(
+  {
+    /** default "": PEM certificate (with its chain); re-read when the file changes */
+    cert_file: str(''),
+    /** default "": PEM private key of cert_file */
+    key_file: str(''),
+    /** default "" (NoClientCert): whether clients must show a certificate, and whether it is verified against client_ca_file */
+    client_auth_type: oneOf(CLIENT_AUTH_TYPES, ''),
+    /** default "": PEM CA bundle client certificates are verified against */
+    client_ca_file: str(''),
+  },
+  ['cert', 'key', 'client_ca'],
+);
+
 const serverSchema = section(
   {
     /** default "0.0.0.0" (Tempo: "" = all interfaces, which rubato also accepts) */
@@ -69,6 +94,10 @@ const serverSchema = section(
     grpc_server_max_recv_msg_size: bytes(D.server.grpcServerMaxRecvMsgSize),
     /** default 16MiB */
     grpc_server_max_send_msg_size: bytes(D.server.grpcServerMaxSendMsgSize),
+    /** default: off. TLS (and optionally mTLS) on the HTTP API port */
+    http_tls_config: serverTlsSchema.prefault({}),
+    /** default "" (VersionTLS12, node's floor): lowest TLS version of http_tls_config; VersionTLS10 … VersionTLS13 */
+    tls_min_version: oneOf(['', 'VersionTLS10', 'VersionTLS11', 'VersionTLS12', 'VersionTLS13'], ''),
   },
   [
     'http_listen_network',
@@ -76,8 +105,7 @@ const serverSchema = section(
     'grpc_collect_max_streams_by_conn',
     'proxy_protocol_enabled',
     'tls_cipher_suites',
-    'tls_min_version',
-    'http_tls_config',
+    // The internal gRPC server (grpc_listen_port) of a distributed Tempo: rubato does not listen there.
     'grpc_tls_config',
     'register_instrumentation',
     'report_grpc_codes_in_instrumentation_label_enabled',
@@ -105,33 +133,59 @@ const serverSchema = section(
 
 // ----------------------------------------------------------------------------------------- distributor
 
+/** The OpenTelemetry Collector's server TLS block (configtls.ServerConfig), as the OTLP receivers take it. */
+const receiverTlsSchema = section(
+  {
+    /** PEM certificate (with its chain); required with key_file. Re-read when the file changes */
+    cert_file: str(''),
+    /** PEM private key of cert_file */
+    key_file: str(''),
+    /** default "": PEM CA bundle; when set, clients must show a certificate it signed (mTLS) */
+    client_ca_file: str(''),
+    /** default "1.2": lowest TLS version accepted ("1.0" … "1.3") */
+    min_version: str('1.2'),
+    /** default "" (the newest node has): highest TLS version accepted */
+    max_version: str(''),
+  },
+  [
+    'ca_file',
+    'ca_pem',
+    'cert_pem',
+    'key_pem',
+    'client_ca_file_reload',
+    'reload_interval',
+    'cipher_suites',
+    'include_system_ca_certs_pool',
+    'curve_preferences',
+    'tpm_config',
+  ],
+);
+
+export type ReceiverTlsConfig = z.output<typeof receiverTlsSchema>;
+export type ServerTlsConfig = z.output<typeof serverTlsSchema>;
+
 const otlpGrpcSchema = section(
   {
     /** default "0.0.0.0:4317" */
     endpoint: str(D.distributor.otlpGrpcEndpoint),
     /** default 4 (the OpenTelemetry Collector's): largest accepted request, in MiB */
     max_recv_msg_size_mib: int(D.distributor.otlpGrpcMaxRecvMsgSizeMib, 1),
+    /** default: plaintext */
+    tls: receiverTlsSchema.optional(),
   },
-  ['transport', 'tls', 'keepalive', 'max_concurrent_streams', 'read_buffer_size', 'write_buffer_size', 'include_metadata', 'auth'],
+  ['transport', 'keepalive', 'max_concurrent_streams', 'read_buffer_size', 'write_buffer_size', 'include_metadata', 'auth'],
 );
 
 const otlpHttpSchema = section(
   {
     /** default "0.0.0.0:4318" */
     endpoint: str(D.distributor.otlpHttpEndpoint),
+    /** default 20MiB (the Collector's): largest request body, as sent and after decompression; beyond it 413 */
+    max_request_body_size: bytes(D.distributor.otlpHttpMaxRequestBodySize),
+    /** default: plaintext */
+    tls: receiverTlsSchema.optional(),
   },
-  [
-    'tls',
-    'cors',
-    'include_metadata',
-    'auth',
-    'max_request_body_size',
-    'traces_url_path',
-    'metrics_url_path',
-    'logs_url_path',
-    'response_headers',
-    'compression_algorithms',
-  ],
+  ['cors', 'include_metadata', 'auth', 'traces_url_path', 'metrics_url_path', 'logs_url_path', 'response_headers', 'compression_algorithms'],
 );
 
 export type OtlpGrpcConfig = z.output<typeof otlpGrpcSchema>;
@@ -724,6 +778,8 @@ export const tenantLimitsSchema = section(
         max_traces_per_user: int(D.overrides.maxTracesPerUser),
         /** default 0 (no limit) */
         max_global_traces_per_user: int(D.overrides.maxGlobalTracesPerUser),
+        /** default 0: the tenant's distributor.max_attribute_bytes; 0 = use the distributor's */
+        max_attribute_bytes: int(0),
       },
       ['tenant_shard_size', 'retry_info_enabled', 'artificial_delay'],
     ).prefault({}),
@@ -766,7 +822,7 @@ const overridesSchema = section(
     defaults: tenantLimitsSchema.prefault({}),
     /** default "": YAML file with per-tenant overrides; a missing file is a warning */
     per_tenant_override_config: str(''),
-    /** default 10s: how often that file is re-read */
+    /** default 10s: how often that file is re-read; a bad file keeps the last good overrides; 0 = never */
     per_tenant_override_period: duration(D.overrides.perTenantOverridePeriod),
   },
   ['user_configurable_overrides'],

@@ -29,3 +29,11 @@ export const discardedSpans = new Counter({
   labelNames: ['reason', 'tenant'] as const,
   registers: [registry],
 });
+
+/** Tempo's: attribute keys and values cut to distributor.max_attribute_bytes, by where they sat. */
+export const attributesTruncated = new Counter({
+  name: 'tempo_distributor_attributes_truncated_total',
+  help: 'The total number of attribute keys or values truncated per tenant and scope',
+  labelNames: ['tenant', 'scope'] as const,
+  registers: [registry],
+});

@@ -12,6 +12,8 @@ import { encodeStatusWithRetryInfo } from './retry-status.js';
 import { countRefusal, DEFAULT_INFLIGHT_BYTES, InflightBudget, InflightError } from './inflight.js';
 import { limitConnections } from '../util/http-listener.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
+import type { CertificateWatcher } from '../tls/certificate-watcher.js';
+import { watchedServerCredentials } from '../tls/grpc-credentials.js';
 
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -31,6 +33,8 @@ export interface GrpcReceiverOptions {
   readonly inflight?: InflightBudget;
   /** Connection settings; each absent one keeps grpc-js's default. */
   readonly connection?: GrpcConnectionOptions;
+  /** TLS (mTLS when its settings name a client CA) with a certificate that follows the files. Default: plaintext. */
+  readonly tls?: CertificateWatcher;
 }
 
 /** Tempo's server.grpc_server_* settings (durations in ms), plus the connection cap. */
@@ -198,8 +202,9 @@ export async function startGrpcReceiver(opts: GrpcReceiverOptions): Promise<Grpc
   });
 
   // We own the listening socket and hand connections to grpc-js, so the connection cap and TCP
-  // keepalive apply (grpc-js has no setting for either).
-  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  // keepalive apply (grpc-js has no setting for either). With TLS, grpc-js's HTTP/2 server does the
+  // handshake on each injected socket.
+  const injector = server.createConnectionInjector(opts.tls !== undefined ? watchedServerCredentials(opts.tls) : ServerCredentials.createInsecure());
   const prefaceTimeoutMs = grpcMs(conn.maxConnectionIdleMs);
   const listener: NetServer = createServer((socket) => {
     // grpc-js's idle timer sends GOAWAY and waits for the client, which a client that never spoke

@@ -10,10 +10,12 @@ import { BodyError, classifyFailure } from './failure.js';
 import type { ReceiveFailure } from './failure.js';
 import { isCompressed, readBody } from './http-body.js';
 import { countRefusal, DEFAULT_INFLIGHT_BYTES, InflightBudget, InflightError, type InflightLease } from './inflight.js';
-import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
+import { applyListenerLimits, DEFAULT_HTTP_LISTENER, type HttpListenerLimits } from '../util/http-listener.js';
 import { consoleLogger } from './logger.js';
 import type { WarnLogger } from '../model/logger.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
+import type { CertificateWatcher } from '../tls/certificate-watcher.js';
+import { createNodeServer } from '../tls/http-server.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -34,6 +36,8 @@ export interface HttpReceiverOptions {
   readonly inflight?: InflightBudget;
   /** Timeouts, connection cap and TCP keepalive of the listener. Default: Tempo's server defaults, no cap. */
   readonly listener?: HttpListenerLimits;
+  /** HTTPS (mTLS when its settings name a client CA) with a certificate that follows the files. Default: plain HTTP. */
+  readonly tls?: CertificateWatcher;
 }
 
 export interface HttpReceiver {
@@ -98,7 +102,7 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
   const app = Fastify({
     logger: false,
     bodyLimit: opts.maxBodyBytes,
-    ...fastifyTimeouts(listener),
+    serverFactory: (handler) => createNodeServer(handler, listener, opts.tls ?? null),
   });
   applyListenerLimits(app.server, listener);
 

@@ -41,7 +41,8 @@ test('OTLP/HTTP: garbage, wrong types, bad JSON, oversize bodies and gzip bombs 
   const wrongShape = await post('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}', { 'content-type': 'application/json' });
   assert.equal(wrongShape.status, 400);
 
-  const oversize = await post(new Uint8Array(5 * 1024 * 1024), { 'content-type': 'application/x-protobuf' });
+  // Above the OTLP/HTTP receiver's max_request_body_size (the Collector's default, 20 MiB).
+  const oversize = await post(new Uint8Array(21 * 1024 * 1024), { 'content-type': 'application/x-protobuf' });
   assert.equal(oversize.status, 413);
 
   const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));

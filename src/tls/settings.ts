@@ -1,0 +1,102 @@
+/**
+ * What a TLS listener serves, from the two config dialects rubato reads: Tempo's server block
+ * (server.http_tls_config, Go's tls.ClientAuthType names, server.tls_min_version) and the
+ * OpenTelemetry Collector's receiver block (distributor.receivers.otlp.protocols.*.tls, where a
+ * client_ca_file means mTLS). Both become one shape, checked at config load so a half-set block
+ * fails start-up with its key rather than serving plaintext.
+ */
+import type { SecureVersion } from 'node:tls';
+import { ConfigError } from '../config/errors.js';
+import type { ReceiverTlsConfig, ServerTlsConfig } from '../config/schema.js';
+
+/** Go's tls.ClientAuthType, which Tempo's server TLS block takes by name. */
+export type ClientAuth = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
+
+export interface TlsListenerSettings {
+  /** The listener, in logs and in the `listener` label of the TLS metrics: api, otlp-grpc, otlp-http. */
+  readonly listener: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** "" when client certificates are not verified. */
+  readonly clientCaFile: string;
+  readonly clientAuth: ClientAuth;
+  readonly minVersion: SecureVersion;
+  readonly maxVersion?: SecureVersion;
+}
+
+const GO_VERSIONS: Readonly<Record<string, SecureVersion>> = {
+  VersionTLS10: 'TLSv1',
+  VersionTLS11: 'TLSv1.1',
+  VersionTLS12: 'TLSv1.2',
+  VersionTLS13: 'TLSv1.3',
+};
+
+const COLLECTOR_VERSIONS: Readonly<Record<string, SecureVersion>> = {
+  '1.0': 'TLSv1',
+  // YAML reads an unquoted 1.0 as the number 1, which the config keeps as "1".
+  '1': 'TLSv1',
+  '1.1': 'TLSv1.1',
+  '1.2': 'TLSv1.2',
+  '1.3': 'TLSv1.3',
+};
+
+function requirePair(key: string, certFile: string, keyFile: string): void {
+  if ((certFile === '') !== (keyFile === '')) {
+    throw new ConfigError(`${key}: cert_file and key_file must be set together (TLS needs both)`, key);
+  }
+}
+
+/** The API port's TLS (server.http_tls_config), or null when it serves plaintext. */
+export function apiTlsSettings(server: { http_tls_config: ServerTlsConfig; tls_min_version: string }): TlsListenerSettings | null {
+  const key = 'server.http_tls_config';
+  const c = server.http_tls_config;
+  requirePair(key, c.cert_file, c.key_file);
+  const clientAuth: ClientAuth = c.client_auth_type === '' ? 'NoClientCert' : c.client_auth_type;
+  if (c.cert_file === '') {
+    if (c.client_ca_file !== '' || clientAuth !== 'NoClientCert') {
+      throw new ConfigError(`${key}: client_auth_type and client_ca_file need cert_file and key_file`, key);
+    }
+    return null;
+  }
+  // As Prometheus' exporter-toolkit, which Tempo's server uses: a CA without a policy is a mistake, not mTLS.
+  if (c.client_ca_file !== '' && clientAuth === 'NoClientCert') {
+    throw new ConfigError(`${key}: client_ca_file is set but client_auth_type is NoClientCert; set client_auth_type (e.g. RequireAndVerifyClientCert)`, key);
+  }
+  if ((clientAuth === 'VerifyClientCertIfGiven' || clientAuth === 'RequireAndVerifyClientCert') && c.client_ca_file === '') {
+    throw new ConfigError(`${key}: client_auth_type ${clientAuth} needs client_ca_file to verify client certificates against`, key);
+  }
+  return {
+    listener: 'api',
+    certFile: c.cert_file,
+    keyFile: c.key_file,
+    clientCaFile: c.client_ca_file,
+    clientAuth,
+    minVersion: GO_VERSIONS[server.tls_min_version] ?? 'TLSv1.2',
+  };
+}
+
+function collectorVersion(key: string, v: string): SecureVersion {
+  const version = COLLECTOR_VERSIONS[v];
+  if (version === undefined) throw new ConfigError(`${key}: expected one of "1.0", "1.1", "1.2", "1.3", got ${JSON.stringify(v)}`, key);
+  return version;
+}
+
+/** An OTLP receiver's TLS (its Collector-style `tls:` block), or null when it is absent. */
+export function receiverTlsSettings(listener: 'otlp-grpc' | 'otlp-http', c: ReceiverTlsConfig | undefined): TlsListenerSettings | null {
+  if (c === undefined) return null;
+  const key = `distributor.receivers.otlp.protocols.${listener === 'otlp-grpc' ? 'grpc' : 'http'}.tls`;
+  requirePair(key, c.cert_file, c.key_file);
+  if (c.cert_file === '') throw new ConfigError(`${key}: cert_file and key_file are required in a tls block`, key);
+  const minVersion = collectorVersion(`${key}.min_version`, c.min_version);
+  const maxVersion = c.max_version === '' ? undefined : collectorVersion(`${key}.max_version`, c.max_version);
+  return {
+    listener,
+    certFile: c.cert_file,
+    keyFile: c.key_file,
+    clientCaFile: c.client_ca_file,
+    // The Collector: a client CA means every client must show a certificate it signed.
+    clientAuth: c.client_ca_file === '' ? 'NoClientCert' : 'RequireAndVerifyClientCert',
+    minVersion,
+    ...(maxVersion !== undefined ? { maxVersion } : {}),
+  };
+}
