@@ -24,6 +24,8 @@ import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
 import { createMetricsGenerator } from './generator/generator.js';
 import { CertificateWatcher } from './tls/certificate-watcher.js';
+import { startOverridesReload } from './overrides/reload.js';
+import { parseTenantOverridesIsolated } from './config/overrides-isolated.js';
 import { apiTlsSettings, receiverTlsSettings, type TlsListenerSettings } from './tls/settings.js';
 
 export interface RunningApp {
@@ -73,6 +75,24 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   }
   const backend = createBackend(storage);
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
+  // Every limit is looked up per request through `limits`, so swapping the per-tenant table is enough.
+  const overridesPath = cfg.overrides.per_tenant_override_config;
+  const overridesReload =
+    overridesPath !== '' && cfg.overrides.per_tenant_override_period > 0
+      ? startOverridesReload(
+          {
+            path: resolve(overridesPath),
+            periodMs: cfg.overrides.per_tenant_override_period,
+            defaults: cfg.overrides.defaults,
+            parse: parseTenantOverridesIsolated,
+            apply: (tenants) => {
+              cfg.overrides.per_tenant = tenants;
+            },
+            logger,
+          },
+          null,
+        )
+      : null;
 
   const blocklist = new Blocklist(backend, logger);
   // Tag lists of a block are read once and cached; reading them ahead keeps the first request fast.
@@ -255,6 +275,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     stop() {
       stopping ??= (async () => {
         for (const k of Object.keys(services)) services[k] = 'Stopping';
+        overridesReload?.stop();
         await Promise.allSettled([grpc?.close(), http?.close()]);
         generator.stop();
         await compactor.stop();

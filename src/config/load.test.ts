@@ -176,7 +176,10 @@ describe('receivers', () => {
 
   test('only http listed enables only http, with its endpoint', () => {
     const { config } = load('distributor:\n  receivers:\n    otlp:\n      protocols:\n        http:\n          endpoint: 127.0.0.1:14318\n');
-    assert.deepEqual(config.distributor.receivers.otlp.protocols, { grpc: null, http: { endpoint: '127.0.0.1:14318', max_request_body_size: 20 * 1024 * 1024 } });
+    assert.deepEqual(config.distributor.receivers.otlp.protocols, {
+      grpc: null,
+      http: { endpoint: '127.0.0.1:14318', max_request_body_size: 20 * 1024 * 1024 },
+    });
   });
 
   test('jaeger and zipkin are accepted and reported as not used', () => {

@@ -40,8 +40,6 @@ export const TYPED_NOT_WIRED: readonly string[] = [
   'overrides.defaults.ingestion.max_global_traces_per_user',
   'overrides.defaults.read.max_blocks_per_tag_values_query',
   'overrides.defaults.read.max_metrics_duration',
-  // The overrides file is read once at start.
-  'overrides.per_tenant_override_period',
 ];
 
 /** The listed keys present in the raw config data (dotted paths). */

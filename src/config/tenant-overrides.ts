@@ -34,7 +34,7 @@ function overlay(defaults: unknown, parsed: unknown, given: unknown): unknown {
 /**
  * Reads the per-tenant overrides file at `path`. A missing file is a warning (Tempo's charts mount it
  * optionally); bad YAML or wrong values are a ConfigError. `defaults` is the config's
- * `overrides.defaults`. Also meant for re-reading the file every `per_tenant_override_period`.
+ * `overrides.defaults`. The file is re-read every `per_tenant_override_period` (overrides/reload.ts).
  */
 export function loadTenantOverrides(path: string, defaults: TenantLimits): TenantOverrides {
   if (!existsSync(path)) {
@@ -49,6 +49,11 @@ export function loadTenantOverrides(path: string, defaults: TenantLimits): Tenan
   } catch (err) {
     throw new ConfigError(`cannot read per-tenant overrides file ${path}: ${(err as Error).message}`, 'overrides.per_tenant_override_config');
   }
+  return parseTenantOverrides(text, path, defaults);
+}
+
+/** The per-tenant overrides in `text` (the file at `path`, named in errors); throws ConfigError as loadTenantOverrides. */
+export function parseTenantOverrides(text: string, path: string, defaults: TenantLimits): TenantOverrides {
   const raw = parseYamlMapping(text, path);
   const tenants: Record<string, TenantLimits> = {};
   const unknown: string[] = [];

@@ -64,6 +64,8 @@ export interface ConfigOptions {
   readonly extraYaml?: string;
   readonly logLevel?: string;
   readonly grpcMaxRecvMib?: number;
+  /** Extra lines of the OTLP/HTTP receiver (distributor.receivers.otlp.protocols.http). */
+  readonly otlpHttp?: string[];
   /** Blocks in this bucket instead of under `dir`. */
   readonly s3?: S3BackendOptions;
 }
@@ -85,6 +87,7 @@ export function writeRubatoConfig(dir: string, ports: Ports, opts: ConfigOptions
     ...(opts.grpcMaxRecvMib !== undefined ? [`          max_recv_msg_size_mib: ${opts.grpcMaxRecvMib}`] : []),
     '        http:',
     `          endpoint: 127.0.0.1:${ports.otlpHttpPort}`,
+    ...(opts.otlpHttp ?? []).map((l) => `          ${l}`),
     'ingester:',
     ...(opts.ingester ?? ['trace_idle_period: 1s']).map((l) => `  ${l}`),
     'storage:',
