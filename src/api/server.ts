@@ -11,6 +11,9 @@ import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpL
 import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
 import { registerMetricsRoutes, type MetricsDeps } from './metrics-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
+import { createStreamingQuerier } from './streaming.js';
+import { shareWithGrpc } from './h2c.js';
+import type { GrpcConnectionOptions } from '../receivers/grpc.js';
 
 export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps, MetricsDeps {
   readonly host: string;
@@ -18,6 +21,8 @@ export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, Genera
   readonly logger: Logger;
   /** Timeouts, connection cap and TCP keepalive. Default: Tempo's server defaults, no cap. */
   readonly listener?: HttpListenerLimits;
+  /** Tempo's stream_over_http_enabled: Grafana's streaming gRPC (tempopb.StreamingQuerier) on this port too. Absent: off. */
+  readonly streamOverHttp?: { readonly connection?: GrpcConnectionOptions };
 }
 
 /** The HTTP API on Tempo's port 3100: query endpoints, operations endpoints and /metrics. */
@@ -60,8 +65,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerGeneratorRoutes(app, opts);
   registerMetricsRoutes(app, opts);
   registerUiRoutes(app);
+  // h2c: connections opening with the HTTP/2 preface go to gRPC. (A TLS listener picks by ALPN instead,
+  // handing `h2` connections to streaming.injectConnection.)
+  const streaming = opts.streamOverHttp === undefined ? null : createStreamingQuerier({ ...opts, ...opts.streamOverHttp });
+  if (streaming !== null) shareWithGrpc(app.server, (socket) => streaming.injectConnection(socket), listener.idleTimeoutMs);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-  return { app, port, close: () => app.close() };
+  return {
+    app,
+    port,
+    close: async () => {
+      streaming?.close();
+      await app.close();
+    },
+  };
 }
