@@ -198,6 +198,21 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
     },
     metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),
+    // Grafana's streaming queries: gRPC on the API port, HTTP/2 connections set as for the gRPC server.
+    ...(cfg.stream_over_http_enabled
+      ? {
+          streamOverHttp: {
+            connection: {
+              maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
+              maxConnectionIdleMs: srv.grpc_server_max_connection_idle,
+              maxConnectionAgeMs: srv.grpc_server_max_connection_age,
+              maxConnectionAgeGraceMs: srv.grpc_server_max_connection_age_grace,
+              keepaliveTimeMs: srv.grpc_server_keepalive_time,
+              keepaliveTimeoutMs: srv.grpc_server_keepalive_timeout,
+            },
+          },
+        }
+      : {}),
   });
   logger.info({ port: api.port }, 'HTTP API listening');
 

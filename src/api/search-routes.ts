@@ -26,7 +26,7 @@ export interface SearchDeps {
 
 const PROTOBUF = 'application/protobuf';
 
-interface TagQueryString {
+export interface TagQueryString {
   scope?: string;
   q?: string;
   start?: string;
@@ -45,7 +45,7 @@ async function send(reply: FastifyReply, req: FastifyRequest, json: unknown, pro
   return reply.type('application/json').send(JSON.stringify(json));
 }
 
-function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagValues', signal: AbortSignal, limits: SearchLimits): TagRequest {
+export function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagValues', signal: AbortSignal, limits: SearchLimits): TagRequest {
   const range = parseTimeRange(qs);
   if (typeof range === 'string') throw new BadRequest(range);
   const rawLimit = qs.limit ?? qs[limitKey];
@@ -59,12 +59,37 @@ function tagRequest(qs: TagQueryString, limitKey: 'maxTagsPerScope' | 'maxTagVal
   return out;
 }
 
-function scopesOf(scope: string | undefined, v1: boolean): TagScope[] {
+export function scopesOf(scope: string | undefined, v1: boolean): TagScope[] {
   if (scope === undefined || scope === '' || scope === 'none' || scope === 'all') {
     return v1 ? ['span', 'resource'] : [...TAG_SCOPES];
   }
   if ((TAG_SCOPES as readonly string[]).includes(scope)) return [scope as TagScope];
   throw new BadRequest(`invalid scope: ${scope} (want one of ${TAG_SCOPES.join(', ')}, none)`);
+}
+
+/** A search's parameters, checked against the tenant's longest search range. */
+export function searchRequestOf(tenant: string, qs: SearchQueryString, deps: SearchDeps): SearchRequest {
+  const sreq = parseSearchParams(qs, deps.searchLimits);
+  const max = deps.maxSearchDurationMs(tenant);
+  if (max > 0 && sreq.startMs !== undefined && sreq.endMs !== undefined && sreq.endMs - sreq.startMs > max) {
+    throw new BadRequest(`range specified by start and end exceeds ${formatDuration(max)}. received start=${sreq.startMs / 1000} end=${sreq.endMs / 1000}`);
+  }
+  return sreq;
+}
+
+/** The v1 tag values answer: each value once, whatever its type. */
+export function v1TagValues(values: readonly TagValue[]): string[] {
+  return [...new Set(values.map((v) => v.value))];
+}
+
+/** The v1 tag answer: names of every scope asked, once each, sorted. */
+export function v1TagNames(found: readonly TagScopeNames[]): string[] {
+  return [...new Set(found.flatMap((s) => s.tags))].sort();
+}
+
+/** The v2 tag answer: scopes without any tags are left out, except the ones asked for by name. */
+export function v2TagScopes(found: readonly TagScopeNames[], asked: readonly TagScope[]): TagScopeNames[] {
+  return found.filter((s) => s.tags.length > 0 || asked.length === 1 || s.name === 'resource' || s.name === 'span');
 }
 
 /** /api/search and the tag endpoints Grafana's search, autocomplete and query builder use. */
@@ -87,11 +112,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
   app.get(
     '/api/search',
     handle<SearchQueryString>(async (tenant, req, reply) => {
-      const sreq = parseSearchParams(req.query, deps.searchLimits);
-      const max = deps.maxSearchDurationMs(tenant);
-      if (max > 0 && sreq.startMs !== undefined && sreq.endMs !== undefined && sreq.endMs - sreq.startMs > max) {
-        throw new BadRequest(`range specified by start and end exceeds ${formatDuration(max)}. received start=${sreq.startMs / 1000} end=${sreq.endMs / 1000}`);
-      }
+      const sreq = searchRequestOf(tenant, req.query, deps);
       const result = await deps.search(tenant, { ...sreq, signal: signalOf(reply) });
       return send(reply, req, searchResponseJson(result), () => encodeSearchResponse(result));
     }),
@@ -102,7 +123,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     handle<TagQueryString>(async (tenant, req, reply) => {
       const scopes = scopesOf(req.query.scope, true);
       const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply), deps.searchLimits));
-      const names = [...new Set(found.flatMap((s) => s.tags))].sort();
+      const names = v1TagNames(found);
       return send(reply, req, { tagNames: names }, () => encodeStringList(names));
     }),
   );
@@ -112,8 +133,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
     handle<TagQueryString>(async (tenant, req, reply) => {
       const scopes = scopesOf(req.query.scope, false);
       const found = await deps.tagNames(tenant, scopes, tagRequest(req.query, 'maxTagsPerScope', signalOf(reply), deps.searchLimits));
-      // Scopes without any tags are left out, except the ones asked for by name.
-      const shown = found.filter((s) => s.tags.length > 0 || scopes.length === 1 || s.name === 'resource' || s.name === 'span');
+      const shown = v2TagScopes(found, scopes);
       return send(reply, req, { scopes: shown.map((s) => ({ name: s.name, tags: [...s.tags] })) }, () => encodeTagScopes(shown));
     }),
   );
@@ -127,7 +147,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchDeps): vo
         { kind: 'attribute', scope: 'none', key: name },
         tagRequest(req.query, 'maxTagValues', signalOf(reply), deps.searchLimits),
       );
-      const strings = [...new Set(values.map((v) => v.value))];
+      const strings = v1TagValues(values);
       return send(reply, req, { tagValues: strings }, () => encodeStringList(strings));
     }),
   );

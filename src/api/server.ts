@@ -13,6 +13,10 @@ import { createNodeServer } from '../tls/http-server.js';
 import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
 import { registerMetricsRoutes, type MetricsDeps } from './metrics-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
+import { createStreamingQuerier } from './streaming.js';
+import { shareWithGrpc } from './h2c.js';
+import type { GrpcConnectionOptions } from '../receivers/grpc.js';
+import type { Duplex } from 'node:stream';
 
 export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps, MetricsDeps {
   readonly host: string;
@@ -22,14 +26,19 @@ export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, Genera
   readonly listener?: HttpListenerLimits;
   /** HTTPS (server.http_tls_config) with a certificate that follows the files. Default: plain HTTP. */
   readonly tls?: CertificateWatcher;
+  /** Tempo's stream_over_http_enabled: Grafana's streaming gRPC (tempopb.StreamingQuerier) on this port too. Absent: off. */
+  readonly streamOverHttp?: { readonly connection?: GrpcConnectionOptions };
 }
 
 /** The HTTP API on Tempo's port 3100: query endpoints, operations endpoints and /metrics. */
 export async function startApiServer(opts: ApiServerOptions): Promise<{ app: FastifyInstance; port: number; close(): Promise<void> }> {
   const listener = opts.listener ?? DEFAULT_HTTP_LISTENER;
+  const streaming = opts.streamOverHttp === undefined ? null : createStreamingQuerier({ ...opts, ...opts.streamOverHttp });
+  const toGrpc = streaming === null ? null : (socket: Duplex): void => streaming.injectConnection(socket);
   // The node server is built by createNodeServer (the seam for TLS, and for anything that must see
-  // connections before HTTP does); fastify only routes its requests.
-  const app = Fastify({ logger: false, bodyLimit: 1 << 20, serverFactory: (handler) => createNodeServer(handler, listener, opts.tls ?? null) });
+  // connections before HTTP does); fastify only routes its requests. Over TLS, connections that
+  // negotiate ALPN `h2` go to gRPC there.
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20, serverFactory: (handler) => createNodeServer(handler, listener, opts.tls ?? null, toGrpc) });
   applyListenerLimits(app.server, listener);
   app.addHook('onResponse', async (req, reply) => {
     requestDuration.observe(
@@ -66,8 +75,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerGeneratorRoutes(app, opts);
   registerMetricsRoutes(app, opts);
   registerUiRoutes(app);
+  // h2c: plaintext connections opening with the HTTP/2 preface go to gRPC.
+  if (toGrpc !== null && opts.tls === undefined) shareWithGrpc(app.server, toGrpc, listener.idleTimeoutMs);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-  return { app, port, close: () => app.close() };
+  return {
+    app,
+    port,
+    close: async () => {
+      streaming?.close();
+      await app.close();
+    },
+  };
 }

@@ -5,8 +5,7 @@
  * read by the product code or listed here, and nothing listed here is read.
  */
 export const TYPED_NOT_WIRED: readonly string[] = [
-  // Grafana's streaming gRPC on the HTTP port, and the internal gRPC server of a distributed Tempo.
-  'stream_over_http_enabled',
+  // The internal gRPC server of a distributed Tempo.
   'server.grpc_listen_address',
   'server.grpc_listen_port',
   'server.grpc_server_max_recv_msg_size',

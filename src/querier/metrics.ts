@@ -34,6 +34,11 @@ export interface MetricsRequest {
   /** Series before the answer is cut and marked partial (Tempo's max_response_series); 0 or absent: no limit. */
   readonly maxSeries?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Called after each block is read with the answer so far (Grafana's streaming metrics show partial
+   * answers); `partial()` builds it, so a caller that skips a message pays nothing.
+   */
+  readonly onProgress?: (partial: () => MetricsAnswer) => void;
 }
 
 export interface MetricsAnswer extends MetricsResult {
@@ -61,6 +66,18 @@ export class MetricsQuerier {
     let slice = performance.now();
     const maxSeries = req.maxSeries ?? 0;
     const full = (): boolean => maxSeries > 0 && evaluator.seriesCount() >= maxSeries;
+    const answer = (): MetricsAnswer => {
+      const result = evaluator.results();
+      if (maxSeries > 0 && (full() || result.series.length > maxSeries)) {
+        return {
+          ...result,
+          series: result.series.slice(0, maxSeries),
+          metrics: { ...metrics },
+          partial: `Response exceeds maximum series limit of ${maxSeries}, a partial response is returned. Warning: the accuracy of each individual value is not guaranteed.`,
+        };
+      }
+      return { ...result, metrics: { ...metrics } };
+    };
     for (const block of blocks) {
       if (full()) break;
       req.signal?.throwIfAborted();
@@ -80,6 +97,7 @@ export class MetricsQuerier {
           for (const g of groups) metrics.inspectedSpans += g.count;
           metrics.inspectedBytes += block.info.bytes;
           metrics.completedJobs++;
+          req.onProgress?.(answer);
           continue;
         }
       }
@@ -111,16 +129,8 @@ export class MetricsQuerier {
         }
       }
       metrics.completedJobs++;
+      req.onProgress?.(answer);
     }
-    const result = evaluator.results();
-    if (maxSeries > 0 && (full() || result.series.length > maxSeries)) {
-      return {
-        ...result,
-        series: result.series.slice(0, maxSeries),
-        metrics,
-        partial: `Response exceeds maximum series limit of ${maxSeries}, a partial response is returned. Warning: the accuracy of each individual value is not guaranteed.`,
-      };
-    }
-    return { ...result, metrics };
+    return answer();
   }
 }

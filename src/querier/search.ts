@@ -5,7 +5,15 @@ import { Counter } from 'prom-client';
 import { registry } from '../metrics/registry.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import { buildEvalTrace, compile, extractConditions, type CompiledQuery, type QueryConditions, type RootExpr } from '../traceql/index.js';
-import { estimatedResultBytes, searchMetricsFor, shownFields, toSearchTrace, type SearchResult, type SearchTrace } from './search-result.js';
+import {
+  estimatedResultBytes,
+  searchMetricsFor,
+  shownFields,
+  toSearchTrace,
+  type SearchMetrics,
+  type SearchResult,
+  type SearchTrace,
+} from './search-result.js';
 
 const searchesTruncated = new Counter({
   name: 'rubato_search_truncated_total',
@@ -32,6 +40,11 @@ export interface SearchRequest {
    * whatever `limit` asks, one search cannot hold gigabytes.
    */
   readonly maxResultBytes?: number;
+  /**
+   * Called after each block is read with the answer so far (Grafana's streaming search shows partial
+   * answers); `partial()` builds it, so a caller that skips a message pays nothing.
+   */
+  readonly onProgress?: (partial: () => SearchResult) => void;
 }
 
 /**
@@ -92,12 +105,18 @@ export class Searcher {
         if (enough()) break;
       }
       metrics.completedJobs++;
+      req.onProgress?.(() => answer(found, req.limit, metrics));
     }
 
     if (truncated) searchesTruncated.inc();
-    const traces = [...found.values()].sort((a, b) => (a.startUnixNano < b.startUnixNano ? 1 : a.startUnixNano > b.startUnixNano ? -1 : 0));
-    return { traces: traces.slice(0, req.limit), metrics };
+    return answer(found, req.limit, metrics);
   }
+}
+
+/** The traces found so far, newest first, cut to the limit. */
+function answer(found: ReadonlyMap<string, SearchTrace>, limit: number, metrics: SearchMetrics): SearchResult {
+  const traces = [...found.values()].sort((a, b) => (a.startUnixNano < b.startUnixNano ? 1 : a.startUnixNano > b.startUnixNano ? -1 : 0));
+  return { traces: traces.slice(0, limit), metrics: { ...metrics } };
 }
 
 interface RangeNs {

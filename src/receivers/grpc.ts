@@ -62,7 +62,7 @@ function grpcMs(ms: number | undefined): number | undefined {
   return ms <= 0 || ms > GRPC_NEVER_MS ? GRPC_NEVER_MS : ms;
 }
 
-function channelOptions(maxRecvBytes: number, c: GrpcConnectionOptions): Record<string, number> {
+export function channelOptions(maxRecvBytes: number, c: GrpcConnectionOptions): Record<string, number> {
   const o: Record<string, number> = { 'grpc.max_receive_message_length': maxRecvBytes };
   const set = (key: string, v: number | undefined): void => {
     if (v !== undefined) o[key] = v;

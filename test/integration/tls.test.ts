@@ -13,7 +13,8 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type ChannelCredentials, type Client as GrpcClient, type ClientReadableStream } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { X509Certificate } from 'node:crypto';
@@ -78,9 +79,14 @@ interface TlsFiles {
 }
 
 /** Starts rubato with the API and both OTLP receivers on TLS; `clientCa` turns on mTLS everywhere. */
-async function startTlsServer(dir: string, files: { api: TlsFiles; grpc: TlsFiles; http: TlsFiles }, clientCa: string | null): Promise<TlsServer> {
+async function startTlsServer(
+  dir: string,
+  files: { api: TlsFiles; grpc: TlsFiles; http: TlsFiles },
+  clientCa: string | null,
+  extraYaml = '',
+): Promise<TlsServer> {
   const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
-  const path = writeRubatoConfig(dir, { httpPort, grpcPort, otlpHttpPort }, { logLevel: 'info' });
+  const path = writeRubatoConfig(dir, { httpPort, grpcPort, otlpHttpPort }, { logLevel: 'info', extraYaml });
   const apiTls = [
     '  http_tls_config:',
     `    cert_file: ${files.api.cert}`,
@@ -128,7 +134,7 @@ async function waitReady(s: TlsServer, client: Client): Promise<void> {
       const r = await httpsGet(s.httpPort, '/ready', client);
       return !(r instanceof Error) && r.status === 200;
     },
-    30_000,
+    90_000,
   );
 }
 
@@ -194,6 +200,8 @@ describe('TLS without client certificates', () => {
         http: { cert: join(dir, 'pki', 'server-http.crt'), key: join(dir, 'pki', 'server-http.key') },
       },
       null,
+      // Grafana's streaming shares the HTTPS port: ALPN h2 goes to gRPC, http/1.1 to the API.
+      'stream_over_http_enabled: true',
     );
     client = { ca: ca.cert };
     await waitReady(server, client);
@@ -213,6 +221,30 @@ describe('TLS without client certificates', () => {
     await assertStored(server, client, [...viaGrpc.ids, ...viaHttp.ids]);
     const echo = await httpsGet(server.httpPort, '/api/echo', client);
     assert.ok(!(echo instanceof Error) && echo.status === 200);
+  });
+
+  test("Grafana's streaming gRPC answers on the HTTPS API port (ALPN h2) beside HTTP/1.1", async () => {
+    const def = loadSync(join(projectRoot, 'test', 'support', 'streaming-querier.proto'), { defaults: true });
+    const pkg = loadPackageDefinition(def) as unknown as {
+      tempopb: {
+        StreamingQuerier: new (addr: string, creds: ChannelCredentials) => GrpcClient & Record<string, (req: object) => ClientReadableStream<unknown>>;
+      };
+    };
+    const streaming = new pkg.tempopb.StreamingQuerier(`localhost:${server.httpPort}`, credentials.createSsl(ca.cert));
+    try {
+      const tags = await new Promise<{ tagNames: string[] }[]>((resolve, reject) => {
+        const out: { tagNames: string[] }[] = [];
+        const call = streaming.SearchTags!({});
+        call.on('data', (m: { tagNames: string[] }) => out.push(m));
+        call.on('error', reject);
+        call.on('end', () => resolve(out));
+      });
+      assert.ok(tags.length >= 1 && Array.isArray(tags.at(-1)!.tagNames), JSON.stringify(tags));
+    } finally {
+      streaming.close();
+    }
+    const ready = await httpsGet(server.httpPort, '/ready', client);
+    assert.ok(!(ready instanceof Error) && ready.status === 200, 'HTTP/1.1 still answers on the same port');
   });
 
   test('plaintext clients are refused on every port', async () => {
