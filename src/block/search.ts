@@ -91,15 +91,18 @@ function unsignedCompare(col: string, op: Condition['op'], v: StaticValue | unde
  * A condition with an integer literal over an int dedicated column, which holds each number's floor
  * clamped to the INTEGER range: `v > L` only implies `floor(v) >= L`, and `!=` (a double just above
  * L, a clamped value, NaN) implies nothing, so that and out-of-range literals use the attribute list.
+ * Format 1 blocks truncated doubles toward zero instead (-1.5 as -1), so there `v < L` only implies
+ * `trunc(v) <= L`. (They also left integers beyond the INTEGER range, NaN and infinities out.)
  */
-function floorColumnCompare(col: string, op: Condition['op'], v: StaticValue | undefined): string | null {
+function floorColumnCompare(col: string, op: Condition['op'], v: StaticValue | undefined, version: number): string | null {
   if (v?.type !== 'int' || !Number.isInteger(v.value) || v.value > 0x7fffffff || v.value < -0x80000000) return null;
   switch (op) {
     case '=':
     case '>=':
-    case '<':
     case '<=':
       return `${col} ${op} ${v.value}`;
+    case '<':
+      return `${col} ${version >= 2 ? '<' : '<='} ${v.value}`;
     case '>':
       return `${col} >= ${v.value}`;
     default:
@@ -154,7 +157,7 @@ function attributePredicate(scope: ListScope, c: Condition, keys: BlockKeys | un
     // A dedicated column narrows only for literals of its type (other types are stored converted).
     if (d !== undefined && (c.op === 'exists' || c.value?.type === d.valueType)) {
       if (d.valueType === 'string' || c.op === 'exists') return compare(d.column, c.op, c.value, 'string');
-      const p = floorColumnCompare(d.column, c.op, c.value);
+      const p = floorColumnCompare(d.column, c.op, c.value, version);
       if (p !== null) return p;
     }
   }
