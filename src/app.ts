@@ -194,7 +194,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     metricsLimits: {
       maxDurationMs: cfg.query_frontend.metrics.max_duration,
       maxExemplars: cfg.query_frontend.metrics.max_exemplars,
-      maxIntervals: 10_000,
+      maxIntervals: cfg.query_frontend.metrics.max_intervals,
       maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
     },
     metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),

@@ -33,7 +33,7 @@ export interface MetricsLimits {
   readonly maxDurationMs: number;
   /** query_frontend.metrics.max_exemplars: the default and the cap of `exemplars`. */
   readonly maxExemplars: number;
-  /** Tempo's query_frontend.metrics.max_intervals (10 000). */
+  /** query_frontend.metrics.max_intervals (default 10 000); 0: no limit. */
   readonly maxIntervals: number;
   /** query_frontend.metrics.max_response_series; 0: no limit. */
   readonly maxResponseSeries: number;

@@ -57,7 +57,7 @@ test('write → read round trip, DuckDB sees the columns, lookups and misses', a
     yield* traces;
   }
   const meta = await writeBlock(backend, 'tenant-a', gen(), { rowGroupRows: 2048 });
-  assert.equal(meta.format, 'rubato-parquet1');
+  assert.equal(meta.format, 'rubato-parquet2');
   assert.equal(meta.tenantID, 'tenant-a');
   assert.equal(meta.totalObjects, 1000);
   assert.equal(meta.totalSpans, 7000);

@@ -8,7 +8,7 @@ import type { IntrinsicName } from '../traceql/index.js';
  * names directly (times, nested-set numbers, payloads).
  */
 
-/** Element type of span_attrs / resource_attrs. `type` is string|int|double|bool|array|kvlist|bytes|empty. */
+/** Element type of the attribute list columns (span, resource, event, link, scope). `type` is string|int|double|bool|array|kvlist|bytes|empty. */
 export const ATTR_STRUCT = 'STRUCT(key VARCHAR, type VARCHAR, str VARCHAR, int BIGINT, dbl DOUBLE, bool BOOLEAN)';
 
 /** How a column answers for a TraceQL intrinsic. */
@@ -33,7 +33,8 @@ export interface IntrinsicRole {
  * A copy of one attribute per row (every attribute is also in the scope's attribute list). Several
  * keys may share a column (old and new semantic conventions): the column holds the value of the
  * first key in `keys` the span or resource has. Values of another type are stored converted
- * (an int under a string column as its decimal text), so the column narrows but never decides.
+ * (an int under a string column as its decimal text; a double under an int column as its floor,
+ * clamped to the INTEGER range), so the column narrows but never decides.
  */
 export interface DedicatedRole {
   readonly kind: 'dedicated';
@@ -42,10 +43,17 @@ export interface DedicatedRole {
   readonly valueType: 'string' | 'int';
 }
 
-/** The scope's full attribute list (ATTR_STRUCT[]). */
+/** Attribute scopes with a list column; `instrumentation` is the instrumentation scope's attributes. */
+export type ListScope = 'span' | 'resource' | 'event' | 'link' | 'instrumentation';
+
+/**
+ * The scope's full attribute list (ATTR_STRUCT[]). Event and link lists hold the attributes of all
+ * the span's events (links) in one list: a span matches a condition when any of them does, so the
+ * list narrows like the span's own.
+ */
 export interface AttributeListRole {
   readonly kind: 'attributes';
-  readonly scope: 'span' | 'resource';
+  readonly scope: ListScope;
 }
 
 export type ColumnRole = IntrinsicRole | DedicatedRole | AttributeListRole;
@@ -55,7 +63,12 @@ export interface ColumnDef {
   /** DuckDB type in data.parquet. */
   readonly type: string;
   readonly role?: ColumnRole;
+  /** First block format version (formatVersion in meta.ts) that has the column; 1 when absent. */
+  readonly since?: number;
 }
+
+/** The newest block format version: the one this build writes. */
+export const CURRENT_FORMAT_VERSION = 2;
 
 const STATUS_CODES = { unset: 0, ok: 1, error: 2 } as const;
 const KIND_CODES = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
@@ -110,6 +123,13 @@ export const COLUMNS: readonly ColumnDef[] = [
   { name: 'resource_proto', type: 'BLOB' },
   { name: 'scope_proto', type: 'BLOB' },
   { name: 'span_proto', type: 'BLOB' },
+  // Format 2: event, link and instrumentation-scope attributes and link IDs, so queries on them are
+  // pruned like span attributes. Last in the file, so format 1's columns are a prefix of format 2's.
+  { name: 'event_attrs', type: `${ATTR_STRUCT}[]`, role: { kind: 'attributes', scope: 'event' }, since: 2 },
+  { name: 'link_attrs', type: `${ATTR_STRUCT}[]`, role: { kind: 'attributes', scope: 'link' }, since: 2 },
+  { name: 'scope_attrs', type: `${ATTR_STRUCT}[]`, role: { kind: 'attributes', scope: 'instrumentation' }, since: 2 },
+  { name: 'link_trace_ids', type: 'VARCHAR[]', role: intrinsic('linkTraceID', 'null', { list: true }), since: 2 },
+  { name: 'link_span_ids', type: 'VARCHAR[]', role: intrinsic('linkSpanID', 'null', { list: true }), since: 2 },
 ];
 
 export interface DedicatedColumn extends DedicatedRole {
@@ -117,6 +137,7 @@ export interface DedicatedColumn extends DedicatedRole {
 }
 export interface IntrinsicColumn extends IntrinsicRole {
   readonly column: string;
+  readonly since: number;
 }
 
 /** Dedicated attribute columns of a scope, in file order. */
@@ -134,16 +155,29 @@ const BY_KEY = new Map<string, DedicatedColumn>();
 for (const d of [...SPAN_DEDICATED, ...RESOURCE_DEDICATED]) for (const k of d.keys) BY_KEY.set(`${d.scope}\u0000${k}`, d);
 
 const INTRINSIC_COLUMNS = new Map<IntrinsicName, IntrinsicColumn>();
-for (const c of COLUMNS) if (c.role?.kind === 'intrinsic') INTRINSIC_COLUMNS.set(c.role.intrinsic, { ...c.role, column: c.name });
+for (const c of COLUMNS) if (c.role?.kind === 'intrinsic') INTRINSIC_COLUMNS.set(c.role.intrinsic, { ...c.role, column: c.name, since: c.since ?? 1 });
 
-/** The column holding an intrinsic, if any. */
-export function intrinsicColumn(name: IntrinsicName): IntrinsicColumn | undefined {
-  return INTRINSIC_COLUMNS.get(name);
+/** The column holding an intrinsic in blocks of format `version` (default: the current one), if any. */
+export function intrinsicColumn(name: IntrinsicName, version = CURRENT_FORMAT_VERSION): IntrinsicColumn | undefined {
+  const c = INTRINSIC_COLUMNS.get(name);
+  return c === undefined || c.since > version ? undefined : c;
 }
 
+const LIST_COLUMNS = new Map<ListScope, { readonly column: string; readonly since: number }>();
+for (const c of COLUMNS) if (c.role?.kind === 'attributes') LIST_COLUMNS.set(c.role.scope, { column: c.name, since: c.since ?? 1 });
+
 /** The attribute-list column of a scope. */
-export function attributeListColumn(scope: 'span' | 'resource'): string {
-  return scope === 'span' ? 'span_attrs' : 'resource_attrs';
+export function attributeListColumn(scope: 'span' | 'resource'): string;
+/** The attribute-list column of a scope in blocks of format `version`; undefined when they have none. */
+export function attributeListColumn(scope: ListScope, version?: number): string | undefined;
+export function attributeListColumn(scope: ListScope, version = CURRENT_FORMAT_VERSION): string | undefined {
+  const c = LIST_COLUMNS.get(scope);
+  return c === undefined || c.since > version ? undefined : c.column;
+}
+
+/** Scopes whose attribute keys a block of format `version` lists in keys.json and columns. */
+export function listScopes(version = CURRENT_FORMAT_VERSION): ListScope[] {
+  return [...LIST_COLUMNS].flatMap(([scope, c]) => (c.since > version ? [] : [scope]));
 }
 
 /**

@@ -18,7 +18,10 @@ export interface StoredBlock extends Block {
 }
 
 const ENCODINGS: Readonly<Record<string, (backend: Backend, meta: BlockMeta) => Promise<StoredBlock>>> = {
+  // Format 1 lacks the event, link and scope attribute columns: the block reads (and narrows) by
+  // the columns its version has (formatVersion in meta.ts).
   'rubato-parquet1': (backend, meta) => ParquetBlock.open(backend, meta),
+  'rubato-parquet2': (backend, meta) => ParquetBlock.open(backend, meta),
 };
 
 /** Formats this build reads (meta.json's `format`). */

@@ -3,7 +3,21 @@
  * folder without it is an incomplete block that readers skip and the compactor removes.
  */
 
-export const BLOCK_FORMAT = 'rubato-parquet1';
+import { CURRENT_FORMAT_VERSION } from './columns.js';
+
+/** The format this build writes; older `rubato-parquetN` blocks stay readable (encoding.ts). */
+export const BLOCK_FORMAT = `rubato-parquet${CURRENT_FORMAT_VERSION}`;
+
+/**
+ * The column-table version of a rubato format (columns.ts `since`): which columns its data.parquet
+ * has. 1: span and resource attributes only; 2: event, link and instrumentation-scope attributes too.
+ */
+export function formatVersion(format: string): number | undefined {
+  const m = /^rubato-parquet([1-9][0-9]*)$/.exec(format);
+  if (m === null) return undefined;
+  const v = Number(m[1]);
+  return v <= CURRENT_FORMAT_VERSION ? v : undefined;
+}
 
 /** File names inside `<tenant>/<blockID>/`. */
 export const BLOCK_FILES = {
@@ -21,10 +35,13 @@ export const BLOCK_FILES = {
   keys: 'keys.json',
 } as const;
 
-/** The contents of a block's keys.json. */
+/** The contents of a block's keys.json; event, link and instrumentation keys since format 2. */
 export interface BlockAttributeKeys {
   readonly span: string[];
   readonly resource: string[];
+  readonly event?: string[];
+  readonly link?: string[];
+  readonly instrumentation?: string[];
 }
 
 export interface BlockMeta {

@@ -7,7 +7,8 @@ import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import type { AttributeTagScope, Block, BlockInfo, SearchOptions, TagQuery, TagRef, TypedValue } from './block.js';
 import { parseBloomFilter, type BloomFilter } from './bloom.js';
 import { duckdbConnect, sqlString, withDuckDB } from './duckdb.js';
-import { BLOCK_FILES, blockPath, type BlockMeta } from './meta.js';
+import { BLOCK_FILES, blockPath, formatVersion, type BlockMeta } from './meta.js';
+import { listScopes } from './columns.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
 import { filterSql, searchBlock, type BlockKeys, type BlockSearchFilter } from './search.js';
 import { blockMetricsGroups, type BlockMetricsQuery } from './metrics.js';
@@ -20,7 +21,7 @@ import { SparseParquetFile } from './remote-file.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 /**
- * A stored block of the `rubato-parquet1` encoding: data.parquet read by DuckDB, with a bloom filter
+ * A stored block of the `rubato-parquetN` encodings: data.parquet read by DuckDB, with a bloom filter
  * and a trace-ID index for lookups and keys.json for tag names. The block owns its caches (bloom,
  * index, attribute keys, unfiltered tag values), so they go when the block leaves the block list.
  * Files are reached through the Backend: a local path when the backend has one, else a sparse local
@@ -32,6 +33,8 @@ const MAX_CACHED_VALUE_LISTS = 64;
 
 export class ParquetBlock implements Block {
   readonly info: BlockInfo;
+  /** Which columns data.parquet has (formatVersion in meta.ts): queries use only those. */
+  private readonly version: number;
   private keys: Promise<BlockKeys> | null = null;
   private readonly values = new Map<string, Promise<TypedValue[]>>();
   private copied: Promise<{ dir: string; file: string }> | null = null;
@@ -47,6 +50,9 @@ export class ParquetBlock implements Block {
     /** What was found damaged at open (the block still answers, more slowly). */
     readonly problems: string[],
   ) {
+    const version = formatVersion(meta.format);
+    if (version === undefined) throw new Error(`block ${meta.blockID}: not a rubato-parquet format: ${JSON.stringify(meta.format)}`);
+    this.version = version;
     this.info = {
       id: meta.blockID,
       tenant: meta.tenantID,
@@ -135,7 +141,8 @@ export class ParquetBlock implements Block {
     // which scope an unscoped attribute is in, and when a shared dedicated column is exact.
     const keys = filter.conditions.conditions.length > 0 ? await this.attributeKeys() : undefined;
     const src = await this.dataFile();
-    yield* searchBlock(src, keys === undefined ? filter : { ...filter, keys }, opts);
+    const f = { ...filter, formatVersion: this.version };
+    yield* searchBlock(src, keys === undefined ? f : { ...f, keys }, opts);
   }
 
   async metricsGroups(plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
@@ -144,32 +151,35 @@ export class ParquetBlock implements Block {
 
   async tagNames(scopes: readonly AttributeTagScope[], q: TagQuery): Promise<Map<AttributeTagScope, Set<string>>> {
     const out = new Map<AttributeTagScope, Set<string>>();
-    if (!scopes.includes('span') && !scopes.includes('resource')) return out;
-    const where = filterSql(q.filter);
+    // Scopes without a column in this block's format (events, links, scopes of format 1) list nothing.
+    const have = listScopes(this.version);
+    const wanted = scopes.filter((s) => have.includes(s));
+    if (wanted.length === 0) return out;
+    const where = filterSql(this.filterOf(q));
     let keys: BlockKeys;
     if (where === 'TRUE') keys = await this.attributeKeys();
     else if (where === 'FALSE') keys = { span: new Set(), resource: new Set() };
-    else keys = await scanKeys(await this.dataFile(), where, q.signal);
-    if (scopes.includes('span')) out.set('span', new Set(keys.span));
-    if (scopes.includes('resource')) out.set('resource', new Set(keys.resource));
+    else keys = await scanKeys(await this.dataFile(), where, q.signal, this.version, wanted);
+    for (const s of wanted) out.set(s, new Set(keys[s]));
     return out;
   }
 
   async tagValues(tag: TagRef, q: TagQuery): Promise<TypedValue[]> {
     const keys = tag.kind === 'attribute' ? await this.attributeKeys() : undefined;
-    const sources = tagSources(tag, keys);
+    const sources = tagSources(tag, keys, this.version);
     if (sources.length === 0) return [];
     const file = await this.dataFile();
-    const filtered = filterSql(q.filter) !== 'TRUE';
+    const filter = this.filterOf(q);
+    const filtered = filterSql(filter) !== 'TRUE';
     const lists = await Promise.all(
       sources.map((src) => {
-        if (filtered) return readTagValues(file, src, q.filter, q.signal);
+        if (filtered) return readTagValues(file, src, filter, q.signal);
         // Blocks never change, so unfiltered answers are kept.
         const key = JSON.stringify(src);
         let p = this.values.get(key);
         if (p === undefined) {
           if (this.values.size >= MAX_CACHED_VALUE_LISTS) this.values.delete(this.values.keys().next().value as string);
-          p = readTagValues(file, src, q.filter);
+          p = readTagValues(file, src, filter);
           this.values.set(key, p);
           // A failed read must not stay cached.
           p.catch(() => this.values.delete(key));
@@ -220,18 +230,23 @@ export class ParquetBlock implements Block {
   }
 
   /**
-   * Span and resource attribute keys present in the block (kept): from keys.json, written with the
+   * Attribute keys present in the block per scope (kept): from keys.json, written with the
    * block; blocks written before it existed are scanned.
    */
   attributeKeys(): Promise<BlockKeys> {
     this.keys ??= (async () => {
       const buf = await this.backend.read(blockPath(this.meta.tenantID, this.meta.blockID, BLOCK_FILES.keys));
-      return (buf === null ? null : parseKeysFile(buf)) ?? (await scanKeys(await this.dataFile(), 'TRUE'));
+      return (buf === null ? null : parseKeysFile(buf, this.version)) ?? (await scanKeys(await this.dataFile(), 'TRUE', undefined, this.version));
     })();
     this.keys.catch(() => {
       this.keys = null;
     });
     return this.keys;
+  }
+
+  /** A tag request's filter, narrowed by the columns this block has. */
+  private filterOf(q: TagQuery): BlockSearchFilter {
+    return { ...q.filter, formatVersion: this.version };
   }
 
   /** Drops the local cache file or copy of data.parquet made for backends without local paths. */

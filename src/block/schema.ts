@@ -49,6 +49,13 @@ export interface SpanRow {
   resourceProto: Uint8Array;
   scopeProto: Uint8Array;
   spanProto: Uint8Array;
+  /** JSON arrays of attribute structs: every event's (link's) attributes in order, the scope's. */
+  eventAttrsJson: string;
+  linkAttrsJson: string;
+  scopeAttrsJson: string;
+  /** JSON arrays of hex IDs, one per link. */
+  linkTraceIdsJson: string;
+  linkSpanIdsJson: string;
 }
 
 /** Columns of data.parquet in order, with their DuckDB types (from the column table). */

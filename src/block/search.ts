@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { INTRINSICS, portablePattern, type Condition, type IntrinsicName, type QueryConditions, type StaticValue } from '../traceql/index.js';
-import { attributeListColumn, intrinsicColumn, prefilterDedicatedColumn } from './columns.js';
+import { attributeListColumn, CURRENT_FORMAT_VERSION, intrinsicColumn, prefilterDedicatedColumn, type ListScope } from './columns.js';
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import { duckdbConnect, interruptOnAbort, sqlString, withDuckDB } from './duckdb.js';
 import { PAYLOAD_COLUMNS, payloadsOf } from './payload-columns.js';
@@ -15,10 +15,16 @@ import type { SearchOptions } from './block.js';
  * sufficient one, so the evaluator always gets the final say.
  */
 
-/** Attribute keys present in a block, per scope; lets unscoped and unknown attributes be decided up front. */
+/**
+ * Attribute keys present in a block, per scope; lets unscoped and unknown attributes be decided up
+ * front. Event, link and instrumentation keys are known for blocks of format 2 on.
+ */
 export interface BlockKeys {
   readonly span: ReadonlySet<string>;
   readonly resource: ReadonlySet<string>;
+  readonly event?: ReadonlySet<string>;
+  readonly link?: ReadonlySet<string>;
+  readonly instrumentation?: ReadonlySet<string>;
 }
 
 export interface BlockSearchFilter {
@@ -37,6 +43,11 @@ export interface BlockSearchFilter {
   readonly minMatchingSpans?: number;
   /** Attribute keys of the block; when given, conditions on absent keys are decided without reading. */
   readonly keys?: BlockKeys;
+  /**
+   * The block's format version (formatVersion in meta.ts): conditions use only the columns it has.
+   * Default: the current one.
+   */
+  readonly formatVersion?: number;
 }
 
 const TRUE = 'TRUE';
@@ -76,6 +87,29 @@ function unsignedCompare(col: string, op: Condition['op'], v: StaticValue | unde
   return compare(col, op, v, 'number');
 }
 
+/**
+ * A condition with an integer literal over an int dedicated column, which holds each number's floor
+ * clamped to the INTEGER range: `v > L` only implies `floor(v) >= L`, and `!=` (a double just above
+ * L, a clamped value, NaN) implies nothing, so that and out-of-range literals use the attribute list.
+ * Format 1 blocks truncated doubles toward zero instead (-1.5 as -1), so there `v < L` only implies
+ * `trunc(v) <= L`. (They also left integers beyond the INTEGER range, NaN and infinities out.)
+ */
+function floorColumnCompare(col: string, op: Condition['op'], v: StaticValue | undefined, version: number): string | null {
+  if (v?.type !== 'int' || !Number.isInteger(v.value) || v.value > 0x7fffffff || v.value < -0x80000000) return null;
+  switch (op) {
+    case '=':
+    case '>=':
+    case '<=':
+      return `${col} ${op} ${v.value}`;
+    case '<':
+      return `${col} ${version >= 2 ? '<' : '<='} ${v.value}`;
+    case '>':
+      return `${col} >= ${v.value}`;
+    default:
+      return null;
+  }
+}
+
 /** Predicate over one element `x` of an attribute list column; arrays and kvlists always stay candidates. */
 function listElementPredicate(key: string, op: Condition['op'], v: StaticValue | undefined): string | null {
   const keyed = `x.key = ${sqlString(key)}`;
@@ -112,19 +146,26 @@ function listPredicate(column: string, key: string, op: Condition['op'], v: Stat
   return `len(list_filter(${column}, x -> ${el})) > 0`;
 }
 
-function attributePredicate(scope: 'span' | 'resource', c: Condition, keys: BlockKeys | undefined): string | null {
-  const known = keys === undefined ? undefined : scope === 'span' ? keys.span : keys.resource;
+function attributePredicate(scope: ListScope, c: Condition, keys: BlockKeys | undefined, version: number): string | null {
+  const list = attributeListColumn(scope, version);
+  // A block without the scope's column (format 1's events, links, scopes): only the evaluator decides.
+  if (list === undefined) return null;
+  const known = keys?.[scope];
   if (known !== undefined && !known.has(c.name)) return FALSE;
-  const d = prefilterDedicatedColumn(scope, c.name, known);
-  // A dedicated column narrows only for literals of its type (other types are stored converted).
-  if (d !== undefined && (c.op === 'exists' || c.value?.type === d.valueType)) {
-    return compare(d.column, c.op, c.value, d.valueType === 'int' ? 'number' : 'string');
+  if (scope === 'span' || scope === 'resource') {
+    const d = prefilterDedicatedColumn(scope, c.name, known);
+    // A dedicated column narrows only for literals of its type (other types are stored converted).
+    if (d !== undefined && (c.op === 'exists' || c.value?.type === d.valueType)) {
+      if (d.valueType === 'string' || c.op === 'exists') return compare(d.column, c.op, c.value, 'string');
+      const p = floorColumnCompare(d.column, c.op, c.value, version);
+      if (p !== null) return p;
+    }
   }
-  return listPredicate(attributeListColumn(scope), c.name, c.op, c.value);
+  return listPredicate(list, c.name, c.op, c.value);
 }
 
-function intrinsicPredicate(name: IntrinsicName, op: Condition['op'], v: StaticValue | undefined): string | null {
-  const col = intrinsicColumn(name);
+function intrinsicPredicate(name: IntrinsicName, op: Condition['op'], v: StaticValue | undefined, version: number): string | null {
+  const col = intrinsicColumn(name, version);
   // Nested-set numbers are recomputed by the evaluator; links, event times, … are not columns.
   if (col === undefined) return null;
   if (col.list) {
@@ -152,23 +193,19 @@ function intrinsicPredicate(name: IntrinsicName, op: Condition['op'], v: StaticV
 }
 
 /** SQL predicate a span row must satisfy for the condition to hold; null when no pre-filter is possible. */
-export function conditionSql(c: Condition, keys?: BlockKeys): string | null {
+export function conditionSql(c: Condition, keys?: BlockKeys, version = CURRENT_FORMAT_VERSION): string | null {
   switch (c.scope) {
     case 'intrinsic':
-      return intrinsicPredicate(c.name, c.op, c.value);
-    case 'span':
-    case 'resource':
-      return attributePredicate(c.scope, c, keys);
+      return intrinsicPredicate(c.name, c.op, c.value, version);
     case 'none': {
       // Unscoped: the span attribute, else the resource attribute of that name.
-      const s = attributePredicate('span', c, keys);
-      const r = attributePredicate('resource', c, keys);
+      const s = attributePredicate('span', c, keys, version);
+      const r = attributePredicate('resource', c, keys, version);
       if (s === null || r === null) return null;
       return orSql([s, r]);
     }
     default:
-      // event., link. and instrumentation. attributes live only in the span payload.
-      return null;
+      return attributePredicate(c.scope, c, keys, version);
   }
 }
 
@@ -191,7 +228,7 @@ export function filterSql(f: BlockSearchFilter): string {
   const parts: string[] = [];
   const conds = f.conditions.conditions;
   if (conds.length > 0) {
-    const each = conds.map((c) => conditionSql(c, f.keys));
+    const each = conds.map((c) => conditionSql(c, f.keys, f.formatVersion));
     if (f.conditions.allConditions) {
       parts.push(andSql(each.filter((p): p is string => p !== null)));
     } else if (!each.includes(null)) {

@@ -318,14 +318,20 @@ function dedicatedString(buf: Uint8Array, v: AnyVal): string | null {
   }
 }
 
-/** intAttr semantics of test/support/span-rows.ts. */
+/**
+ * intAttr semantics of test/support/span-rows.ts: numbers as their floor clamped to the INTEGER
+ * range, so a condition with an integer literal can always be narrowed by the column (search.ts).
+ */
 function dedicatedInt(buf: Uint8Array, v: AnyVal): number | null {
-  let n: number;
-  if (v.kind === V_INT) n = Number(int64Of(v.lo, v.hi));
-  else if (v.kind === V_STRING) n = Number.parseInt(str(buf, v.start, v.end), 10);
-  else if (v.kind === V_DOUBLE) n = Math.trunc(v.dbl);
-  else return null;
+  if (v.kind === V_INT) return clampInt32(Number(int64Of(v.lo, v.hi)));
+  if (v.kind === V_DOUBLE) return Number.isNaN(v.dbl) ? null : clampInt32(Math.floor(v.dbl));
+  if (v.kind !== V_STRING) return null;
+  const n = Number.parseInt(str(buf, v.start, v.end), 10);
   return Number.isSafeInteger(n) && Math.abs(n) <= 0x7fffffff ? n : null;
+}
+
+function clampInt32(n: number): number {
+  return Math.min(0x7fffffff, Math.max(-0x80000000, n));
 }
 
 /** What a ResourceSpans contributes to each of its rows; cached by content across traces. */
@@ -339,9 +345,16 @@ interface ResourceInfo {
 
 const RESOURCE_CACHE_MAX = 4096;
 
+/** What a scope contributes to each of its rows; one per distinct scope content. */
+interface ScopeInfo {
+  readonly proto: Uint8Array;
+  /** scope_attrs of one row, pre-encoded. */
+  readonly attrs: Leaf[];
+}
+
 interface SpanRec {
   resource: ResourceInfo;
-  scope: Uint8Array;
+  scope: ScopeInfo;
   scopeNameStart: number;
   scopeNameEnd: number;
   scopeVersionStart: number;
@@ -427,7 +440,7 @@ class Cols {
 /** Appends traces' rows to the staging columns. */
 export class SpanExtractor {
   private readonly resources = new Map<string, ResourceInfo>();
-  private readonly scopes = new Map<string, Uint8Array>();
+  private readonly scopes = new Map<string, ScopeInfo>();
   private readonly traceId: Leaf;
   private readonly spanId: Leaf;
   private readonly parentSpanId: Leaf;
@@ -458,6 +471,11 @@ export class SpanExtractor {
   private readonly resourceProto: Leaf;
   private readonly scopeProto: Leaf;
   private readonly spanProto: Leaf;
+  private readonly eventAttrs: Leaf[];
+  private readonly linkAttrs: Leaf[];
+  private readonly scopeAttrs: Leaf[];
+  private readonly linkTraceIds: Leaf;
+  private readonly linkSpanIds: Leaf;
   /** First attribute per SPAN_KEYS entry of the span being written (valid where foundSet is 1). */
   private readonly found: AnyVal[] = SPAN_KEYS.map(() => newVal());
   private readonly foundSet = new Uint8Array(SPAN_KEYS.length);
@@ -493,6 +511,11 @@ export class SpanExtractor {
     this.resourceProto = c.leaf('resource_proto');
     this.scopeProto = c.leaf('scope_proto');
     this.spanProto = c.leaf('span_proto');
+    this.eventAttrs = c.list('event_attrs');
+    this.linkAttrs = c.list('link_attrs');
+    this.scopeAttrs = c.list('scope_attrs');
+    this.linkTraceIds = c.leaf('link_trace_ids');
+    this.linkSpanIds = c.leaf('link_span_ids');
   }
 
   /**
@@ -584,9 +607,10 @@ export class SpanExtractor {
       this.resourceProto.level(0, 1);
       this.resourceProto.dictBlob(res.proto);
       this.scopeProto.level(0, 1);
-      this.scopeProto.dictBlob(s.scope);
+      this.scopeProto.dictBlob(s.scope.proto);
       this.spanProto.level(0, 1);
       this.spanProto.blob(buf, s.start, s.end);
+      for (let i = 0; i < 6; i++) this.scopeAttrs[i]!.appendLeaf(s.scope.attrs[i]!);
     }
     return {
       spans: spans.length,
@@ -595,7 +619,10 @@ export class SpanExtractor {
     };
   }
 
-  /** Span attributes, the dedicated span columns and event names: a second walk over the span. */
+  /**
+   * Span attributes, the dedicated span columns, event names and attributes, link IDs and
+   * attributes: a second walk over the span.
+   */
   private writeSpanBody(buf: Uint8Array, s: SpanRec): void {
     const r = new WireReader(buf, s.start, s.end);
     const found = this.found;
@@ -603,6 +630,9 @@ export class SpanExtractor {
     foundSet.fill(0);
     let attrs = 0;
     let events = 0;
+    let eventAttrs = 0;
+    let links = 0;
+    let linkAttrs = 0;
     while (r.pos < r.end) {
       const t = r.tag();
       if (t === ((9 << 3) | WIRE_LEN)) {
@@ -628,16 +658,60 @@ export class SpanExtractor {
             ne = r.lenEnd();
             ns = r.pos;
             r.pos = ne;
+          } else if (et === ((3 << 3) | WIRE_LEN)) {
+            const ae = r.lenEnd();
+            const kv = readKeyValue(r, ae, KV.val);
+            r.pos = ae;
+            writeAttr(this.eventAttrs, eventAttrs === 0 ? 0 : 1, buf, kv);
+            eventAttrs++;
           } else r.skip(et & 7);
         }
         r.end = outer;
         this.eventNames.level(events === 0 ? 0 : 1, 1);
         this.eventNames.utf8(buf, ns, ne);
         events++;
+      } else if (t === ((13 << 3) | WIRE_LEN)) {
+        const e = r.lenEnd();
+        const outer = r.end;
+        r.end = e;
+        let ts = 0;
+        let te = 0;
+        let ss = 0;
+        let se = 0;
+        while (r.pos < e) {
+          const lt = r.tag();
+          if (lt === ((1 << 3) | WIRE_LEN)) {
+            te = r.lenEnd();
+            ts = r.pos;
+            r.pos = te;
+          } else if (lt === ((2 << 3) | WIRE_LEN)) {
+            se = r.lenEnd();
+            ss = r.pos;
+            r.pos = se;
+          } else if (lt === ((4 << 3) | WIRE_LEN)) {
+            const ae = r.lenEnd();
+            const kv = readKeyValue(r, ae, KV.val);
+            r.pos = ae;
+            writeAttr(this.linkAttrs, linkAttrs === 0 ? 0 : 1, buf, kv);
+            linkAttrs++;
+          } else r.skip(lt & 7);
+        }
+        r.end = outer;
+        this.linkTraceIds.level(links === 0 ? 0 : 1, 1);
+        this.linkTraceIds.hex(buf, ts, te);
+        this.linkSpanIds.level(links === 0 ? 0 : 1, 1);
+        this.linkSpanIds.hex(buf, ss, se);
+        links++;
       } else r.skip(t & 7);
     }
     if (attrs === 0) writeEmptyList(this.spanAttrs);
     if (events === 0) this.eventNames.level(0, 0);
+    if (eventAttrs === 0) writeEmptyList(this.eventAttrs);
+    if (links === 0) {
+      this.linkTraceIds.level(0, 0);
+      this.linkSpanIds.level(0, 0);
+    }
+    if (linkAttrs === 0) writeEmptyList(this.linkAttrs);
     // Each dedicated column holds the first of its keys the span has.
     for (let c = 0; c < SPAN_DEDICATED.length; c++) {
       const leaf = this.spanDedicated[c]!;
@@ -705,6 +779,8 @@ export class SpanExtractor {
     let ne = 0;
     let vs = 0;
     let ve = 0;
+    let as = 0;
+    let ae = 0;
     while (r.pos < end) {
       const fieldStart = r.pos;
       const t = r.tag();
@@ -715,6 +791,8 @@ export class SpanExtractor {
         r.pos = e;
       } else if (t === ((1 << 3) | WIRE_LEN)) {
         const e = r.lenEnd();
+        as = r.pos;
+        ae = e;
         r.end = e;
         while (r.pos < e) {
           const st = r.tag();
@@ -731,7 +809,7 @@ export class SpanExtractor {
         r.end = end;
       } else r.skip(t & 7);
     }
-    const scope = this.canonicalScope(copyWithout(buf, start, end, cut));
+    const scope = this.scopeInfo(copyWithout(buf, start, end, cut), buf, as, ae);
     for (let i = 0; i < ranges.length; i += 2) {
       const s = parseSpan(r, buf, ranges[i]!, ranges[i + 1]!);
       s.resource = resource;
@@ -744,14 +822,34 @@ export class SpanExtractor {
     }
   }
 
-  /** One object per distinct scope content, so the staging dictionary stores each once. */
-  private canonicalScope(bytes: Uint8Array): Uint8Array {
+  /**
+   * One object per distinct scope content, so the staging dictionary stores each once and its
+   * attributes (in the InstrumentationScope message at [start, end) of buf) are encoded once.
+   */
+  private scopeInfo(bytes: Uint8Array, buf: Uint8Array, start: number, end: number): ScopeInfo {
     const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
     const hit = this.scopes.get(key);
     if (hit !== undefined) return hit;
+    const attrs = ATTR_FIELDS.map(([n, t]) => new Leaf(n, t, 2, 1, 64));
+    let count = 0;
+    const r = new WireReader(buf, start, end);
+    while (r.pos < end) {
+      const t = r.tag();
+      if (t !== ((3 << 3) | WIRE_LEN)) {
+        r.skip(t & 7);
+        continue;
+      }
+      const e = r.lenEnd();
+      const kv = readKeyValue(r, e, KV.val);
+      r.pos = e;
+      writeAttr(attrs, count === 0 ? 0 : 1, buf, kv);
+      count++;
+    }
+    if (count === 0) writeEmptyList(attrs);
+    const info: ScopeInfo = { proto: bytes, attrs };
     if (this.scopes.size >= RESOURCE_CACHE_MAX) this.scopes.clear();
-    this.scopes.set(key, bytes);
-    return bytes;
+    this.scopes.set(key, info);
+    return info;
   }
 
   /** Resource columns, from the cache when an identical resource was seen before. */
@@ -805,7 +903,8 @@ export class SpanExtractor {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+/** Placeholder until parseScopeSpans sets the span's scope. */
+const NO_SCOPE: ScopeInfo = { proto: new Uint8Array(0), attrs: [] };
 
 function putOptBytes(leaf: Leaf, b: Uint8Array | null): void {
   if (b === null) leaf.level(0, 0);
@@ -853,7 +952,7 @@ function parseSpan(r: WireReader, buf: Uint8Array, start: number, end: number): 
   r.end = end;
   const s: SpanRec = {
     resource: undefined as unknown as ResourceInfo,
-    scope: EMPTY,
+    scope: NO_SCOPE,
     scopeNameStart: 0,
     scopeNameEnd: 0,
     scopeVersionStart: 0,

@@ -1,6 +1,6 @@
 import type { IntrinsicName } from '../traceql/index.js';
 import type { TagRef, TagValueType, TypedValue } from './block.js';
-import { attributeListColumn, exactDedicatedColumn, intrinsicColumn } from './columns.js';
+import { attributeListColumn, CURRENT_FORMAT_VERSION, exactDedicatedColumn, intrinsicColumn, listScopes, type ListScope } from './columns.js';
 import { sqlString, withDuckDB } from './duckdb.js';
 import { asSource, type ParquetSource } from './parquet-source.js';
 import type { BlockAttributeKeys } from './meta.js';
@@ -14,27 +14,42 @@ import { filterSql, type BlockKeys, type BlockSearchFilter } from './search.js';
 
 /** Where a tag's values come from in the block. */
 export type TagSource =
-  | { readonly kind: 'attribute'; readonly scope: 'span' | 'resource'; readonly key: string }
+  | { readonly kind: 'attribute'; readonly scope: ListScope; readonly key: string }
   /** A plain column (intrinsics such as `name`, dedicated attribute columns). */
   | { readonly kind: 'column'; readonly column: string; readonly type: TagValueType }
   | { readonly kind: 'listColumn'; readonly column: string };
 
 /** IDs are never listed as tag values (Tempo lists none either). */
-const UNLISTED: ReadonlySet<IntrinsicName> = new Set(['traceID', 'spanID', 'parentID']);
+const UNLISTED: ReadonlySet<IntrinsicName> = new Set(['traceID', 'spanID', 'parentID', 'linkTraceID', 'linkSpanID']);
 
-/** Parses keys.json (written with the block); null when it is not what the writer writes. */
-export function parseKeysFile(buf: Uint8Array): BlockKeys | null {
+/**
+ * Parses keys.json (written with the block); null when it is not what the writer writes for a block
+ * of format `version` (a format 2 block lists event, link and instrumentation keys too).
+ */
+export function parseKeysFile(buf: Uint8Array, version = CURRENT_FORMAT_VERSION): BlockKeys | null {
   try {
     const k = JSON.parse(Buffer.from(buf).toString('utf8')) as BlockAttributeKeys;
-    if (!Array.isArray(k.span) || !Array.isArray(k.resource)) return null;
-    return { span: new Set(k.span), resource: new Set(k.resource) };
+    const out: { -readonly [S in ListScope]?: Set<string> } = {};
+    for (const scope of listScopes(version)) {
+      const list = k[scope];
+      if (!Array.isArray(list)) return null;
+      out[scope] = new Set(list);
+    }
+    if (out.span === undefined || out.resource === undefined) return null;
+    return { ...out, span: out.span, resource: out.resource };
   } catch {
     return null;
   }
 }
 
-/** Attribute keys of the span rows passing `where` (any SQL predicate), by a scan. */
-export async function scanKeys(file: string | ParquetSource, where: string, signal?: AbortSignal): Promise<BlockKeys> {
+/** Attribute keys of the span rows passing `where` (any SQL predicate), by a scan of `scopes` (default: all the format has). */
+export async function scanKeys(
+  file: string | ParquetSource,
+  where: string,
+  signal?: AbortSignal,
+  version = CURRENT_FORMAT_VERSION,
+  scopes: readonly ListScope[] = listScopes(version),
+): Promise<BlockKeys> {
   const source = asSource(file);
   const src = `read_parquet(${sqlString(source.path)})`;
   return withDuckDB(async (conn) => {
@@ -48,7 +63,12 @@ export async function scanKeys(file: string | ParquetSource, where: string, sign
         release();
       }
     };
-    return { span: await read(attributeListColumn('span')), resource: await read(attributeListColumn('resource')) };
+    const out: { -readonly [S in ListScope]?: Set<string> } = {};
+    for (const scope of scopes) {
+      const column = attributeListColumn(scope, version);
+      if (column !== undefined) out[scope] = await read(column);
+    }
+    return { ...out, span: out.span ?? new Set(), resource: out.resource ?? new Set() };
   }, signal);
 }
 
@@ -57,18 +77,19 @@ export async function scanKeys(file: string | ParquetSource, where: string, sign
  * block (`keys`, the block's attribute keys), else the attribute list; intrinsics from their column.
  * Attributes the block lacks (per `keys`) have no source.
  */
-export function tagSources(tag: TagRef, keys: BlockKeys | undefined): TagSource[] {
+export function tagSources(tag: TagRef, keys: BlockKeys | undefined, version = CURRENT_FORMAT_VERSION): TagSource[] {
   if (tag.kind === 'intrinsic') {
-    const col = intrinsicColumn(tag.name);
+    const col = intrinsicColumn(tag.name, version);
     if (col === undefined || UNLISTED.has(tag.name) || col.codes !== undefined || col.unsigned) return [];
     return [col.list ? { kind: 'listColumn', column: col.column } : { kind: 'column', column: col.column, type: 'string' }];
   }
-  const scopes: ('span' | 'resource')[] = tag.scope === 'span' || tag.scope === 'resource' ? [tag.scope] : tag.scope === 'none' ? ['span', 'resource'] : [];
+  const scopes: ListScope[] = tag.scope === 'none' ? ['span', 'resource'] : [tag.scope];
   const out: TagSource[] = [];
   for (const scope of scopes) {
-    const known = keys === undefined ? undefined : scope === 'span' ? keys.span : keys.resource;
+    if (attributeListColumn(scope, version) === undefined) continue;
+    const known = keys?.[scope];
     if (known !== undefined && !known.has(tag.key)) continue;
-    const d = exactDedicatedColumn(scope, tag.key, known);
+    const d = scope === 'span' || scope === 'resource' ? exactDedicatedColumn(scope, tag.key, known) : undefined;
     out.push(d !== undefined ? { kind: 'column', column: d.column, type: d.valueType } : { kind: 'attribute', scope, key: tag.key });
   }
   return out;
@@ -92,7 +113,7 @@ export async function readTagValues(file: string | ParquetSource, source: TagSou
       sql =
         `SELECT DISTINCT a.type, CASE a.type WHEN 'int' THEN CAST(a.int AS VARCHAR) WHEN 'double' THEN CAST(a.dbl AS VARCHAR) ` +
         `WHEN 'bool' THEN CAST(a.bool AS VARCHAR) ELSE a.str END ` +
-        `FROM (SELECT unnest(${attributeListColumn(source.scope)}) AS a FROM ${src} WHERE ${where}) ` +
+        `FROM (SELECT unnest(${attributeListColumn(source.scope, CURRENT_FORMAT_VERSION)!}) AS a FROM ${src} WHERE ${where}) ` +
         `WHERE a.key = ${sqlString(source.key)} AND a.type IN ('string', 'int', 'double', 'bool')`;
       break;
   }

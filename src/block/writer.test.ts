@@ -13,6 +13,7 @@ import { ATTR_STRUCT, SPAN_COLUMNS, type SpanRow } from './schema.js';
 import { traceToRows } from '../../test/support/span-rows.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { syntheticTraces } from '../../test/support/synthetic-traces.js';
+import { scopedAttrTraces } from '../../test/support/scoped-attr-traces.js';
 import { removeStaleWorkDirs, writeBlock } from './writer.js';
 
 let root: string;
@@ -48,6 +49,20 @@ function edgeTrace(traceId: string): Uint8Array {
   kv(w, 1, 'k8s.cluster.name', (x) => x.stringField(1, 'c\u00e9'));
   w.endMessage(res);
   const ss = w.beginMessage(2);
+  const scope = w.beginMessage(1);
+  w.stringField(1, 'edge-lib');
+  kv(w, 3, 'scope.attr', (x) => {
+    x.tag(2, 0);
+    x.varint(1);
+  });
+  kv(w, 3, 'scope.list', (x) => {
+    const l = x.beginMessage(5);
+    const v = x.beginMessage(1);
+    x.stringField(1, 'q');
+    x.endMessage(v);
+    x.endMessage(l);
+  });
+  w.endMessage(scope);
   const span = (id: number, parent: Uint8Array | null, start: bigint, body: (x: WireWriter) => void): void => {
     const m = w.beginMessage(2);
     w.bytesField(1, tid);
@@ -101,6 +116,25 @@ function edgeTrace(traceId: string): Uint8Array {
     x.bytesField(1, Uint8Array.from([0xc3, 0x28]));
     x.endMessage(v);
     x.endMessage(m);
+    // A link without IDs, one with attributes, and one without.
+    const l0 = x.beginMessage(13);
+    kv(x, 4, 'link.n', (y) => {
+      y.tag(3, 0);
+      y.varint(3);
+    });
+    x.endMessage(l0);
+    const l1 = x.beginMessage(13);
+    x.bytesField(1, Uint8Array.from([0xab, 0xcd]));
+    x.bytesField(2, Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0]));
+    kv(x, 4, 'link.s', (y) => y.stringField(1, 'v'));
+    kv(x, 4, 'link.d', (y) => {
+      y.tag(4, 1);
+      y.double(Number.NaN);
+    });
+    x.endMessage(l1);
+    const l2 = x.beginMessage(13);
+    x.bytesField(1, tid);
+    x.endMessage(l2);
     const st = x.beginMessage(15);
     x.stringField(2, 'fail\u2603');
     x.tag(3, 0);
@@ -112,9 +146,17 @@ function edgeTrace(traceId: string): Uint8Array {
     kv(x, 9, 'db.system', (y) => y.stringField(1, 'ignored'));
     const e = x.beginMessage(11);
     x.stringField(2, 'first');
+    kv(x, 3, 'exception.type', (y) => y.stringField(1, 'E'));
+    kv(x, 3, 'n', (y) => {
+      y.tag(3, 0);
+      y.varint64(-7n);
+    });
     x.endMessage(e);
     const e2 = x.beginMessage(11);
     x.endMessage(e2);
+    const e3 = x.beginMessage(11);
+    kv(x, 3, 'exception.type', (y) => y.stringField(1, 'F'));
+    x.endMessage(e3);
   });
   // A span without times or a name, under a parent that is not in the trace.
   const m = w.beginMessage(2);
@@ -156,18 +198,22 @@ function appendRef(a: DuckDBAppender, r: SpanRow): void {
   a.appendBlob(r.resourceProto);
   a.appendBlob(r.scopeProto);
   a.appendBlob(r.spanProto);
+  for (const v of [r.eventAttrsJson, r.linkAttrsJson, r.scopeAttrsJson, r.linkTraceIdsJson, r.linkSpanIdsJson]) s(v);
   a.endRow();
 }
 
-const JSON_COLS = new Set(['span_attrs', 'resource_attrs', 'event_names']);
+const JSON_COLS = new Set(['span_attrs', 'resource_attrs', 'event_names', 'event_attrs', 'link_attrs', 'scope_attrs', 'link_trace_ids', 'link_span_ids']);
+const STRING_LISTS = new Set(['event_names', 'link_trace_ids', 'link_span_ids']);
 const ATTR_SHAPE = `'[{"key":"VARCHAR","type":"VARCHAR","str":"VARCHAR","int":"BIGINT","dbl":"DOUBLE","bool":"BOOLEAN"}]'`;
 
 test('block rows equal the reference row builder, column for column', async () => {
   const traces: TraceRecord[] = syntheticTraces({ traces: 300, spansPerTrace: 9, seed: 5 });
   const edgeId = 'ffff0000000000000000000000000001';
   traces.push({ traceId: edgeId, trace: edgeTrace(edgeId) });
+  traces.push(...scopedAttrTraces());
+  traces.sort((a, b) => (a.traceId < b.traceId ? -1 : 1));
   const meta = await writeBlock(backend, 'eq', traces, { rowGroupRows: 1024 });
-  assert.equal(meta.totalSpans, 300 * 9 + 3);
+  assert.equal(meta.totalSpans, 300 * 9 + 3 + 24 * 4);
   const file = backend.localPath(`eq/${meta.blockID}/data.parquet`)!;
 
   const conn = await duckdbConnect();
@@ -178,7 +224,7 @@ test('block rows equal the reference row builder, column for column', async () =
     for (const t of traces) for (const r of traceToRows(t)) appendRef(app, r);
     app.closeSync();
     const refSelect = SPAN_COLUMNS.map(([n, t]) => {
-      if (n === 'event_names') return `CAST(from_json(${n}, '["VARCHAR"]') AS ${t}) AS ${n}`;
+      if (STRING_LISTS.has(n)) return `CAST(from_json(${n}, '["VARCHAR"]') AS ${t}) AS ${n}`;
       if (JSON_COLS.has(n)) return `CAST(from_json(${n}, ${ATTR_SHAPE}) AS ${ATTR_STRUCT}[]) AS ${n}`;
       return n;
     });

@@ -11,6 +11,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { StageFileWriter } from './parquet-stage.js';
 import { parquetSelectSql } from './schema.js';
 import { SpanExtractor, stageColumns } from './span-extract.js';
+import { attributeListColumn, listScopes, type ListScope } from './columns.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { createTraceIndexBuilder } from './trace-index.js';
 
@@ -107,7 +108,9 @@ export async function writeBlock(
     const rowGroups = Number(rg.getRows()[0]?.[0] ?? 0);
 
     // Tag names are asked often and a block never changes: list its attribute keys once, here.
-    const keys: BlockAttributeKeys = { span: await distinctKeys(conn, dataFile, 'span_attrs'), resource: await distinctKeys(conn, dataFile, 'resource_attrs') };
+    const keys: { -readonly [S in ListScope]?: string[] } = {};
+    for (const scope of listScopes()) keys[scope] = await distinctKeys(conn, dataFile, attributeListColumn(scope)!);
+    const keysFile: BlockAttributeKeys = { ...keys, span: keys.span ?? [], resource: keys.resource ?? [] };
 
     const bloom = createBloomFilter(index.count, opts.bloomFalsePositive);
     let minID = '';
@@ -142,7 +145,7 @@ export async function writeBlock(
     await backend.writeFile(blockPath(tenant, blockID, BLOCK_FILES.data), dataFile);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.bloom), bloomBytes);
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.index), indexBytes);
-    await backend.write(blockPath(tenant, blockID, BLOCK_FILES.keys), Buffer.from(JSON.stringify(keys)));
+    await backend.write(blockPath(tenant, blockID, BLOCK_FILES.keys), Buffer.from(JSON.stringify(keysFile)));
     await backend.write(blockPath(tenant, blockID, BLOCK_FILES.meta), serializeBlockMeta(meta));
     return meta;
   } finally {
@@ -152,7 +155,7 @@ export async function writeBlock(
 }
 
 /** Distinct attribute keys of one attribute-list column of a Parquet file, sorted. */
-async function distinctKeys(conn: DuckDBConnection, file: string, column: 'span_attrs' | 'resource_attrs'): Promise<string[]> {
+async function distinctKeys(conn: DuckDBConnection, file: string, column: string): Promise<string[]> {
   const r = await conn.runAndReadAll(
     `SELECT DISTINCT a.key FROM (SELECT unnest(${column}) AS a FROM read_parquet(${sqlString(file)})) WHERE a.key IS NOT NULL ORDER BY 1`,
   );

@@ -82,6 +82,7 @@ export const DEFAULTS = {
     metricsQueryBackendAfter: 30 * MINUTE,
     metricsInterval: 5 * MINUTE,
     metricsMaxExemplars: 100,
+    metricsMaxIntervals: 10_000,
   },
   compactor: {
     blockRetention: 72 * HOUR,

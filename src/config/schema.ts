@@ -375,12 +375,14 @@ const queryFrontendSchema = section(
         max_exemplars: int(D.queryFrontend.metricsMaxExemplars),
         /** default 0 (no limit): series in a metrics answer before it is cut and marked PARTIAL */
         max_response_series: int(0),
+        /** default 10000; 0: no limit. Most points ((end - start) / step) a query_range may ask; more is a 400 */
+        max_intervals: int(D.queryFrontend.metricsMaxIntervals),
         /** default 0s (off) */
         duration_slo: duration(0),
         /** default 0 (off) */
         throughput_bytes_slo: num(0),
       },
-      ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'max_intervals', 'exemplars'],
+      ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'exemplars'],
     ).prefault({}),
   },
   ['max_batch_size', 'log_query_request_headers', 'multi_tenant_queries_enabled', 'response_consumers', 'weights', 'mcp_server', 'rf1_after', 'api_timeout'],

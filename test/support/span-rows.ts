@@ -11,6 +11,7 @@ interface DecodedSpan {
   readonly resourceIdx: number;
   readonly scopeName: string;
   readonly scopeVersion: string;
+  readonly scopeAttrs: readonly KeyValue[];
   spanId: string;
   parentSpanId: string;
   left: number;
@@ -45,6 +46,7 @@ export function traceToRows(rec: TraceRecord): SpanRow[] {
           resourceIdx: ri,
           scopeName: ss.scope.name,
           scopeVersion: ss.scope.version,
+          scopeAttrs: ss.scope.attributes,
           spanId: hex(span.spanId),
           parentSpanId: hex(span.parentSpanId),
           left: 0,
@@ -113,6 +115,11 @@ export function traceToRows(rec: TraceRecord): SpanRow[] {
       resourceProto: s.entry.resource,
       scopeProto: s.entry.scope,
       spanProto: s.entry.span,
+      eventAttrsJson: attrsJson(sp.events.flatMap((e) => e.attributes)),
+      linkAttrsJson: attrsJson(sp.links.flatMap((l) => l.attributes)),
+      scopeAttrsJson: attrsJson(s.scopeAttrs),
+      linkTraceIdsJson: JSON.stringify(sp.links.map((l) => Buffer.from(l.traceId).toString('hex'))),
+      linkSpanIdsJson: JSON.stringify(sp.links.map((l) => Buffer.from(l.spanId).toString('hex'))),
     };
   });
 }
@@ -212,11 +219,11 @@ function strAttr(attrs: readonly KeyValue[], ...keys: string[]): string | null {
 function intAttr(attrs: readonly KeyValue[], ...keys: string[]): number | null {
   const v = find(attrs, keys);
   if (v === undefined) return null;
-  let n: number;
-  if ('intValue' in v) n = Number(v.intValue);
-  else if ('stringValue' in v) n = Number.parseInt(v.stringValue, 10);
-  else if ('doubleValue' in v) n = Math.trunc(v.doubleValue);
-  else return null;
+  const clamp = (n: number): number => Math.min(0x7fffffff, Math.max(-0x80000000, n));
+  if ('intValue' in v) return clamp(Number(v.intValue));
+  if ('doubleValue' in v) return Number.isNaN(v.doubleValue) ? null : clamp(Math.floor(v.doubleValue));
+  if (!('stringValue' in v)) return null;
+  const n = Number.parseInt(v.stringValue, 10);
   return Number.isSafeInteger(n) && Math.abs(n) <= 0x7fffffff ? n : null;
 }
 
