@@ -524,7 +524,7 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
       return m;
     }
     function podOf(m: Manifest): Obj {
-      return (m.spec?.['template'] as { spec: Obj }).spec;
+      return (m.spec!['template'] as { spec: Obj }).spec;
     }
     function containerOf(m: Manifest): Container {
       const containers = podOf(m)['containers'] as Container[];
@@ -880,16 +880,16 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
       const distributor = named(manifests, 'NetworkPolicy', 'tempo-distributor');
       assert.deepEqual((distributor.spec!['podSelector'] as { matchLabels: Obj }).matchLabels['app.kubernetes.io/component'], 'distributor');
       assert.deepEqual(
-        (distributor.spec?.['ingress'] as Rule[]).map((r) => [r.ports.map((p) => p.port), r.from]),
+        (distributor.spec!['ingress'] as Rule[]).map((r) => [r.ports.map((p) => p.port), r.from]),
         [[[4317, 4318], [clients]]],
       );
 
       const etcdPolicy = named(manifests, 'NetworkPolicy', 'tempo-etcd');
       assert.deepEqual(
-        (etcdPolicy.spec?.['ingress'] as Rule[]).map((r) => r.ports.map((p) => p.port)),
+        (etcdPolicy.spec!['ingress'] as Rule[]).map((r) => r.ports.map((p) => p.port)),
         [[2379], [2380]],
       );
-      assert.deepEqual((etcdPolicy.spec?.['ingress'] as Rule[])[0]?.from, [releasePods]);
+      assert.deepEqual((etcdPolicy.spec!['ingress'] as Rule[])[0]?.from, [releasePods]);
     });
   });
 });
