@@ -787,6 +787,27 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
       assert.deepEqual((embedded.metrics_generator.ring.kvstore as { etcd: { endpoints: string[] } }).etcd.endpoints, members);
     });
 
+    it("runs the embedded etcd as a 3-member cluster that compacts the ring key's old revisions", () => {
+      const { manifests } = render([], [...s3, 'etcd.embedded.enabled=true']);
+      const sts = named(manifests, 'StatefulSet', 'tempo-etcd');
+      assert.equal(sts.spec?.['replicas'], 3);
+      assert.equal(sts.spec?.['podManagementPolicy'], 'Parallel');
+      const command = (containerOf(sts) as Container & { command: string[] }).command;
+      assert.ok(
+        command.includes(
+          '--initial-cluster=tempo-etcd-0=http://tempo-etcd-0.tempo-etcd.tempo.svc:2380,tempo-etcd-1=http://tempo-etcd-1.tempo-etcd.tempo.svc:2380,tempo-etcd-2=http://tempo-etcd-2.tempo-etcd.tempo.svc:2380',
+        ),
+        command.join(' '),
+      );
+      // Each heartbeat rewrites the ring key: without compaction the revisions fill etcd's quota.
+      assert.ok(command.includes('--auto-compaction-mode=periodic'));
+      assert.ok(command.includes('--auto-compaction-retention=5m'));
+      const svc = named(manifests, 'Service', 'tempo-etcd');
+      assert.equal(svc.spec?.['clusterIP'], 'None');
+      assert.equal(svc.spec?.['publishNotReadyAddresses'], true);
+      assert.equal(named(manifests, 'PodDisruptionBudget', 'tempo-etcd').spec?.['maxUnavailable'], 1);
+    });
+
     it('renders a config that rubato loads for every -target (-config.verify)', () => {
       const { manifests } = render([], [...everything]);
       const file = join(work, 'distributed-tempo.yaml');
