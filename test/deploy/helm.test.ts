@@ -5,92 +5,35 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { freePort } from '../support/ports.js';
 import { projectRoot } from '../support/rubato-process.js';
-import { schemaLocation, writeSchemas } from './k8s-schemas.js';
-import { needs, run, toolsFile } from './tools.js';
-
-const chartDir = join(projectRoot, 'deploy', 'helm', 'rubato');
-/** The team's values and the config their tempo chart renders (shared/ sits beside the repository). */
-const seedDir = join(projectRoot, '..', 'shared', 'fixtures', 'seed-deployment');
-const teamValues = join(seedDir, 'values.yaml');
-const seedTempoYaml = join(seedDir, 'tempo.yaml');
-
-const skip = needs(['helm', 'kubeconform'], ['kubernetes-openapi.json', 'servicemonitor-crd.yaml']);
-
-// Loose shapes of the rendered objects: the tests read fields and let assert report what is missing.
-type Obj = Record<string, unknown>;
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Obj;
-  data?: Record<string, string>;
-}
-
-let work = '';
-const helmEnv = (): Record<string, string> => ({
-  HELM_CACHE_HOME: join(work, 'helm', 'cache'),
-  HELM_CONFIG_HOME: join(work, 'helm', 'config'),
-  HELM_DATA_HOME: join(work, 'helm', 'data'),
-});
-
-/** `helm template` as release "tempo" in namespace "tempo" (the team's), with these values files and --set pairs. */
-function render(valuesFiles: readonly string[] = [], set: readonly string[] = []): { text: string; manifests: Manifest[] } {
-  const args = ['template', 'tempo', chartDir, '--namespace', 'tempo'];
-  for (const f of valuesFiles) args.push('--values', f);
-  for (const s of set) args.push('--set', s);
-  const text = run('helm', args, { env: helmEnv() });
-  const manifests = parseAllDocuments(text)
-    .map((d) => d.toJS() as Manifest | null)
-    .filter((m): m is Manifest => m !== null);
-  return { text, manifests };
-}
-
-function find(manifests: readonly Manifest[], kind: string): Manifest {
-  const m = manifests.find((x) => x.kind === kind);
-  assert.ok(m, `no ${kind} rendered; kinds: ${manifests.map((x) => x.kind).join(', ')}`);
-  return m;
-}
-
-/** kubeconform -strict over the rendered text, with schemas built from Kubernetes' OpenAPI and the CRD. */
-function kubeconform(text: string, manifests: readonly Manifest[]): void {
-  const schemas = join(work, 'schemas');
-  const missing = writeSchemas(
-    schemas,
-    manifests.map((m) => ({ apiVersion: m.apiVersion, kind: m.kind })),
-    { kubernetesOpenApi: toolsFile('kubernetes-openapi.json') ?? '', serviceMonitorCrd: toolsFile('servicemonitor-crd.yaml') ?? '' },
-  );
-  assert.deepEqual(missing, [], 'every rendered kind has a schema');
-  const file = join(work, `manifests-${Date.now()}.yaml`);
-  writeFileSync(file, text);
-  const out = run('kubeconform', ['-strict', '-summary', '-output', 'json', '-schema-location', schemaLocation(schemas), file]);
-  const summary = (JSON.parse(out) as { summary: { valid: number; invalid: number; errors: number; skipped: number } }).summary;
-  assert.deepEqual(summary, { valid: manifests.length, invalid: 0, errors: 0, skipped: 0 });
-}
+import {
+  chartDir,
+  closeWorkDir,
+  type Container,
+  find,
+  helmEnv,
+  kubeconform,
+  type Manifest,
+  type Obj,
+  openWorkDir,
+  render,
+  renderedConfig,
+  seedTempoYaml,
+  skipWithoutHelm,
+  teamValues,
+  workDir,
+} from './helm-chart.js';
+import { run } from './tools.js';
 
 function podSpec(manifests: readonly Manifest[]): Obj {
   const sts = find(manifests, 'StatefulSet');
   const template = sts.spec?.['template'] as { spec: Obj };
   return template.spec;
-}
-
-interface Container {
-  name: string;
-  image: string;
-  args: string[];
-  ports: Array<{ name: string; containerPort: number }>;
-  livenessProbe: { httpGet: { path: string; port: string | number } };
-  readinessProbe: { httpGet: { path: string; port: string | number } };
-  securityContext: Obj;
-  resources: Obj;
-  env?: Array<{ name: string; value?: string }>;
-  volumeMounts: Array<{ name: string; mountPath: string }>;
 }
 
 function container(manifests: readonly Manifest[]): Container {
@@ -99,17 +42,11 @@ function container(manifests: readonly Manifest[]): Container {
   return containers[0] as Container;
 }
 
-function renderedConfig(manifests: readonly Manifest[]): Obj {
-  const text = find(manifests, 'ConfigMap').data?.['tempo.yaml'];
-  assert.ok(text, 'ConfigMap has tempo.yaml');
-  return parse(text) as Obj;
-}
-
-describe('helm chart deploy/helm/rubato', { skip }, () => {
+describe('helm chart deploy/helm/rubato', { skip: skipWithoutHelm }, () => {
   before(() => {
-    work = mkdtempSync(join(tmpdir(), 'rubato-helm-'));
+    openWorkDir();
   });
-  after(() => rmSync(work, { recursive: true, force: true }));
+  after(() => closeWorkDir());
 
   it('passes helm lint --strict with the default values and with the team values', () => {
     run('helm', ['lint', '--strict', chartDir], { env: helmEnv() });
@@ -379,7 +316,7 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
      */
     async function runWith(set: readonly string[], opts: { asImageUser?: boolean }, check: (url: string, local: Local) => Promise<void>): Promise<string> {
       const { manifests } = render([teamValues], set);
-      const dir = join(work, `run-${Date.now()}`);
+      const dir = join(workDir(), `run-${Date.now()}`);
       mkdirSync(dir, { recursive: true });
       const local = await localise(renderedConfig(manifests), find(manifests, 'ConfigMap').data?.['overrides.yaml'] ?? '', dir);
       mkdirSync(local.varTempo, { recursive: true });
@@ -387,7 +324,7 @@ describe('helm chart deploy/helm/rubato', { skip }, () => {
       const node = [process.execPath, '--max-semi-space-size=2', join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${local.file}`];
       let command = node;
       if (opts.asImageUser === true) {
-        for (const d of [work, dir]) chmodSync(d, 0o755);
+        for (const d of [workDir(), dir]) chmodSync(d, 0o755);
         for (const d of [local.varTempo, local.tmp]) chownSync(d, 10001, 10001);
         command = ['setpriv', '--reuid=10001', '--regid=10001', '--clear-groups', ...node];
       }

@@ -79,3 +79,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $path := index . 0 -}}
 {{- range (index . 1) }}{{ if eq (trimSuffix "/" .mountPath) $path }}true{{ end }}{{ end -}}
 {{- end -}}
+
+{{/* "single" (one StatefulSet running -target=all) or "distributed" (one workload per -target). */}}
+{{- define "rubato.mode" -}}
+{{- $mode := .Values.mode | default "single" -}}
+{{- if not (has $mode (list "single" "distributed")) -}}
+{{- fail (printf "mode must be \"single\" or \"distributed\", not %q" $mode) -}}
+{{- end -}}
+{{- $mode -}}
+{{- end -}}
