@@ -21,8 +21,9 @@ if (files.length === 0) {
   console.error('no test files found under dist/');
   process.exit(1);
 }
+// The timeout catches hangs, not slowness: a browser or cluster file can take minutes on a loaded machine.
 const run = (list, env) =>
-  spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...list], { stdio: 'inherit', env: { ...process.env, ...env } })
+  spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...list], { stdio: 'inherit', env: { ...process.env, ...env } })
     .status ?? 1;
 let status = run(files, {});
 
