@@ -184,7 +184,9 @@ export function buildTraceModel(traceId: string, answer: unknown): TraceModel {
       }
     }
   }
-  return linkTree(traceId, spans);
+  const model = linkTree(traceId, spans);
+  markCriticalPath(model);
+  return model;
 }
 
 type Eager = Omit<UiSpan, 'attributes' | 'events' | 'links' | 'parent' | 'depth' | 'children' | 'critical'>;
@@ -258,24 +260,37 @@ class SpanRecord implements UiSpan {
   }
 }
 
-function linkTree(traceId: string, spans: UiSpan[]): TraceModel {
-  const byId = new Map<string, number>();
-  for (const s of spans) if (!byId.has(s.spanId)) byId.set(s.spanId, s.index);
+/**
+ * Links decoded spans (index = position) into the tree: parents, children by start, depths, order.
+ * `parentOf` (from the protobuf decoder: parent index, -1 none, -2 not in the trace) saves the
+ * look-up of every parent by its hex ID.
+ */
+export function linkTree(traceId: string, spans: UiSpan[], parentOf?: Int32Array): TraceModel {
+  let parents = parentOf;
+  if (parents === undefined) {
+    const byId = new Map<string, number>();
+    for (const s of spans) if (!byId.has(s.spanId)) byId.set(s.spanId, s.index);
+    parents = new Int32Array(spans.length);
+    for (const s of spans) parents[s.index] = s.parentSpanId === '' ? -1 : (byId.get(s.parentSpanId) ?? -2);
+  }
   const roots: number[] = [];
   let orphanCount = 0;
   for (const s of spans) {
-    const p = s.parentSpanId === '' ? undefined : byId.get(s.parentSpanId);
-    if (p !== undefined && p !== s.index) {
+    const p = parents[s.index] ?? -1;
+    const ps = p >= 0 && p !== s.index ? spans[p] : undefined;
+    if (ps !== undefined) {
       s.parent = p;
-      spans[p]?.children.push(s.index);
+      // Leaves may share one frozen empty array until they get a child.
+      if (ps.children.length === 0) ps.children = [s.index];
+      else ps.children.push(s.index);
     } else {
-      if (s.parentSpanId !== '') orphanCount++;
+      if (p !== -1) orphanCount++;
       roots.push(s.index);
     }
   }
   const byStart = (a: number, b: number): number => (spans[a]?.startMs ?? 0) - (spans[b]?.startMs ?? 0);
   roots.sort(byStart);
-  for (const s of spans) s.children.sort(byStart);
+  for (const s of spans) if (s.children.length > 1) s.children.sort(byStart);
 
   // Iterative depth-first walk: a deep chain must not overflow the stack; `seen` breaks parent cycles.
   const order: number[] = [];
@@ -320,9 +335,7 @@ function linkTree(traceId: string, spans: UiSpan[]): TraceModel {
     if (s.statusCode === 'error') errorCount++;
   }
   if (spans.length === 0) startMs = endMs = 0;
-  const model: TraceModel = { traceId, spans, roots, startMs, endMs, services, order, errorCount, orphanCount };
-  markCriticalPath(model);
-  return model;
+  return { traceId, spans, roots, startMs, endMs, services, order, errorCount, orphanCount };
 }
 
 /**
