@@ -480,7 +480,7 @@ describe('web UI in chromium', { timeout: 600_000 }, () => {
     const ms = (v: number | undefined): string => `${(v ?? NaN).toFixed(0)} ms`;
     console.log(
       `# ui: ${BIG_SPANS}-span trace (${((t?.bytes ?? 0) / 1e6).toFixed(1)} MB protobuf): fetch ${ms(t?.fetchMs)}, decode ${ms(t?.decodeMs)}, ` +
-        `tree ${ms(t?.treeMs)}, critical path ${ms(t?.criticalMs)}, first paint ${ms(t?.renderMs)}; request-to-paint ${ms(t?.totalMs)}, ` +
+        `tree ${ms(t?.treeMs)}, first paint ${ms(t?.renderMs)}; request-to-paint ${ms(t?.totalMs)} (critical path after it: ${ms(t?.criticalMs)}), ` +
         `page-navigation-to-paint ${ms(t?.sinceNavigationMs)} in the page, ${wall} ms seen by the test (chromium headless; loaded machine)`,
     );
     await page.screenshot({ path: join(shots, 'big-trace.png') });
