@@ -427,9 +427,6 @@ function hexAt(b: Uint8Array, at: number, len: number): string {
 class ProtoSpan implements UiSpan {
   readonly name: string;
   readonly kind: string;
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly durationMs: number;
   readonly statusCode: UiSpan['statusCode'];
   readonly statusMessage: string;
   parent = -1;
@@ -443,7 +440,7 @@ class ProtoSpan implements UiSpan {
 
   constructor(
     readonly index: number,
-    private readonly buf: Uint8Array,
+    private readonly store: Store,
     private readonly start: number,
     private readonly end: number,
     private readonly shared: Shared,
@@ -451,11 +448,23 @@ class ProtoSpan implements UiSpan {
   ) {
     this.name = h.name;
     this.kind = KINDS[h.kind] ?? 'unspecified';
-    this.startMs = h.startMs;
-    this.endMs = Math.max(h.startMs, h.endMs);
-    this.durationMs = this.endMs - h.startMs;
     this.statusCode = STATUS[h.code] ?? 'unset';
     this.statusMessage = h.message;
+  }
+
+  // Times live in the decode's Float64Array: a double field would be one more heap object per span.
+  get startMs(): number {
+    return this.store.times[2 * this.index] ?? 0;
+  }
+  get endMs(): number {
+    return this.store.times[2 * this.index + 1] ?? 0;
+  }
+  get durationMs(): number {
+    return this.endMs - this.startMs;
+  }
+
+  private get buf(): Uint8Array {
+    return this.store.buf;
   }
 
   #idPair(): [string, string] {
@@ -541,6 +550,12 @@ class ProtoSpan implements UiSpan {
   }
 }
 
+/** What every span of one decoded answer shares: its bytes, and start/end times two per span. */
+interface Store {
+  readonly buf: Uint8Array;
+  times: Float64Array;
+}
+
 const NO_CHILDREN: number[] = [];
 Object.freeze(NO_CHILDREN);
 const head: SpanHead = { idAt: -1, idLen: 0, parentAt: -1, parentLen: 0, name: '', kind: 0, startMs: 0, endMs: 0, code: 0, message: '' };
@@ -568,6 +583,7 @@ export function decodeTraceSpans(buf: Uint8Array, start = 0, end = buf.length): 
  */
 export function decodeTrace(buf: Uint8Array, start = 0, end = buf.length): DecodedTrace {
   const spans: UiSpan[] = [];
+  const store: Store = { buf, times: new Float64Array(Math.min(1 << 20, Math.max(64, (end - start) >> 4))) };
   // Span IDs and parent IDs, two 32-bit halves each.
   let ids: Uint32Array = new Uint32Array(Math.min(1 << 20, Math.max(64, (end - start) >> 4)));
   let parentIds: Uint32Array = new Uint32Array(ids.length);
@@ -638,7 +654,14 @@ export function decodeTrace(buf: Uint8Array, start = 0, end = buf.length): Decod
             parentIds[2 * i + 1] = u32At(buf, head.parentAt + 4);
           } else if (head.parentLen !== 0) plain = false;
           hasParent.push(head.parentLen !== 0);
-          spans.push(new ProtoSpan(i, buf, ss.pos, ss.pos + m, shared, head));
+          if (2 * i + 1 >= store.times.length) {
+            const t = new Float64Array(store.times.length * 2);
+            t.set(store.times);
+            store.times = t;
+          }
+          store.times[2 * i] = head.startMs;
+          store.times[2 * i + 1] = Math.max(head.startMs, head.endMs);
+          spans.push(new ProtoSpan(i, store, ss.pos, ss.pos + m, shared, head));
           ss.pos += m;
         } else ss.skip(t & 7);
       }
