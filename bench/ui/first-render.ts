@@ -3,10 +3,12 @@
  * rubato fed the big trace by the OpenTelemetry SDK, then Debian's chromium (through playwright-core,
  * as in test/ui/browser.test.ts) opening /trace/<id> RUNS times. Prints p50/p99 of each phase the trace
  * view records (window.__rubatoRender) and, for the server side alone, how long the trace-by-ID call
- * takes as JSON and as protobuf and how big each answer is.
+ * takes as JSON and as protobuf (node's fetch, then curl: first byte and whole answer) and how big each
+ * answer is.
  *
  * Env: RUNS (10), CHROMIUM_PATH (/usr/bin/chromium). `npm run bench:ui`.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startRubato } from '../../test/support/rubato-process.js';
@@ -57,6 +59,23 @@ async function main(): Promise<void> {
     }
     for (const kind of ['json', 'protobuf'] as const)
       console.log(`${line(`server trace-by-ID ${kind}`, server[kind] ?? [])}   ${((size[kind] ?? 0) / 1e6).toFixed(1)} MB`);
+    // The same call through curl: time to first byte (the server's work) apart from the whole answer.
+    if (spawnSync('curl', ['--version']).status === 0) {
+      for (const kind of ['json', 'protobuf'] as const) {
+        const first: number[] = [];
+        const all: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          const out = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{time_starttransfer} %{time_total}', '-H', `Accept: application/${kind}`, url], {
+            encoding: 'utf8',
+          });
+          const [a, b] = out.stdout.trim().split(' ').map(Number);
+          first.push((a ?? NaN) * 1000);
+          all.push((b ?? NaN) * 1000);
+        }
+        console.log(line(`curl ${kind} first byte`, first));
+        console.log(line(`curl ${kind} whole answer`, all));
+      }
+    }
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     try {
