@@ -37,6 +37,19 @@ export async function getText(path: string, signal?: AbortSignal): Promise<strin
   return text;
 }
 
+/** GET a path below the root as protobuf (Tempo's answers to `Accept: application/protobuf`). */
+export async function getBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const headers: Record<string, string> = { accept: 'application/protobuf' };
+  const t = tenant();
+  if (t !== '') headers['X-Scope-OrgID'] = t;
+  const res = await fetch(new URL(path, root), { headers, signal: signal ?? null });
+  if (!res.ok) {
+    const text = await res.text();
+    throw new ApiError(res.status, text.trim() || `HTTP ${res.status}`);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   return JSON.parse(await getText(path, signal)) as T;
 }

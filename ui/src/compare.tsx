@@ -4,13 +4,10 @@
  * good one of the same request.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { getText, query } from './api';
+import { query } from './api';
 import { href, navigate } from './router';
-import { buildTraceModel, compareTraces, formatDuration, type CompareRow, type TraceModel } from './model/trace-model';
-
-async function load(id: string): Promise<TraceModel> {
-  return buildTraceModel(id, JSON.parse(await getText(`api/v2/traces/${encodeURIComponent(id)}`)));
-}
+import { compareTraces, formatDuration, type CompareRow } from './model/trace-model';
+import { fetchTraceModel as load } from './trace-view';
 
 export function ComparePage({ a, b }: { a: string; b: string }) {
   const [ids, setIds] = useState({ a, b });

@@ -2,9 +2,9 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { root, setTenant, tenant } from './api';
-import { href, interceptLinks, useRoute } from './router';
+import { current, href, interceptLinks, useRoute } from './router';
 import { SearchPage } from './search';
-import { TracePage } from './trace-view';
+import { prefetchTrace, TracePage } from './trace-view';
 import { ComparePage } from './compare';
 import { RedPage, ServicesPage } from './services';
 import './style.css';
@@ -61,5 +61,8 @@ function App() {
 }
 
 interceptLinks();
+// A deep link to a trace: its request goes out before the first render (see prefetchTrace).
+const deepTrace = /^trace\/([^/]+)$/.exec(current().path);
+if (deepTrace !== null) prefetchTrace(decodeURIComponent(deepTrace[1] ?? ''));
 const el = document.getElementById('app');
 if (el !== null) render(<App />, el);

@@ -11,7 +11,7 @@ export interface Route {
   readonly params: URLSearchParams;
 }
 
-function current(): Route {
+export function current(): Route {
   const here = new URL(location.href);
   const path = here.href.startsWith(root) ? here.pathname.slice(new URL(root).pathname.length) : '';
   return { path, params: here.searchParams };

@@ -103,6 +103,8 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'startMs', desc: true });
   const [picked, setPicked] = useState<string[]>([]);
   const [opened, setOpened] = useState<string>('');
+  // The results grid's one tab stop (row in sorted order, widget in the row); arrows move it.
+  const [cursor, setCursor] = useState({ row: 0, col: 0 });
   // Recomputed when the range changes, so autocomplete asks about the same window the search uses.
   const range = useMemo(() => windowOf(rangeKey, from, to), [rangeKey, from, to]);
 
@@ -113,6 +115,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     try {
       const ans = await getJson<SearchAnswer>(`api/search${query({ ...what, start: win.start, end: win.end, limit: lim })}`);
       setRows((ans.traces ?? []).map(toRow));
+      setCursor({ row: 0, col: 0 });
     } catch (err) {
       setRows(null);
       setError(err instanceof Error ? err.message : String(err));
@@ -162,6 +165,68 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     });
     return out;
   }, [rows, sort]);
+
+  /**
+   * Grid keys (WAI-ARIA grid pattern, one tab stop): Up/Down move to the same widget in the row
+   * above or below, Left/Right between the row's widgets (trace link, matched spans, compare box),
+   * Home/End to the first or last row, Enter opens the row's trace from any widget but a button.
+   */
+  function onGridKey(e: KeyboardEvent): void {
+    const target = e.target as HTMLElement;
+    const row = Number(target.dataset['row'] ?? NaN);
+    const col = Number(target.dataset['col'] ?? NaN);
+    if (!Number.isFinite(row) || !Number.isFinite(col)) return;
+    const grid = e.currentTarget as HTMLElement;
+    const focusAt = (r: number, c: number): void => {
+      const rr = Math.max(0, Math.min(sorted.length - 1, r));
+      const cells = [...grid.querySelectorAll<HTMLElement>(`[data-row="${rr}"]`)];
+      // The same column when the row has it, else the nearest one it has.
+      let best: HTMLElement | undefined;
+      for (const el of cells) {
+        const ec = Number(el.dataset['col']);
+        if (best === undefined || Math.abs(ec - c) < Math.abs(Number(best.dataset['col']) - c)) best = el;
+      }
+      if (best === undefined) return;
+      setCursor({ row: rr, col: Number(best.dataset['col']) });
+      best.focus();
+    };
+    const rowCols = [...grid.querySelectorAll<HTMLElement>(`[data-row="${row}"]`)].map((el) => Number(el.dataset['col']));
+    const at = rowCols.indexOf(col);
+    switch (e.key) {
+      case 'ArrowDown':
+        focusAt(row + 1, col);
+        break;
+      case 'ArrowUp':
+        focusAt(row - 1, col);
+        break;
+      case 'Home':
+        focusAt(0, col);
+        break;
+      case 'End':
+        focusAt(sorted.length - 1, col);
+        break;
+      case 'ArrowRight':
+        focusAt(row, rowCols[Math.min(rowCols.length - 1, at + 1)] ?? col);
+        break;
+      case 'ArrowLeft':
+        focusAt(row, rowCols[Math.max(0, at - 1)] ?? col);
+        break;
+      case 'Enter': {
+        if (target.tagName === 'A' || target.tagName === 'BUTTON') return;
+        const id = sorted[row]?.traceID;
+        if (id !== undefined) navigate(`trace/${id}`);
+        break;
+      }
+      default:
+        return;
+    }
+    e.preventDefault();
+  }
+  const cell = (row: number, col: number) => ({
+    'data-row': row,
+    'data-col': col,
+    tabIndex: cursor.row === row && cursor.col === col ? 0 : -1,
+  });
 
   const setField = (k: keyof typeof builder) => (e: Event) => setBuilder({ ...builder, [k]: (e.currentTarget as HTMLInputElement).value });
   const setOld = (k: keyof typeof legacy) => (e: Event) => setLegacy({ ...legacy, [k]: (e.currentTarget as HTMLInputElement).value });
@@ -269,6 +334,10 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         <>
           <p class="summary" aria-live="polite">
             {rows.length} trace{rows.length === 1 ? '' : 's'}
+            <span id="results-keys" class="dim">
+              {' · '}
+              arrow keys move between results, Enter opens a trace
+            </span>
             {picked.length === 2 && (
               <>
                 {' · '}
@@ -276,7 +345,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
               </>
             )}
           </p>
-          <table class="results" aria-label="Search results">
+          <table class="results" role="grid" aria-label="Search results" aria-describedby="results-keys">
             <thead>
               <tr>
                 {COLUMNS.map(([k, label]) => (
@@ -290,11 +359,19 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                 <th scope="col">Compare</th>
               </tr>
             </thead>
-            <tbody>
-              {sorted.map((r) => [
+            <tbody
+              onKeyDown={onGridKey}
+              onFocusIn={(e) => {
+                const t = e.target as HTMLElement;
+                const row = Number(t.dataset['row'] ?? NaN);
+                const col = Number(t.dataset['col'] ?? NaN);
+                if (Number.isFinite(row) && Number.isFinite(col) && (row !== cursor.row || col !== cursor.col)) setCursor({ row, col });
+              }}
+            >
+              {sorted.map((r, k) => [
                 <tr key={r.traceID} class={r.errors > 0 ? 'has-error' : ''}>
                   <td>
-                    <a class="mono" href={href(`trace/${r.traceID}`)}>
+                    <a class="mono" href={href(`trace/${r.traceID}`)} {...cell(k, 0)}>
                       {r.traceID.slice(0, 16)}
                     </a>
                   </td>
@@ -309,6 +386,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                       <button
                         type="button"
                         class="sort"
+                        {...cell(k, 1)}
                         aria-expanded={opened === r.traceID}
                         aria-label={`${r.matched} matched spans in ${r.traceID}`}
                         onClick={() => setOpened(opened === r.traceID ? '' : r.traceID)}
@@ -322,6 +400,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                   <td>
                     <input
                       type="checkbox"
+                      {...cell(k, 2)}
                       aria-label={`Pick ${r.traceID} to compare`}
                       checked={picked.includes(r.traceID)}
                       onChange={(e) => setPicked(e.currentTarget.checked ? [...picked, r.traceID].slice(-2) : picked.filter((x) => x !== r.traceID))}

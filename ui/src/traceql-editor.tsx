@@ -23,7 +23,8 @@ export function TraceQLEditor({ value, onInput, onSubmit, range }: Props) {
   const area = useRef<HTMLTextAreaElement>(null);
   // A ref, not state: suggestions read the latest list even when it arrives after the typing.
   const tags = useRef<string[]>([]);
-  const values = useRef(new Map<string, Array<{ type: string; value: string }>>());
+  // One request per tag, shared by every keystroke typed while it runs (the server may take seconds).
+  const values = useRef(new Map<string, Promise<Array<{ type: string; value: string }>>>());
   const [items, setItems] = useState<Suggestion[]>([]);
   const [active, setActive] = useState(0);
   const [ctx, setCtx] = useState<AssistContext>({ kind: 'none' });
@@ -57,17 +58,19 @@ export function TraceQLEditor({ value, onInput, onSubmit, range }: Props) {
           .map((t) => ({ label: t, insert: `${t} ` })),
       );
     } else if (c.kind === 'value') {
-      let vs = values.current.get(c.tag);
-      if (vs === undefined) {
-        try {
-          const ans = await getJson<TagValues>(`api/v2/search/tag/${encodeURIComponent(c.tag)}/values${query({ start: range.start, end: range.end })}`);
-          vs = ans.tagValues ?? [];
-        } catch (err) {
-          console.warn('tag values unavailable', err);
-          vs = [];
-        }
-        values.current.set(c.tag, vs);
+      let pending = values.current.get(c.tag);
+      if (pending === undefined) {
+        pending = getJson<TagValues>(`api/v2/search/tag/${encodeURIComponent(c.tag)}/values${query({ start: range.start, end: range.end })}`).then(
+          (ans) => ans.tagValues ?? [],
+          (err: unknown) => {
+            console.warn('tag values unavailable', err);
+            values.current.delete(c.tag);
+            return [];
+          },
+        );
+        values.current.set(c.tag, pending);
       }
+      const vs = await pending;
       if (ticket !== asked.current) return;
       const p = c.prefix.toLowerCase();
       setItems(

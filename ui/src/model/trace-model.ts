@@ -184,7 +184,9 @@ export function buildTraceModel(traceId: string, answer: unknown): TraceModel {
       }
     }
   }
-  return linkTree(traceId, spans);
+  const model = linkTree(traceId, spans);
+  markCriticalPath(model);
+  return model;
 }
 
 type Eager = Omit<UiSpan, 'attributes' | 'events' | 'links' | 'parent' | 'depth' | 'children' | 'critical'>;
@@ -258,24 +260,40 @@ class SpanRecord implements UiSpan {
   }
 }
 
-function linkTree(traceId: string, spans: UiSpan[]): TraceModel {
-  const byId = new Map<string, number>();
-  for (const s of spans) if (!byId.has(s.spanId)) byId.set(s.spanId, s.index);
+/**
+ * Links decoded spans (index = position) into the tree: parents, children by start, depths, order.
+ * `parentOf` (from the protobuf decoder: parent index, -1 none, -2 not in the trace) saves the
+ * look-up of every parent by its hex ID.
+ */
+export function linkTree(traceId: string, spans: UiSpan[], parentOf?: Int32Array): TraceModel {
+  let parents = parentOf;
+  if (parents === undefined) {
+    const byId = new Map<string, number>();
+    for (const s of spans) if (!byId.has(s.spanId)) byId.set(s.spanId, s.index);
+    parents = new Int32Array(spans.length);
+    for (const s of spans) parents[s.index] = s.parentSpanId === '' ? -1 : (byId.get(s.parentSpanId) ?? -2);
+  }
   const roots: number[] = [];
   let orphanCount = 0;
   for (const s of spans) {
-    const p = s.parentSpanId === '' ? undefined : byId.get(s.parentSpanId);
-    if (p !== undefined && p !== s.index) {
+    const p = parents[s.index] ?? -1;
+    const ps = p >= 0 && p !== s.index ? spans[p] : undefined;
+    if (ps !== undefined) {
       s.parent = p;
-      spans[p]?.children.push(s.index);
+      // Leaves may share one frozen empty array until they get a child.
+      if (ps.children.length === 0) ps.children = [s.index];
+      else ps.children.push(s.index);
     } else {
-      if (s.parentSpanId !== '') orphanCount++;
+      if (p !== -1) orphanCount++;
       roots.push(s.index);
     }
   }
-  const byStart = (a: number, b: number): number => (spans[a]?.startMs ?? 0) - (spans[b]?.startMs ?? 0);
+  // Sort keys in a typed array: the comparator runs ~10 times per span, a getter call each time adds up.
+  const start = new Float64Array(spans.length);
+  for (const s of spans) start[s.index] = s.startMs;
+  const byStart = (a: number, b: number): number => (start[a] ?? 0) - (start[b] ?? 0);
   roots.sort(byStart);
-  for (const s of spans) s.children.sort(byStart);
+  for (const s of spans) if (s.children.length > 1 && !ascending(s.children, start)) s.children.sort(byStart);
 
   // Iterative depth-first walk: a deep chain must not overflow the stack; `seen` breaks parent cycles.
   const order: number[] = [];
@@ -320,9 +338,12 @@ function linkTree(traceId: string, spans: UiSpan[]): TraceModel {
     if (s.statusCode === 'error') errorCount++;
   }
   if (spans.length === 0) startMs = endMs = 0;
-  const model: TraceModel = { traceId, spans, roots, startMs, endMs, services, order, errorCount, orphanCount };
-  markCriticalPath(model);
-  return model;
+  return { traceId, spans, roots, startMs, endMs, services, order, errorCount, orphanCount };
+}
+
+function ascending(list: readonly number[], key: Float64Array): boolean {
+  for (let k = 1; k < list.length; k++) if ((key[list[k - 1] ?? 0] ?? 0) > (key[list[k] ?? 0] ?? 0)) return false;
+  return true;
 }
 
 /**
@@ -336,6 +357,8 @@ export function markCriticalPath(model: TraceModel): void {
   let best = -1;
   for (const r of model.roots) if (best < 0 || (spans[r]?.durationMs ?? 0) > (spans[best]?.durationMs ?? 0)) best = r;
   if (best < 0) return;
+  const end = new Float64Array(spans.length);
+  for (const s of spans) end[s.index] = s.endMs;
   const work: Array<[number, number]> = [[best, spans[best]?.endMs ?? 0]];
   while (work.length > 0) {
     const [i, until] = work.pop() ?? [0, 0];
@@ -343,7 +366,7 @@ export function markCriticalPath(model: TraceModel): void {
     if (s === undefined || s.critical) continue;
     s.critical = true;
     let cursor = Math.min(s.endMs, until);
-    const kids = [...s.children].sort((a, b) => (spans[b]?.endMs ?? 0) - (spans[a]?.endMs ?? 0));
+    const kids = [...s.children].sort((a, b) => (end[b] ?? 0) - (end[a] ?? 0));
     for (const c of kids) {
       const k = spans[c];
       if (k === undefined || k.startMs >= cursor) continue;
