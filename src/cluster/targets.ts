@@ -40,6 +40,7 @@ import { automaticConnectionLimit, type HttpListenerLimits } from '../util/http-
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock } from './etcd-ring.js';
 import { registerFrontendProxy } from './frontend.js';
 import { IngestersSource } from './ingesters-source.js';
+import { ReplicatedBlocks } from './replicated-blocks.js';
 import { startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
 import { isHealthy, tokensFor, traceToken, type RingInstance, type RingView } from './ring.js';
@@ -387,7 +388,8 @@ async function startQuerierTarget(c: Common): Promise<Running> {
     timeoutMs: cfg.querier.search.query_timeout,
     logger,
   });
-  const sources = [recent, blocklist];
+  // Replicas flushed by each ingester are alike until compacted: metrics must count their spans once.
+  const sources = [recent, cs.replicationFactor > 1 ? new ReplicatedBlocks(blocklist) : blocklist];
   const querier = new Querier(sources);
   const searcher = new Searcher(sources);
   const metricsQuerier = new MetricsQuerier(sources);

@@ -41,6 +41,15 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/** Spans of one round counted by TraceQL metrics through the frontend (each span once, whatever the replicas). */
+async function countSpans(frontend: ClusterNode, service: string): Promise<number> {
+  const q = `{ resource.service.name = "${service}" } | count_over_time()`;
+  const r = await fetch(`${frontend.url}/api/metrics/query?q=${encodeURIComponent(q)}&since=1h`);
+  assert.equal(r.status, 200, await r.clone().text());
+  const body = (await r.json()) as { series: { value?: number | string }[] };
+  return body.series.reduce((n, s) => n + Number(s.value ?? 0), 0);
+}
+
 async function fetchTrace(frontend: ClusterNode, traceId: string): Promise<{ status: number; batches: JsonResourceSpans[] }> {
   const r = await fetch(`${frontend.url}/api/traces/${traceId}`);
   if (r.status !== 200) return { status: r.status, batches: [] };
@@ -118,6 +127,10 @@ test('cluster: SIGKILL of one ingester under load loses no acknowledged trace; t
     assert.equal(new Set(found).size, found.length, 'no trace twice in search results');
     assert.equal(found.length, 10, 'every trace of the round found');
 
+    // Metrics count each span once, though three ingesters (and their flushed blocks) hold it.
+    assert.equal(await countSpans(frontend, 'cluster-7'), 40, 'count_over_time counts each replicated span once');
+    log('search and metrics checked');
+
     // The victim comes back under the same ID: it replays its WAL and is ACTIVE again in etcd.
     victim.start();
     await victim.waitReady();
@@ -138,6 +151,15 @@ test('cluster: SIGKILL of one ingester under load loses no acknowledged trace; t
       assert.equal(got.status, 200, `trace ${traceId}`);
       assertSameTrace(got.batches, spans);
     }
+    // Head blocks get flushed by each replica (max_block_duration 10s): spans still counted once.
+    await waitFor('blocks flushed by the ingesters', async () => {
+      const r = await fetch(`${ingesters[0]!.url}/metrics`);
+      return /tempo_ingester_blocks_flushed_total\{[^}]*\} [1-9]/.test(await r.text());
+    });
+    // Past complete_block_timeout (4s) the ingesters no longer answer for them: only the stored replicas do.
+    await new Promise((r) => setTimeout(r, 6_000));
+    assert.equal(await countSpans(frontend, 'cluster-7'), 40, 'flushed replica blocks counted once');
+    log('metrics over flushed replicas checked');
   } catch (err) {
     if (cluster !== null) for (const n of cluster.nodes) process.stderr.write(`--- ${n.id} ---\n${n.output().slice(-3000)}\n`);
     throw err;

@@ -138,7 +138,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     '        http:',
     '          endpoint: 127.0.0.1:${OTLP_HTTP_PORT:-0}',
     'ingester:',
-    ...(opts.ingester ?? ['trace_idle_period: 1s', 'max_block_duration: 10s', 'complete_block_timeout: 1m']).map((l) => `  ${l}`),
+    ...(opts.ingester ?? ['trace_idle_period: 1s', 'max_block_duration: 10s', 'complete_block_timeout: 4s']).map((l) => `  ${l}`),
     '  lifecycler:',
     '    id: ${INSTANCE_ID}',
     '    address: 127.0.0.1',
