@@ -12,11 +12,13 @@
 import { hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { Etcd3 } from 'etcd3';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { backendSpec, packageVersion, type RunningApp } from '../app.js';
 import { createBackend } from '../backend/create.js';
 import { listTenants } from '../block/listing.js';
 import { configureBlockCache } from '../block/remote-file.js';
+import { registerGeneratorRoutes } from '../api/generator-routes.js';
 import { startApiServer } from '../api/server.js';
 import { startCompactor } from '../compactor/compactor.js';
 import type { RubatoConfig, Target } from '../config/schema.js';
@@ -146,8 +148,15 @@ export async function startTarget(cfg: RubatoConfig, configYaml: string, logger:
     logger,
     services,
     watch,
-    ops: (isReady: () => boolean, rings: () => Record<string, RingView>, flush: () => Promise<void> = async () => undefined) =>
+    configYaml,
+    ops: (
+      isReady: () => boolean,
+      rings: () => Record<string, RingView>,
+      flush: () => Promise<void> = async () => undefined,
+      extra?: (app: FastifyInstance) => void,
+    ) =>
       startOpsServer({
+        ...(extra !== undefined ? { extra } : {}),
         host: cfg.server.http_listen_address,
         port: cfg.server.http_listen_port,
         listener: httpListener(cfg),
@@ -200,7 +209,13 @@ type Common = {
   logger: Logger;
   services: Record<string, string>;
   watch: (ring: string) => Promise<RingWatcher>;
-  ops: (isReady: () => boolean, rings: () => Record<string, RingView>, flush?: () => Promise<void>) => Promise<{ port: number; close(): Promise<void> }>;
+  configYaml: string;
+  ops: (
+    isReady: () => boolean,
+    rings: () => Record<string, RingView>,
+    flush?: () => Promise<void>,
+    extra?: (app: FastifyInstance) => void,
+  ) => Promise<{ port: number; close(): Promise<void> }>;
 };
 
 function lifecycler(c: Common, ring: string, tokens: number, httpPort: number): Lifecycler {
@@ -402,7 +417,7 @@ async function startQuerierTarget(c: Common): Promise<Running> {
     logger,
     multitenancy: cfg.multitenancy_enabled,
     isReady: () => ready,
-    configYaml: () => '',
+    configYaml: () => c.configYaml,
     flush: async () => undefined,
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
     services: () => c.services,
@@ -466,7 +481,7 @@ async function startFrontend(c: Common): Promise<Running> {
     port: cfg.server.http_listen_port,
     listener: httpListener(cfg),
     isReady: () => healthy().length > 0,
-    configYaml: () => '',
+    configYaml: () => c.configYaml,
     flush: async () => undefined,
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
     services: () => c.services,
@@ -532,6 +547,9 @@ async function startGeneratorTarget(c: Common): Promise<Running> {
   const ops = await c.ops(
     () => true,
     () => ({ 'metrics-generator': ring.view() }),
+    undefined,
+    // Its series (/metrics/generator, for Prometheus to scrape) and service graph live in this process.
+    (app) => registerGeneratorRoutes(app, { multitenancy: cfg.multitenancy_enabled, generator }),
   );
   const rpc = await startIngesterRpcServer({
     host: cfg.server.grpc_listen_address,

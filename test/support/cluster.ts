@@ -145,7 +145,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     '    heartbeat_period: 1s',
     '    ring:',
     `      replication_factor: ${opts.replicationFactor}`,
-    '      heartbeat_timeout: 5s',
+    '      heartbeat_timeout: 15s',
     '      kvstore:',
     '        store: etcd',
     `        prefix: ${prefix}`,
