@@ -66,7 +66,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`rubato: ${err.message}\n`);
+  } else if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
     process.stderr.write(
       `rubato: cannot listen on ${e.address ?? '?'}:${e.port ?? '?'}: ${e.code === 'EADDRINUSE' ? 'the port is in use (is another rubato or Tempo running?)' : e.message}\n`,
     );

@@ -21,7 +21,7 @@ import { configureBlockCache } from '../block/remote-file.js';
 import { registerGeneratorRoutes } from '../api/generator-routes.js';
 import { startApiServer } from '../api/server.js';
 import { startCompactor } from '../compactor/compactor.js';
-import type { RubatoConfig, Target } from '../config/schema.js';
+import { ConfigError, type RubatoConfig, type Target } from '../config/schema.js';
 import { createDistributor } from '../distributor/distributor.js';
 import { createMetricsGenerator } from '../generator/generator.js';
 import { childProcessBuilder } from '../ingester/block-builder.js';
@@ -77,11 +77,17 @@ export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
   const lc = cfg.ingester.lifecycler;
   const kv = lc.ring.kvstore;
   if (kv.store !== 'etcd') {
-    throw new Error(
+    throw new ConfigError(
       `-target=${cfg.target} needs the ingester ring in etcd: set ingester.lifecycler.ring.kvstore.store: etcd and ...kvstore.etcd.endpoints (rubato has no ${kv.store} ring yet)`,
+      'ingester.lifecycler.ring.kvstore.store',
     );
   }
-  if (kv.etcd.endpoints.length === 0) throw new Error('ingester.lifecycler.ring.kvstore.etcd.endpoints is empty: list the etcd client URLs');
+  if (kv.etcd.endpoints.length === 0) {
+    throw new ConfigError(
+      `-target=${cfg.target}: ingester.lifecycler.ring.kvstore.etcd.endpoints is empty: list the etcd client URLs`,
+      'ingester.lifecycler.ring.kvstore.etcd.endpoints',
+    );
+  }
   return {
     endpoints: kv.etcd.endpoints,
     prefix: kv.prefix,

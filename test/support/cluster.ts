@@ -28,7 +28,10 @@ export async function startEtcd(): Promise<Etcd> {
   if (bin === null) throw new Error('etcd is not installed: apt-get install etcd-server (.ci/run does)');
   const dir = mkdtempSync(join(tmpdir(), 'rubato-etcd-'));
   const [client, peer] = [await freePort(), await freePort()];
-  const watchdog = `"$@" & m=$!; while kill -0 ${process.pid} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null; wait $m; rm -rf "${dir}"`;
+  // The shell stops etcd when this process is gone, or when it is told to stop (TERM), and cleans up.
+  const watchdog =
+    `"$@" & m=$!; trap 'kill $m 2>/dev/null; wait $m; rm -rf "${dir}"; exit 0' TERM; ` +
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null; wait $m; rm -rf "${dir}"`;
   const args = [
     bin,
     '--name',
@@ -173,6 +176,17 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const configPath = join(dir, 'rubato.yaml');
   writeFileSync(configPath, config);
   const nodes: ClusterNode[] = [];
+  // A test runner that gives up on this file (timeout, Ctrl-C) must not leave nine servers behind.
+  const killAll = (): void => {
+    for (const n of nodes) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(1);
+    });
+  }
 
   const add = async (target: ClusterTarget, id: string): Promise<ClusterNode> => {
     const [httpPort, grpcPort, otlpGrpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
