@@ -21,11 +21,16 @@ if (files.length === 0) {
   console.error('no test files found under dist/');
   process.exit(1);
 }
-// The timeout catches hangs, not slowness: a browser or cluster file can take minutes on a loaded machine.
-const run = (list, env) =>
-  spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...list], { stdio: 'inherit', env: { ...process.env, ...env } })
+// The timeout catches hangs, not slowness: a browser or TLS file can take minutes on a loaded machine.
+const run = (list, env, timeoutMs = 300000) =>
+  spawnSync(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${timeoutMs}`, ...list], { stdio: 'inherit', env: { ...process.env, ...env } })
     .status ?? 1;
-let status = run(files, {});
+// The cluster test (test/cluster: etcd, MinIO and nine rubato processes) runs alone after the rest, with
+// more time: next to other tests on two cores it would only be slower and slow them down.
+const clusterDir = join('dist', 'test', 'cluster') + '/';
+const clusterFiles = files.filter((f) => f.startsWith(clusterDir));
+files = files.filter((f) => !f.startsWith(clusterDir));
+let status = files.length > 0 ? run(files, {}) : 0;
 
 // The integration tests again with blocks on S3 (a MinIO each test process starts): the same tests
 // must pass on both backends. Left out: the ones about the local disk itself.
@@ -42,5 +47,9 @@ if (s3Files.length > 0 && process.env.RUBATO_TEST_BACKEND !== 's3') {
   } else {
     console.log(`# S3 pass skipped: MinIO not found at ${minio} (.ci/run installs it)`);
   }
+}
+if (clusterFiles.length > 0) {
+  console.log('# cluster tests (distributed mode on etcd and MinIO)');
+  status = run(clusterFiles, {}, 600000) || status;
 }
 process.exit(status);

@@ -45,7 +45,7 @@ export function packageVersion(): string {
 }
 
 /** The configured trace storage. */
-function backendSpec(cfg: RubatoConfig): BackendSpec {
+export function backendSpec(cfg: RubatoConfig): BackendSpec {
   const t = cfg.storage.trace;
   if (t.backend !== 's3') return { kind: 'local', path: resolve(t.local.path) };
   const s = t.s3;

@@ -3,6 +3,7 @@ import { loadConfigIsolated } from './config/load-isolated.js';
 import { ConfigError } from './config/errors.js';
 import { createLogger } from './util/logger.js';
 import { packageVersion, startApp } from './app.js';
+import { startTarget } from './cluster/targets.js';
 
 /** rubato's command line: Tempo's flags (-config.file, -config.expand-env, -target). */
 async function main(): Promise<void> {
@@ -29,14 +30,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.server.log_level, config.server.log_format);
   for (const w of warnings) logger.warn(w);
-  if (config.target !== 'all') {
-    logger.error(
-      { target: config.target },
-      `target ${config.target} is not implemented yet (modules run apart need a shared ring; blocks can already be on s3); run with -target=all`,
-    );
-    process.exit(1);
-  }
-  const app = await startApp(config, yaml, logger);
+  // -target=all is one process with in-process calls; any other target is one module of a cluster.
+  const app = config.target === 'all' ? await startApp(config, yaml, logger) : await startTarget(config, yaml, logger);
   logger.info({ ports: app.ports }, 'rubato started');
 
   let signalled = false;
@@ -71,7 +66,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`rubato: ${err.message}\n`);
+  } else if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
     process.stderr.write(
       `rubato: cannot listen on ${e.address ?? '?'}:${e.port ?? '?'}: ${e.code === 'EADDRINUSE' ? 'the port is in use (is another rubato or Tempo running?)' : e.message}\n`,
     );

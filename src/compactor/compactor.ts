@@ -313,6 +313,11 @@ export function startCompactor(
     intervalMs?: number;
     /** Called after each pass that changed the block list, so readers can refresh theirs. */
     onChange?: (result: CompactionResult) => void;
+    /**
+     * Runs a pass only where no other compactor runs one (distributed mode: an etcd lock); resolves
+     * null when the pass was left to another.
+     */
+    exclusive?: (run: () => Promise<CompactionResult>) => Promise<CompactionResult | null>;
   },
 ): CompactorHandle {
   const interval = opts.intervalMs ?? 5 * 60 * 1000;
@@ -323,9 +328,11 @@ export function startCompactor(
   const pass = (): void => {
     if (stopped) return;
     const timer = metrics.compactionDuration.startTimer();
-    running = runCompaction(backend, opts)
+    const run = (): Promise<CompactionResult> => runCompaction(backend, opts);
+    running = (opts.exclusive !== undefined ? opts.exclusive(run) : run())
       .then(
         (result) => {
+          if (result === null) return;
           metrics.compactedBlocks.inc(result.blocksCompacted);
           metrics.writtenBlocks.inc(result.blocksWritten);
           metrics.retentionDeleted.inc(result.blocksDeleted);

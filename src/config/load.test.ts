@@ -229,6 +229,7 @@ memberlist:
   join_members: []
 ingester:
   lifecycler:
+    join_after: 0s
     ring:
       replication_factor: 1
 storage:
@@ -241,7 +242,7 @@ server:
   grpc_tls_config: {}
 `);
     assert.deepEqual(warnings, [
-      'config keys accepted but not used by rubato yet: metrics_generator.ring, memberlist, ingester.lifecycler, storage.trace.pool, storage.trace.block.version, server.grpc_tls_config',
+      'config keys accepted but not used by rubato yet: metrics_generator.ring, memberlist, ingester.lifecycler.join_after, storage.trace.pool, storage.trace.block.version, server.grpc_tls_config',
     ]);
   });
 

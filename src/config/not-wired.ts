@@ -5,14 +5,8 @@
  * read by the product code or listed here, and nothing listed here is read.
  */
 export const TYPED_NOT_WIRED: readonly string[] = [
-  // The internal gRPC server of a distributed Tempo.
-  'server.grpc_listen_address',
-  'server.grpc_listen_port',
-  'server.grpc_server_max_recv_msg_size',
-  'server.grpc_server_max_send_msg_size',
   // The ingester cuts and flushes on its own schedule (see ingester.ts); one build at a time.
   'ingester.trace_live_period',
-  'ingester.complete_block_timeout',
   'ingester.flush_check_period',
   'ingester.concurrent_flushes',
   // The query frontend's job sharding and SLO metrics: queries run in one process.

@@ -253,8 +253,80 @@ const distributorSchema = section(
 
 // -------------------------------------------------------------------------------------------- ingester
 
+// The ingester ring (distributed mode, -target other than all): Tempo's lifecycler keys. rubato keeps
+// the ring in etcd; memberlist and consul are refused at start in distributed mode.
+const ringKvstoreSchema = section(
+  {
+    /** default "memberlist" (Tempo's); rubato's distributed mode needs "etcd" */
+    store: oneOf(['memberlist', 'etcd', 'consul', 'inmemory', 'multi'], 'memberlist'),
+    /** default "collectors/": key prefix of the ring in the store */
+    prefix: str('collectors/'),
+    etcd: section(
+      {
+        /** default []: etcd client URLs, e.g. ["http://etcd:2379"] */
+        endpoints: strList([]),
+        /** default 10s */
+        dial_timeout: duration(10_000),
+      },
+      [
+        'max_retries',
+        'tls_enabled',
+        'tls_cert_path',
+        'tls_key_path',
+        'tls_ca_path',
+        'tls_server_name',
+        'tls_insecure_skip_verify',
+        'tls_cipher_suites',
+        'tls_min_version',
+        'username',
+        'password',
+      ],
+    ).prefault({}),
+  },
+  ['consul', 'multi'],
+);
+
+const lifecyclerSchema = section(
+  {
+    ring: section(
+      {
+        kvstore: ringKvstoreSchema.prefault({}),
+        /** default 5m: an instance without a heartbeat for this long is left out (and its etcd lease expires) */
+        heartbeat_timeout: duration(5 * 60_000),
+        /** default 1 (Tempo's): ingesters each trace is written to; a push is acknowledged after floor(n/2)+1 of them */
+        replication_factor: int(1, 1, 32),
+      },
+      ['zone_awareness_enabled', 'excluded_zones'],
+    ).prefault({}),
+    /** default 5s */
+    heartbeat_period: duration(5_000),
+    /** default 128: tokens each instance takes in the ring */
+    num_tokens: int(128, 1, 4096),
+    /** default "" (the first non-loopback IPv4 address): address others reach this instance's gRPC port at */
+    address: str(''),
+    /** default 0 (server.grpc_listen_port) */
+    port: int(0, 0, 65535),
+    /** default "" (the host name): instance ID in the ring */
+    id: str(''),
+  },
+  [
+    'join_after',
+    'min_ready_duration',
+    'observe_period',
+    'interface_names',
+    'enable_inet6',
+    'final_sleep',
+    'tokens_file_path',
+    'availability_zone',
+    'unregister_on_shutdown',
+    'readiness_check_ring_health',
+  ],
+);
+
 const ingesterSchema = section(
   {
+    /** Ring membership in distributed mode (see src/cluster/). */
+    lifecycler: lifecyclerSchema.prefault({}),
     /** default 10s: a trace with no new spans for this long leaves memory for the head block */
     trace_idle_period: duration(D.ingester.traceIdlePeriod),
     /** default 30s: a trace still receiving spans is cut to the head block after this long */
@@ -279,7 +351,7 @@ const ingesterSchema = section(
     /** default 64MiB (rubato extension): memory budget for live traces; beyond it they are cut early */
     max_live_traces_bytes: bytes(D.ingester.maxLiveTracesBytes),
   },
-  ['lifecycler', 'partition_ring', 'override_ring_key', 'flush_object_storage', 'autocomplete_filtering_enabled', 'dedicated_columns'],
+  ['partition_ring', 'override_ring_key', 'flush_object_storage', 'autocomplete_filtering_enabled', 'dedicated_columns'],
 );
 
 // --------------------------------------------------------------------------------- querier / frontend

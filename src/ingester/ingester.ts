@@ -57,6 +57,12 @@ export interface IngesterOptions {
    * the next start replays, so a restart is quick and loses nothing.
    */
   readonly flushAllOnShutdown?: boolean;
+  /**
+   * Tempo's `complete_block_timeout`: a head block stays readable here this long after it is in the
+   * backend. Distributed mode needs it (queriers see a new block only at their next block-list poll);
+   * in one process the block list learns of it at once, so the default is 0.
+   */
+  readonly completeBlockTimeoutMs?: number;
 }
 
 /**
@@ -71,6 +77,8 @@ export class Ingester implements Pusher, BlockSource {
   private readonly heads = new Map<string, HeadBlock>();
   /** Cut head blocks being written to the backend; still readable until done. */
   private readonly flushing = new Set<HeadBlock>();
+  /** Head blocks already in the backend, kept readable until `until` (completeBlockTimeoutMs). */
+  private readonly completed: { head: HeadBlock; until: number }[] = [];
   /** Segments of appends that are durable but not yet in a head block. */
   private readonly pending = new Map<number, number>();
   private readonly headDir: string;
@@ -201,11 +209,12 @@ export class Ingester implements Pusher, BlockSource {
     else await this.flushChain;
     await this.wal.close();
     this.wal = null;
+    for (const c of this.completed.splice(0)) c.head.discard();
   }
 
   /** The tenant's head blocks, newest first: the current one, then those being flushed. */
   private headsOf(tenant: string): HeadBlock[] {
-    const heads = [...this.flushing].filter((h) => h.tenant === tenant).reverse();
+    const heads = [...this.completed.map((c) => c.head), ...this.flushing].filter((h) => h.tenant === tenant).reverse();
     const head = this.heads.get(tenant);
     if (head !== undefined) heads.unshift(head);
     return heads;
@@ -304,6 +313,7 @@ export class Ingester implements Pusher, BlockSource {
 
   private sweep(nowMs: number): void {
     try {
+      while (this.completed.length > 0 && this.completed[0]!.until <= nowMs) this.completed.shift()!.head.discard();
       for (const live of this.live.values()) live.cutIdle(nowMs - this.opts.traceIdlePeriodMs);
       let indexBytes = 0;
       for (const h of this.heads.values()) indexBytes += h.indexBytes;
@@ -381,7 +391,9 @@ export class Ingester implements Pusher, BlockSource {
       }
     }
     this.flushing.delete(head);
-    head.discard();
+    const keep = this.opts.completeBlockTimeoutMs ?? 0;
+    if (keep > 0 && !this.stopping) this.completed.push({ head, until: Date.now() + keep });
+    else head.discard();
     stopTimer();
     await this.removeFlushedWal();
   }

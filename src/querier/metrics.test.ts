@@ -327,3 +327,15 @@ test('compare() splits every attribute value between the selection and the basel
   assert.deepEqual(find('selection', 'status', 'error')!.values, zero(errors));
   assert.ok(find('baseline', 'resource.service.name', 'frontend') !== undefined || find('baseline', 'resource.service.name', 'checkout') !== undefined);
 });
+
+test('blocks that repeat each other (replicas flushed by several ingesters) count each span once', async () => {
+  const counts = oracle(
+    () => true,
+    service,
+    (vs) => vs.length,
+  );
+  const replica = (): Block => ({ ...tracesOnly(stored), info: { ...stored.info, spansAlsoElsewhere: true } });
+  const q = '{ } | count_over_time() by (resource.service.name)';
+  assertClose(asMap((await run(q, [source(replica(), replica())])).series), counts, 'two replicas', true);
+  assertClose(asMap((await run(q, [source(recentSome, replica(), replica()), source(stored)])).series), counts, 'recent, replicas and a compacted copy', true);
+});

@@ -114,6 +114,11 @@ export class MetricsQuerier {
           if (repeated) {
             let ids = repeatedSpans.get(trace.traceId);
             if (ids === undefined) repeatedSpans.set(trace.traceId, (ids = new Set()));
+            // Such blocks may repeat each other too (replicas in distributed mode): count what an earlier one did not.
+            if (ids.size > 0) {
+              const counted = new Set(ids);
+              skip = (s) => counted.has(s.spanId);
+            }
             for (const s of trace.spans) ids.add(s.spanId);
           } else {
             const ids = repeatedSpans.get(trace.traceId);

@@ -19,7 +19,7 @@ export const TEST_BACKEND: 'local' | 's3' = process.env['RUBATO_TEST_BACKEND'] =
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/test/support → project root */
 export const projectRoot = resolve(here, '..', '..', '..');
-const mainJs = join(projectRoot, 'dist', 'src', 'main.js');
+export const mainJs = join(projectRoot, 'dist', 'src', 'main.js');
 
 export interface RubatoOptions extends ConfigOptions {
   /** Reuse a data folder (restart tests); a fresh temp folder otherwise. */

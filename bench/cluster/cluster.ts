@@ -1,0 +1,170 @@
+/**
+ * Scale-out benchmark (issue 12): a distributed rubato on loopback (etcd ring, MinIO blocks, one
+ * distributor, one query frontend) with 1, 2 and 3 ingesters and as many queriers. For each size:
+ * OTLP/gRPC ingest as fast as the cluster acknowledges (fresh trace IDs), then concurrent searches
+ * through the frontend. Prints the curve: spans/s acknowledged, ack p50/p99, search p50/p99, and per
+ * process the spans it took and the CPU it used — on a 2-core machine the processes share two cores,
+ * so the curve shows contention more than scaling. Replication factor 1 unless RF is set (RF=3 writes
+ * every span three times).
+ *
+ *   npm run bench:cluster                 SECONDS=10 CONCURRENCY=16 SPANS_PER_REQUEST=500 SEARCHES=40 SIZES=1,2,3 RF=1
+ */
+import { readFileSync } from 'node:fs';
+import { Client, credentials } from '@grpc/grpc-js';
+import { freshRequest, makeTemplate, type RequestTemplate } from '../lib/fresh-ids.js';
+import { startCluster, type ClusterNode } from '../../test/support/cluster.js';
+
+const env = (k: string, d: number): number => (process.env[k] !== undefined && process.env[k] !== '' ? Number(process.env[k]) : d);
+const SECONDS = env('SECONDS', 10);
+const CONCURRENCY = env('CONCURRENCY', 16);
+const SPANS_PER_REQUEST = env('SPANS_PER_REQUEST', 500);
+const SEARCHES = env('SEARCHES', 40);
+const RF = env('RF', 1);
+const SIZES = (process.env['SIZES'] ?? '1,2,3').split(',').map(Number);
+const SERVICES = ['frontend', 'checkout', 'cart', 'payments', 'inventory'];
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function metric(node: ClusterNode, name: string): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+async function ingest(port: number, t: RequestTemplate): Promise<{ spansPerSec: number; p50: number; p99: number; errors: number }> {
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 });
+  const latencies: number[] = [];
+  let spans = 0;
+  let errors = 0;
+  const began = Date.now();
+  const deadline = began + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < deadline) {
+        const req = freshRequest(t);
+        const t0 = performance.now();
+        const ok = await new Promise<boolean>((res) =>
+          client.makeUnaryRequest(
+            '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            req,
+            (err) => res(err === null),
+          ),
+        );
+        if (!ok) {
+          errors++;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        latencies.push(performance.now() - t0);
+        spans += t.spans;
+      }
+    }),
+  );
+  client.close();
+  const elapsed = (Date.now() - began) / 1000;
+  return { spansPerSec: spans / elapsed, p50: pct(latencies, 50), p99: pct(latencies, 99), errors };
+}
+
+async function search(frontend: ClusterNode): Promise<{ p50: number; p99: number; failed: number }> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < SEARCHES) {
+        const i = next++;
+        const q = `{ resource.service.name = "${SERVICES[i % SERVICES.length]}" && span.http.status_code >= 500 }`;
+        const t0 = performance.now();
+        try {
+          const r = await fetch(`${frontend.url}/api/search?q=${encodeURIComponent(q)}&limit=20`);
+          await r.arrayBuffer();
+          if (r.status !== 200) failed++;
+          else latencies.push(performance.now() - t0);
+        } catch {
+          // The frontend closed the connection (server.http_server_write_timeout): a failed search.
+          failed++;
+        }
+      }
+    }),
+  );
+  return { p50: pct(latencies, 50), p99: pct(latencies, 99), failed };
+}
+
+async function runSize(n: number, t: RequestTemplate): Promise<string[]> {
+  const cluster = await startCluster({
+    replicationFactor: RF,
+    logLevel: 'warn',
+    ingester: ['trace_idle_period: 2s', 'max_block_duration: 30s', 'complete_block_timeout: 1m'],
+  });
+  try {
+    const ingesters = await Promise.all(Array.from({ length: n }, (_, i) => cluster.add('ingester', `ingester-${i + 1}`)));
+    await Promise.all(ingesters.map((x) => x.waitReady()));
+    const queriers = await Promise.all(Array.from({ length: n }, (_, i) => cluster.add('querier', `querier-${i + 1}`)));
+    const distributor = await cluster.add('distributor', 'distributor');
+    const frontend = await cluster.add('query-frontend', 'frontend');
+    await Promise.all([...queriers, distributor, frontend].map((x) => x.waitReady()));
+    // Let the frontend see every querier before measuring.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const procs = cluster.nodes;
+    const cpu0 = new Map(procs.map((p) => [p.id, cpuSeconds(p.proc.pid ?? 0)]));
+    const bytes0 = new Map(await Promise.all(ingesters.map(async (x) => [x.id, await metric(x, 'tempo_ingester_bytes_received_total')] as const)));
+    const began = Date.now();
+    const ing = await ingest(distributor.otlpGrpcPort, t);
+    const elapsed = (Date.now() - began) / 1000;
+    const bytesPerSpan = t.bytes.length / t.spans;
+    if (ing.errors > 0 && distributor.proc.exitCode !== null) console.error(`distributor exited:\n${distributor.output().slice(-4000)}`);
+    const lines = [
+      `${n} ingester(s), ${n} querier(s), RF ${RF}: ingest ${ing.spansPerSec.toFixed(0)} spans/s (ack p50 ${ing.p50.toFixed(1)} ms, p99 ${ing.p99.toFixed(1)} ms, ${ing.errors} refused)`,
+    ];
+    const perProc: string[] = [];
+    for (const x of ingesters) {
+      const b = (await metric(x, 'tempo_ingester_bytes_received_total')) - (bytes0.get(x.id) ?? 0);
+      perProc.push(`${x.id} ~${(b / bytesPerSpan / elapsed).toFixed(0)} spans/s`);
+    }
+    for (const p of procs) {
+      const used = cpuSeconds(p.proc.pid ?? 0) - (cpu0.get(p.id) ?? 0);
+      perProc.push(`${p.id} cpu ${(used / elapsed).toFixed(2)} cores`);
+    }
+    lines.push(`  during ingest: ${perProc.join(', ')}`);
+    const cpuS0 = new Map(procs.map((p) => [p.id, cpuSeconds(p.proc.pid ?? 0)]));
+    const s0 = Date.now();
+    const sr = await search(frontend);
+    const sElapsed = (Date.now() - s0) / 1000;
+    const qcpu = queriers.map((q) => `${q.id} cpu ${((cpuSeconds(q.proc.pid ?? 0) - (cpuS0.get(q.id) ?? 0)) / sElapsed).toFixed(2)} cores`);
+    lines.push(
+      `  search (${SEARCHES} queries, 4 at a time, over recent data): p50 ${sr.p50.toFixed(0)} ms, p99 ${sr.p99.toFixed(0)} ms, ${sr.failed} failed; ${qcpu.join(', ')}`,
+    );
+    return lines;
+  } finally {
+    await cluster.stopAll();
+  }
+}
+
+async function main(): Promise<void> {
+  const t = makeTemplate(SPANS_PER_REQUEST, 10);
+  console.log(
+    `bench:cluster — ${SECONDS}s of OTLP/gRPC at concurrency ${CONCURRENCY}, ${t.spans} spans/request (${(t.bytes.length / 1024).toFixed(0)} KiB), RF ${RF}; 2-core machine, every process on it`,
+  );
+  for (const n of SIZES) for (const l of await runSize(n, t)) console.log(l);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

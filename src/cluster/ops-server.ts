@@ -1,0 +1,57 @@
+/**
+ * The HTTP server of the targets without the query API (distributor, ingester, compactor,
+ * metrics-generator, and the query frontend's own routes): Kubernetes probes, /metrics, /status and
+ * the /ring page, on server.http_listen_port as every Tempo target has.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerOpsRoutes, type OpsDeps } from '../api/ops-routes.js';
+import { applyListenerLimits, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
+import { isHealthy, type RingView } from './ring.js';
+
+export interface OpsServerOptions extends OpsDeps {
+  readonly host: string;
+  readonly port: number;
+  readonly listener: HttpListenerLimits;
+  /** Rings shown on /ring, by name. */
+  readonly rings: () => Record<string, RingView>;
+  readonly heartbeatTimeoutMs: number;
+  /** More routes (the frontend's proxy), added before listening. */
+  readonly extra?: (app: FastifyInstance) => void;
+}
+
+/** /ring as JSON (Accept: application/json) or as a plain table, like Tempo's ring status page. */
+export function ringStatus(rings: Record<string, RingView>, heartbeatTimeoutMs: number, json: boolean): string {
+  const now = Date.now();
+  const rows = Object.entries(rings).flatMap(([ring, view]) =>
+    view.instances.map((i) => ({
+      ring,
+      id: i.id,
+      state: i.state,
+      address: i.addr,
+      httpAddress: i.httpAddr,
+      healthy: isHealthy(i, now, heartbeatTimeoutMs),
+      heartbeatAgeMs: now - i.heartbeatMs,
+      tokens: i.tokens.length,
+    })),
+  );
+  if (json) return JSON.stringify({ instances: rows });
+  const lines = ['ring\tid\tstate\thealthy\taddress\tlast heartbeat\ttokens'];
+  for (const r of rows)
+    lines.push(`${r.ring}\t${r.id}\t${r.state}\t${r.healthy ? 'yes' : 'no'}\t${r.address}\t${(r.heartbeatAgeMs / 1000).toFixed(1)}s ago\t${r.tokens}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function startOpsServer(opts: OpsServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20, ...fastifyTimeouts(opts.listener) });
+  applyListenerLimits(app.server, opts.listener);
+  registerOpsRoutes(app, opts);
+  app.get('/ring', async (req, reply) => {
+    const json = (req.headers.accept ?? '').includes('application/json');
+    return reply.type(json ? 'application/json' : 'text/plain; charset=utf-8').send(ringStatus(opts.rings(), opts.heartbeatTimeoutMs, json));
+  });
+  opts.extra?.(app);
+  await app.listen({ host: opts.host, port: opts.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  return { port, close: () => app.close() };
+}
