@@ -23,6 +23,8 @@ import { startCompactor } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
 import { createMetricsGenerator } from './generator/generator.js';
+import { federated } from './querier/federated.js';
+import { startAuth } from './auth/setup.js';
 
 export interface RunningApp {
   /** Ports actually bound (useful when the config asks for port 0). */
@@ -96,8 +98,9 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       warmTags(tenant);
     },
   });
-  // Recent data and stored blocks: the querier's two block sources.
-  const sources = [ingester, blocklist];
+  // Recent data and stored blocks: the querier's two block sources, each read across the tenants of
+  // a cross-tenant query (`X-Scope-OrgID: a|b`).
+  const sources = [federated(ingester), federated(blocklist)];
   const querier = new Querier(sources);
   const searcher = new Searcher(sources);
   const metricsQuerier = new MetricsQuerier(sources);
@@ -130,6 +133,8 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   // The API answers /ready with 503 while the WAL replays, so it starts first; /ready turns 200 only
   // once the OTLP receivers are bound as well, so a client told "ready" can connect.
   let receiversListening = false;
+  const auth = startAuth(cfg.auth, logger);
+  const pushAuth = auth === null ? null : { control: auth.control, header: auth.header };
   const services: Record<string, string> = { distributor: 'Starting', ingester: 'Starting', querier: 'Starting', compactor: 'Starting' };
   const api = await startApiServer({
     host: cfg.server.http_listen_address,
@@ -137,6 +142,11 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     listener: httpListener(),
     logger,
     multitenancy: cfg.multitenancy_enabled,
+    gate: {
+      multitenancy: cfg.multitenancy_enabled,
+      multiTenantQueries: cfg.query_frontend.multi_tenant_queries_enabled,
+      access: auth === null ? null : { control: auth.control, header: auth.header, protectMetrics: auth.protectMetrics },
+    },
     isReady: () => receiversListening && ingester.ready(),
     configYaml: () => configYaml,
     flush: () => ingester.flush(),
@@ -191,6 +201,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           pusher,
           logger,
           inflight,
+          auth: pushAuth,
           connection: {
             maxConnections: srv.grpc_listen_conn_limit > 0 ? srv.grpc_listen_conn_limit : automaticConnectionLimit(),
             maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
@@ -212,6 +223,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           logger,
           inflight,
           listener: httpListener(),
+          auth: pushAuth,
         });
   services['distributor'] = 'Running';
   receiversListening = true;
@@ -242,6 +254,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
         for (const k of Object.keys(services)) services[k] = 'Stopping';
         await Promise.allSettled([grpc?.close(), http?.close()]);
         generator.stop();
+        auth?.stop();
         await compactor.stop();
         await ingester.stop();
         blocklist.stop();

@@ -11,6 +11,7 @@ import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpL
 import { registerGeneratorRoutes, type GeneratorDeps } from './generator-routes.js';
 import { registerMetricsRoutes, type MetricsDeps } from './metrics-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
+import { type ApiGateOptions, installApiGate } from '../auth/api-gate.js';
 
 export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps, MetricsDeps {
   readonly host: string;
@@ -18,6 +19,8 @@ export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, Genera
   readonly logger: Logger;
   /** Timeouts, connection cap and TCP keepalive. Default: Tempo's server defaults, no cap. */
   readonly listener?: HttpListenerLimits;
+  /** Tenant checks and access control in front of every route. Default: multitenancy as above, `a|b` allowed, no auth. */
+  readonly gate?: ApiGateOptions;
 }
 
 /** The HTTP API on Tempo's port 3100: query endpoints, operations endpoints and /metrics. */
@@ -54,6 +57,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).type('text/plain; charset=utf-8').send(`404 page not found: ${req.method} ${req.url}`);
   });
+  installApiGate(app, opts.gate ?? { multitenancy: opts.multitenancy, multiTenantQueries: true, access: null });
   registerOpsRoutes(app, opts);
   registerTraceRoutes(app, opts);
   registerSearchRoutes(app, opts);

@@ -12,6 +12,7 @@ import { encodeStatusWithRetryInfo } from './retry-status.js';
 import { countRefusal, DEFAULT_INFLIGHT_BYTES, InflightBudget, InflightError } from './inflight.js';
 import { limitConnections } from '../util/http-listener.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
+import { grpcAuthInterceptor, type PushAccess } from './push-auth.js';
 
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -31,6 +32,8 @@ export interface GrpcReceiverOptions {
   readonly inflight?: InflightBudget;
   /** Connection settings; each absent one keeps grpc-js's default. */
   readonly connection?: GrpcConnectionOptions;
+  /** Access control (auth.enabled): calls need a write token for their tenant. Default: none. */
+  readonly auth?: PushAccess | null;
 }
 
 /** Tempo's server.grpc_server_* settings (durations in ms), plus the connection cap. */
@@ -186,7 +189,8 @@ export async function startGrpcReceiver(opts: GrpcReceiverOptions): Promise<Grpc
   const conn = opts.connection ?? {};
   const server = new Server({
     ...channelOptions(opts.maxRecvBytes, conn),
-    interceptors: [admissionInterceptor(budget, opts.maxRecvBytes)],
+    // Access control first: a call it refuses never reserves in-flight bytes.
+    interceptors: [...(opts.auth ? [grpcAuthInterceptor(opts.auth, opts.multitenancy)] : []), admissionInterceptor(budget, opts.maxRecvBytes)],
   });
   server.addService(traceServiceDefinition, {
     Export: (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>): void => {

@@ -14,6 +14,7 @@ import { applyListenerLimits, DEFAULT_HTTP_LISTENER, fastifyTimeouts, type HttpL
 import { consoleLogger } from './logger.js';
 import type { WarnLogger } from '../model/logger.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
+import { admitPush, type PushAccess } from './push-auth.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -34,6 +35,8 @@ export interface HttpReceiverOptions {
   readonly inflight?: InflightBudget;
   /** Timeouts, connection cap and TCP keepalive of the listener. Default: Tempo's server defaults, no cap. */
   readonly listener?: HttpListenerLimits;
+  /** Access control (auth.enabled): pushes need a write token for their tenant. Default: none. */
+  readonly auth?: PushAccess | null;
 }
 
 export interface HttpReceiver {
@@ -124,6 +127,14 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
   );
 
   app.addHook('onRequest', async (request, reply) => {
+    // Access control before anything is reserved or read.
+    if (opts.auth) {
+      try {
+        admitPush((name) => headerValue(request.headers[name]), opts.multitenancy, opts.auth, 'otlp_http');
+      } catch (err) {
+        return sendFailure(request, reply, classifyFailure(err));
+      }
+    }
     const held = { lease: budget.lease(), inHandler: false };
     leases.set(request, held);
     // Whatever way the exchange ends, the bytes go back; once the handler runs it releases them itself
