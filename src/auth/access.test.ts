@@ -68,7 +68,10 @@ test('the token comes as Bearer, as the password of Basic auth, or in the custom
 });
 
 test('the tokens file: one token a line, comments, and the bad line named', () => {
-  const specs = parseTokensFile(`# name hash rights tenants\ngrafana ${hashToken(READER)} read a,b  # team A and B\n\notel ${hashToken(WRITER)} read,write *\n`, 'f');
+  const specs = parseTokensFile(
+    `# name hash rights tenants\ngrafana ${hashToken(READER)} read a,b  # team A and B\n\notel ${hashToken(WRITER)} read,write *\n`,
+    'f',
+  );
   assert.deepEqual(
     specs.map((s) => [s.name, s.rights, s.tenants]),
     [

@@ -37,13 +37,7 @@ export function readTokensFile(path: string): TokenGrant[] {
  * `fixed` (the config's own tokens) plus the file's to `access`. A file that cannot be read or has a
  * bad entry is logged and the last good list stays. Returns a stop function.
  */
-export function watchTokensFile(
-  path: string,
-  periodMs: number,
-  fixed: readonly TokenGrant[],
-  access: AccessControl,
-  logger: InfoLogger,
-): () => void {
+export function watchTokensFile(path: string, periodMs: number, fixed: readonly TokenGrant[], access: AccessControl, logger: InfoLogger): () => void {
   let seen = stamp(path);
   const timer = setInterval(() => {
     const now = stamp(path);

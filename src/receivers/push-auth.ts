@@ -1,7 +1,7 @@
 // Access control on the OTLP receivers (auth.enabled): a push needs a token with the write right that
 // reaches its tenant. Checked from the headers (HTTP) or metadata (gRPC) before the body is read, so
 // a client without a token costs no memory and no decoding.
-import { Metadata, ServerInterceptingCall, status } from '@grpc/grpc-js';
+import { Metadata, ServerInterceptingCall, type status } from '@grpc/grpc-js';
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import type { AccessControl } from '../auth/access.js';
 import { type HeaderGetter, presentedToken } from '../auth/credentials.js';
