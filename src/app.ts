@@ -24,6 +24,7 @@ import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
 import { createMetricsGenerator } from './generator/generator.js';
 import { federated } from './querier/federated.js';
+import { tenantsOf } from './model/tenant.js';
 import { startAuth } from './auth/setup.js';
 
 export interface RunningApp {
@@ -73,6 +74,11 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   }
   const backend = createBackend(storage);
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
+  // A cross-tenant query (tenant key `a|b`) is held to the strictest read limit of its tenants (0 = none).
+  const strictest = (key: string, limit: (tenant: string) => number): number => {
+    const set = tenantsOf(key).map(limit).filter((v) => v > 0);
+    return set.length === 0 ? 0 : Math.min(...set);
+  };
 
   const blocklist = new Blocklist(backend, logger);
   // Tag lists of a block are read once and cached; reading them ahead keeps the first request fast.
@@ -155,7 +161,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
     traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
     searchTimeoutMs: cfg.querier.search.query_timeout,
-    maxSearchDurationMs: (tenant) => limits(tenant).read.max_search_duration || cfg.query_frontend.search.max_duration,
+    maxSearchDurationMs: (tenant) => strictest(tenant, (t) => limits(t).read.max_search_duration || cfg.query_frontend.search.max_duration),
     searchLimits: {
       defaultLimit: cfg.query_frontend.search.default_result_limit,
       maxLimit: cfg.query_frontend.search.max_result_limit,
@@ -166,7 +172,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
-    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: limits(tenant).read.max_bytes_per_tag_values_query }),
+    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: strictest(tenant, (t) => limits(t).read.max_bytes_per_tag_values_query) }),
     generator,
     metricsLimits: {
       maxDurationMs: cfg.query_frontend.metrics.max_duration,
