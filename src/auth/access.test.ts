@@ -9,6 +9,7 @@ import { presentedToken } from './credentials.js';
 import { hashToken, parseTokenHash } from './token-hash.js';
 import { parseTokensFile, readTokensFile } from './tokens-file.js';
 import { registry } from '../metrics/registry.js';
+import { loadConfig } from '../config/load.js';
 
 const READER = 'reader-token-0123456789abcdef';
 const WRITER = 'writer-token-0123456789abcdef';
@@ -85,6 +86,23 @@ test('the tokens file: one token a line, comments, and the bad line named', () =
     const p = join(dir, 'tokens');
     writeFileSync(p, `a ${hashToken(READER)} read *\nb sha256:zz read *\n`);
     assert.throws(() => readTokensFile(p), /token "b": token hash must have 64 hex digits/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad token entry in the config fails loading with its path; a Tempo config without auth leaves it off', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rubato-authcfg-'));
+  try {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'auth:\n  enabled: true\n  tokens:\n    - { name: g, hash: "hunter2", rights: [read], tenants: ["*"] }\n');
+    assert.throws(() => loadConfig([`-config.file=${file}`], {}), /auth\.tokens\.0.*token hash must look like/s);
+    writeFileSync(file, `auth:\n  tokens:\n    - { name: g, hash: "${hashToken(READER)}", rights: [admin], tenants: ["*"] }\n`);
+    assert.throws(() => loadConfig([`-config.file=${file}`], {}), /unknown right "admin"/);
+    writeFileSync(file, 'multitenancy_enabled: true\n');
+    const { config } = loadConfig([`-config.file=${file}`], {});
+    assert.equal(config.auth.enabled, false);
+    assert.equal(config.query_frontend.multi_tenant_queries_enabled, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

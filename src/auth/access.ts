@@ -4,12 +4,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { authDenied, type AuthSurface, type DenyReason } from './metrics.js';
 import { parseTokenHash, tokenDigest } from './token-hash.js';
+import { ALL_TENANTS, type Right, type TokenSpec, tokenSpecProblem } from './token-spec.js';
 
-export const RIGHTS = ['read', 'write'] as const;
-export type Right = (typeof RIGHTS)[number];
-
-/** In a token's tenant list: every tenant. */
-export const ALL_TENANTS = '*';
+export { ALL_TENANTS, RIGHTS, type Right, type TokenSpec } from './token-spec.js';
 
 /** One configured token, as held in memory: its hash, never the token. */
 export interface TokenGrant {
@@ -19,14 +16,6 @@ export interface TokenGrant {
   readonly rights: ReadonlySet<Right>;
   /** The tenants it reaches; null: every tenant. */
   readonly tenants: ReadonlySet<string> | null;
-}
-
-/** A token as written in the config or the tokens file. */
-export interface TokenSpec {
-  readonly name: string;
-  readonly hash: string;
-  readonly rights: readonly string[];
-  readonly tenants: readonly string[];
 }
 
 /** A token entry that cannot be used; `where` names it (config path or file line). */
@@ -40,15 +29,10 @@ export class TokenSpecError extends Error {
 /** Checks and converts token entries; throws TokenSpecError naming the first bad one. */
 export function grantsFrom(specs: readonly TokenSpec[], where: (i: number) => string): TokenGrant[] {
   return specs.map((s, i) => {
-    const digest = parseTokenHash(s.hash);
-    if (typeof digest === 'string') throw new TokenSpecError(where(i), digest);
-    const rights = new Set<Right>();
-    for (const r of s.rights) {
-      if (!(RIGHTS as readonly string[]).includes(r)) throw new TokenSpecError(where(i), `unknown right "${r}" (want ${RIGHTS.join(', ')})`);
-      rights.add(r as Right);
-    }
-    if (rights.size === 0) throw new TokenSpecError(where(i), `no rights: list read and/or write`);
-    if (s.tenants.length === 0) throw new TokenSpecError(where(i), `no tenants: list them, or "${ALL_TENANTS}" for every tenant`);
+    const problem = tokenSpecProblem(s);
+    if (problem !== null) throw new TokenSpecError(where(i), problem);
+    const digest = parseTokenHash(s.hash) as Buffer;
+    const rights = new Set(s.rights as readonly Right[]);
     const tenants = s.tenants.includes(ALL_TENANTS) ? null : new Set(s.tenants);
     return { name: s.name === '' ? `token ${i + 1}` : s.name, digest, rights, tenants };
   });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../util/logger.js';
 import { DEFAULTS as D, STORAGE_BACKENDS, TARGETS } from './defaults.js';
 import { bool, bytes, duration, int, num, oneOf, section, secret, str, strList } from './fields.js';
+import { tokenSpecProblem } from '../auth/token-spec.js';
 
 // rubato's configuration, in Tempo's YAML layout. Durations are written as Go strings ("10s") and
 // held as milliseconds; sizes are written as numbers or "500MB" and held as bytes. Each section lists
@@ -787,6 +788,10 @@ const authTokenSchema = section({
   rights: strList([]),
   /** tenants the token reaches with multitenancy on; "*" = every tenant */
   tenants: strList([]),
+}).superRefine((t, ctx) => {
+  // A bad hash, right or tenant list fails start-up (and -config.verify) with the entry's path.
+  const problem = tokenSpecProblem(t);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, input: t });
 });
 
 const authSchema = section({
