@@ -76,7 +76,9 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   // A cross-tenant query (tenant key `a|b`) is held to the strictest read limit of its tenants (0 = none).
   const strictest = (key: string, limit: (tenant: string) => number): number => {
-    const set = tenantsOf(key).map(limit).filter((v) => v > 0);
+    const set = tenantsOf(key)
+      .map(limit)
+      .filter((v) => v > 0);
     return set.length === 0 ? 0 : Math.min(...set);
   };
 

@@ -48,13 +48,19 @@ describe('web UI with access control', { timeout: 300_000 }, () => {
     });
     const res = await page.goto(`${rubato.url}/trace/${traceId}`);
     assert.equal(res?.status(), 200, 'the page itself needs no token');
-    await page.getByText(/authentication required/).first().waitFor({ timeout: 30_000 });
+    await page
+      .getByText(/authentication required/)
+      .first()
+      .waitFor({ timeout: 30_000 });
     assert.ok(statuses.includes(401), statuses.join(','));
     await page.getByLabel('Token').fill(READ);
     await page.getByLabel('Token').press('Enter');
     await page.getByLabel('Token').blur();
     await page.reload();
     await page.getByText('POST /checkout').first().waitFor({ timeout: 30_000 });
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('rubato.token')), READ);
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('rubato.token')),
+      READ,
+    );
   });
 });
