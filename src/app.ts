@@ -27,6 +27,9 @@ import { CertificateWatcher } from './tls/certificate-watcher.js';
 import { startOverridesReload } from './overrides/reload.js';
 import { parseTenantOverridesIsolated } from './config/overrides-isolated.js';
 import { apiTlsSettings, receiverTlsSettings, type TlsListenerSettings } from './tls/settings.js';
+import { federated } from './querier/federated.js';
+import { tenantsOf } from './model/tenant.js';
+import { startAuth } from './auth/setup.js';
 
 export interface RunningApp {
   /** Ports actually bound (useful when the config asks for port 0). */
@@ -93,6 +96,13 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           null,
         )
       : null;
+  // A cross-tenant query (tenant key `a|b`) is held to the strictest read limit of its tenants (0 = none).
+  const strictest = (key: string, limit: (tenant: string) => number): number => {
+    const set = tenantsOf(key)
+      .map(limit)
+      .filter((v) => v > 0);
+    return set.length === 0 ? 0 : Math.min(...set);
+  };
 
   const blocklist = new Blocklist(backend, logger);
   // Tag lists of a block are read once and cached; reading them ahead keeps the first request fast.
@@ -118,8 +128,9 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       warmTags(tenant);
     },
   });
-  // Recent data and stored blocks: the querier's two block sources.
-  const sources = [ingester, blocklist];
+  // Recent data and stored blocks: the querier's two block sources, each read across the tenants of
+  // a cross-tenant query (`X-Scope-OrgID: a|b`).
+  const sources = [federated(ingester), federated(blocklist)];
   const querier = new Querier(sources);
   const searcher = new Searcher(sources);
   const metricsQuerier = new MetricsQuerier(sources);
@@ -162,6 +173,8 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   // The API answers /ready with 503 while the WAL replays, so it starts first; /ready turns 200 only
   // once the OTLP receivers are bound as well, so a client told "ready" can connect.
   let receiversListening = false;
+  const auth = startAuth(cfg.auth, logger);
+  const pushAuth = auth === null ? null : { control: auth.control, header: auth.header };
   const services: Record<string, string> = { distributor: 'Starting', ingester: 'Starting', querier: 'Starting', compactor: 'Starting' };
   const api = await startApiServer({
     host: cfg.server.http_listen_address,
@@ -170,6 +183,11 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     ...tlsFor(apiTlsSettings(srv)),
     logger,
     multitenancy: cfg.multitenancy_enabled,
+    gate: {
+      multitenancy: cfg.multitenancy_enabled,
+      multiTenantQueries: cfg.query_frontend.multi_tenant_queries_enabled,
+      access: auth === null ? null : { control: auth.control, header: auth.header, protectMetrics: auth.protectMetrics },
+    },
     isReady: () => receiversListening && ingester.ready(),
     configYaml: () => configYaml,
     flush: () => ingester.flush(),
@@ -178,7 +196,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
     traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
     searchTimeoutMs: cfg.querier.search.query_timeout,
-    maxSearchDurationMs: (tenant) => limits(tenant).read.max_search_duration || cfg.query_frontend.search.max_duration,
+    maxSearchDurationMs: (tenant) => strictest(tenant, (t) => limits(t).read.max_search_duration || cfg.query_frontend.search.max_duration),
     searchLimits: {
       defaultLimit: cfg.query_frontend.search.default_result_limit,
       maxLimit: cfg.query_frontend.search.max_result_limit,
@@ -189,7 +207,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     },
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
-    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: limits(tenant).read.max_bytes_per_tag_values_query }),
+    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: strictest(tenant, (t) => limits(t).read.max_bytes_per_tag_values_query) }),
     generator,
     metricsLimits: {
       maxDurationMs: cfg.query_frontend.metrics.max_duration,
@@ -240,6 +258,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           logger,
           inflight,
           ...tlsFor(receiverTlsSettings('otlp-grpc', protocols.grpc.tls)),
+          auth: pushAuth,
           connection: {
             maxConnections: srv.grpc_listen_conn_limit > 0 ? srv.grpc_listen_conn_limit : automaticConnectionLimit(),
             maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
@@ -262,6 +281,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           inflight,
           listener: httpListener(),
           ...tlsFor(receiverTlsSettings('otlp-http', protocols.http.tls)),
+          auth: pushAuth,
         });
   services['distributor'] = 'Running';
   receiversListening = true;
@@ -293,6 +313,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
         overridesReload?.stop();
         await Promise.allSettled([grpc?.close(), http?.close()]);
         generator.stop();
+        auth?.stop();
         await compactor.stop();
         await ingester.stop();
         blocklist.stop();

@@ -17,6 +17,7 @@ import { createStreamingQuerier } from './streaming.js';
 import { shareWithGrpc } from './h2c.js';
 import type { GrpcConnectionOptions } from '../receivers/grpc.js';
 import type { Duplex } from 'node:stream';
+import { type ApiGateOptions, installApiGate } from '../auth/api-gate.js';
 
 export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, GeneratorDeps, MetricsDeps {
   readonly host: string;
@@ -28,6 +29,8 @@ export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, Genera
   readonly tls?: CertificateWatcher;
   /** Tempo's stream_over_http_enabled: Grafana's streaming gRPC (tempopb.StreamingQuerier) on this port too. Absent: off. */
   readonly streamOverHttp?: { readonly connection?: GrpcConnectionOptions };
+  /** Tenant checks and access control in front of every route. Default: multitenancy as above, `a|b` allowed, no auth. */
+  readonly gate?: ApiGateOptions;
 }
 
 /** The HTTP API on Tempo's port 3100: query endpoints, operations endpoints and /metrics. */
@@ -69,6 +72,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).type('text/plain; charset=utf-8').send(`404 page not found: ${req.method} ${req.url}`);
   });
+  installApiGate(app, opts.gate ?? { multitenancy: opts.multitenancy, multiTenantQueries: true, access: null });
   registerOpsRoutes(app, opts);
   registerTraceRoutes(app, opts);
   registerSearchRoutes(app, opts);

@@ -29,6 +29,8 @@ import type { MetricsDeps } from './metrics-routes.js';
 import { BadRequest } from './search-params.js';
 import { scopesOf, searchRequestOf, tagRequest, v1TagNames, v1TagValues, v2TagScopes, type SearchDeps } from './search-routes.js';
 import { tenantOf, TenantRefused } from './tenant.js';
+import { admitStreamingQuery, type ApiGateOptions } from '../auth/api-gate.js';
+import { AuthDenied } from '../auth/access.js';
 import {
   decodeQueryInstantRequest,
   decodeQueryRangeRequest,
@@ -45,6 +47,8 @@ export interface StreamingDeps extends SearchDeps, MetricsDeps {
   readonly connection?: GrpcConnectionOptions;
   /** Least time between two progress messages of a call after the first. Default 100 ms. */
   readonly progressIntervalMs?: number;
+  /** The HTTP routes' tenant checks and access control, applied to every call. Default: none. */
+  readonly gate?: ApiGateOptions;
 }
 
 export interface StreamingQuerier {
@@ -83,6 +87,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
 /** The gRPC status of a failed call, with the message the HTTP route would put in its 4xx body. */
 function statusOf(err: unknown): { code: status; details: string } | null {
   if (err instanceof CallError) return { code: err.code, details: err.message };
+  if (err instanceof AuthDenied) return { code: err.status === 401 ? status.UNAUTHENTICATED : status.PERMISSION_DENIED, details: err.message };
   if (err instanceof BadRequest || err instanceof TenantRefused) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof TraceQLParseError || err instanceof TraceQLValidationError || err instanceof TraceQLUnsupportedError) {
     return { code: status.INVALID_ARGUMENT, details: `invalid TraceQL query: ${err.message}` };
@@ -143,7 +148,9 @@ export function createStreamingQuerier(deps: StreamingDeps): StreamingQuerier {
         requestDuration.observe({ method: 'gRPC', route, status_code: outcome, ws: 'false' }, (performance.now() - started) / 1000);
       };
       const answer = async (): Promise<Uint8Array> => {
-        const tenant = tenantOf(headersOf(call.metadata), deps.multitenancy);
+        const headers = headersOf(call.metadata);
+        if (deps.gate !== undefined) admitStreamingQuery((name) => headers[name], deps.gate);
+        const tenant = tenantOf(headers, deps.multitenancy);
         if (tenant === null) throw new CallError(status.UNAUTHENTICATED, 'no org id');
         return run(tenant, call.request, ctl.signal, progress);
       };

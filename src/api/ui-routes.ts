@@ -30,7 +30,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 const CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'";
 
 /** Paths of the single-page app: each answers with index.html. */
-const PAGES = ['/', '/search', '/compare', '/trace/:traceId', '/services', '/services/:service'];
+export const PAGES = ['/', '/search', '/compare', '/trace/:traceId', '/services', '/services/:service'];
 
 /** The relative base that leads from the request's folder back to the UI root: '/trace/x' → '../'. */
 export function relativeBase(urlPath: string): string {

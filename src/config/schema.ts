@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../util/logger.js';
 import { DEFAULTS as D, STORAGE_BACKENDS, TARGETS } from './defaults.js';
 import { bool, bytes, duration, int, num, oneOf, section, secret, str, strList } from './fields.js';
+import { tokenSpecProblem } from '../auth/token-spec.js';
 
 // rubato's configuration, in Tempo's YAML layout. Durations are written as Go strings ("10s") and
 // held as milliseconds; sizes are written as numbers or "500MB" and held as bytes. Each section lists
@@ -394,6 +395,8 @@ const queryFrontendSchema = section(
     max_retries: int(D.queryFrontend.maxRetries),
     /** default 128KiB: longer TraceQL queries are refused with 400 */
     max_query_expression_size_bytes: bytes(D.queryFrontend.maxQueryExpressionSizeBytes),
+    /** default true: X-Scope-OrgID `a|b` queries several tenants at once (with multitenancy on) */
+    multi_tenant_queries_enabled: bool(true),
     search: section(
       {
         /** default 1000 */
@@ -457,7 +460,7 @@ const queryFrontendSchema = section(
       ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'exemplars'],
     ).prefault({}),
   },
-  ['max_batch_size', 'log_query_request_headers', 'multi_tenant_queries_enabled', 'response_consumers', 'weights', 'mcp_server', 'rf1_after', 'api_timeout'],
+  ['max_batch_size', 'log_query_request_headers', 'response_consumers', 'weights', 'mcp_server', 'rf1_after', 'api_timeout'],
 );
 
 // ------------------------------------------------------------------------------------------- compactor
@@ -902,6 +905,40 @@ const overridesSchema = section(
   ['user_configurable_overrides'],
 );
 
+// ------------------------------------------------------------------------------------------------ auth
+
+// rubato's own access control (Tempo has none: it leaves it to a gateway). Off unless enabled, so a
+// Tempo config without this section behaves as before. See src/auth/.
+const authTokenSchema = section({
+  /** shown in logs and errors instead of the token */
+  name: str(''),
+  /** "sha256:<64 hex digits>" of the token (npm run hash-token); never the token itself */
+  hash: secret(''),
+  /** read (the query API) and/or write (the OTLP receivers) */
+  rights: strList([]),
+  /** tenants the token reaches with multitenancy on; "*" = every tenant */
+  tenants: strList([]),
+}).superRefine((t, ctx) => {
+  // A bad hash, right or tenant list fails start-up (and -config.verify) with the entry's path.
+  const problem = tokenSpecProblem(t);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, input: t });
+});
+
+const authSchema = section({
+  /** default false: when true, the API needs a read token and the OTLP receivers a write token */
+  enabled: bool(false),
+  /** default []: tokens given in the config */
+  tokens: z.array(authTokenSchema).default(() => []),
+  /** default "": file with more tokens, one a line (name hash rights tenants); re-read when it changes */
+  tokens_file: str(''),
+  /** default 10s: how often tokens_file is checked for changes */
+  tokens_file_period: duration(10_000),
+  /** default "X-Rubato-Token": a header that may carry the token, besides Authorization (Bearer, or Basic with the token as password) */
+  header: str('X-Rubato-Token'),
+  /** default false: /metrics needs a read token too */
+  protect_metrics: bool(false),
+});
+
 // ------------------------------------------------------------------------------------------------ root
 
 export const rubatoConfigSchema = section(
@@ -921,6 +958,8 @@ export const rubatoConfigSchema = section(
     storage: storageSchema.prefault({}),
     overrides: overridesSchema.prefault({}),
     metrics_generator: metricsGeneratorSchema.prefault({}),
+    /** rubato's own: access control by token (off by default) */
+    auth: authSchema.prefault({}),
   },
   [
     'http_api_prefix',

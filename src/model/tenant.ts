@@ -19,3 +19,15 @@ export function tenantIdProblem(id: string): string | null {
   if (id.startsWith('.')) return `tenant ID '${id}' may not start with '.'`;
   return null;
 }
+
+/**
+ * Separates the tenants of a cross-tenant query (`X-Scope-OrgID: a|b`, as in Tempo). No tenant ID
+ * contains it, so a query's tenant set travels as one string (`a|b`, sorted, no repeats) to the
+ * querier, whose block sources read each tenant's blocks.
+ */
+export const TENANT_SEPARATOR = '|';
+
+/** The tenants of a tenant key: `a|b` → ['a', 'b']; a single tenant → [it]. */
+export function tenantsOf(key: string): string[] {
+  return key.split(TENANT_SEPARATOR);
+}

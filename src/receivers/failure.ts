@@ -2,10 +2,12 @@ import { PushError } from '../model/pusher.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { InflightError } from './inflight.js';
 import { TenantError } from './tenant.js';
+import { AuthDenied } from '../auth/access.js';
 
 /** google.rpc.Code values the receivers answer with (also the `code` of an OTLP/HTTP error Status). */
 export const RpcCode = {
   INVALID_ARGUMENT: 3,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   INTERNAL: 13,
   UNAVAILABLE: 14,
@@ -47,6 +49,11 @@ export function classifyFailure(err: unknown): ReceiveFailure {
     return err.kind === 'missing'
       ? { rpcCode: RpcCode.UNAUTHENTICATED, httpStatus: 401, message: err.message, internal: false }
       : { rpcCode: RpcCode.INVALID_ARGUMENT, httpStatus: 400, message: err.message, internal: false };
+  }
+  if (err instanceof AuthDenied) {
+    return err.status === 401
+      ? { rpcCode: RpcCode.UNAUTHENTICATED, httpStatus: 401, message: err.message, internal: false }
+      : { rpcCode: RpcCode.PERMISSION_DENIED, httpStatus: 403, message: err.message, internal: false };
   }
   if (err instanceof InflightError) {
     return {

@@ -14,6 +14,7 @@ import { limitConnections } from '../util/http-listener.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
 import type { CertificateWatcher } from '../tls/certificate-watcher.js';
 import { watchedServerCredentials } from '../tls/grpc-credentials.js';
+import { grpcAuthInterceptor, type PushAccess } from './push-auth.js';
 
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -35,6 +36,8 @@ export interface GrpcReceiverOptions {
   readonly connection?: GrpcConnectionOptions;
   /** TLS (mTLS when its settings name a client CA) with a certificate that follows the files. Default: plaintext. */
   readonly tls?: CertificateWatcher;
+  /** Access control (auth.enabled): calls need a write token for their tenant. Default: none. */
+  readonly auth?: PushAccess | null;
 }
 
 /** Tempo's server.grpc_server_* settings (durations in ms), plus the connection cap. */
@@ -190,7 +193,8 @@ export async function startGrpcReceiver(opts: GrpcReceiverOptions): Promise<Grpc
   const conn = opts.connection ?? {};
   const server = new Server({
     ...channelOptions(opts.maxRecvBytes, conn),
-    interceptors: [admissionInterceptor(budget, opts.maxRecvBytes)],
+    // Access control first: a call it refuses never reserves in-flight bytes.
+    interceptors: [...(opts.auth ? [grpcAuthInterceptor(opts.auth, opts.multitenancy)] : []), admissionInterceptor(budget, opts.maxRecvBytes)],
   });
   server.addService(traceServiceDefinition, {
     Export: (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>): void => {

@@ -16,6 +16,7 @@ import type { WarnLogger } from '../model/logger.js';
 import { ORG_ID_HEADER, resolveTenant } from './tenant.js';
 import type { CertificateWatcher } from '../tls/certificate-watcher.js';
 import { createNodeServer } from '../tls/http-server.js';
+import { admitPush, type PushAccess } from './push-auth.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -38,6 +39,8 @@ export interface HttpReceiverOptions {
   readonly listener?: HttpListenerLimits;
   /** HTTPS (mTLS when its settings name a client CA) with a certificate that follows the files. Default: plain HTTP. */
   readonly tls?: CertificateWatcher;
+  /** Access control (auth.enabled): pushes need a write token for their tenant. Default: none. */
+  readonly auth?: PushAccess | null;
 }
 
 export interface HttpReceiver {
@@ -128,6 +131,14 @@ export async function startHttpReceiver(opts: HttpReceiverOptions): Promise<Http
   );
 
   app.addHook('onRequest', async (request, reply) => {
+    // Access control before anything is reserved or read.
+    if (opts.auth) {
+      try {
+        admitPush((name) => headerValue(request.headers[name]), opts.multitenancy, opts.auth, 'otlp_http');
+      } catch (err) {
+        return sendFailure(request, reply, classifyFailure(err));
+      }
+    }
     const held = { lease: budget.lease(), inHandler: false };
     leases.set(request, held);
     // Whatever way the exchange ends, the bytes go back; once the handler runs it releases them itself

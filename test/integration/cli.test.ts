@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,4 +31,20 @@ test('-config.verify loads the config, names what is ignored, and exits without 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('npm run hash-token: hashes a token read on standard input, refuses short ones, generates random ones', () => {
+  const cli = join(projectRoot, 'dist', 'src', 'auth', 'hash-token-cli.js');
+  const token = 'a-token-for-grafana-0123456789';
+  const hashed = spawnSync(process.execPath, [cli], { input: `${token}\n`, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(hashed.status, 0, hashed.stderr);
+  assert.equal(hashed.stdout, `sha256:${createHash('sha256').update(token).digest('hex')}\n`);
+  assert.ok(!hashed.stdout.includes(token));
+  const short = spawnSync(process.execPath, [cli], { input: 'short\n', encoding: 'utf8', timeout: 30_000 });
+  assert.equal(short.status, 1);
+  assert.match(short.stderr, /at least 16 characters/);
+  const made = spawnSync(process.execPath, [cli, '--generate'], { encoding: 'utf8', timeout: 30_000 });
+  const m = /^token: (\S+)\nhash: {2}(sha256:[0-9a-f]{64})\n$/.exec(made.stdout);
+  assert.ok(m !== null, made.stdout);
+  assert.equal(m[2], `sha256:${createHash('sha256').update(m[1]!).digest('hex')}`);
 });

@@ -44,3 +44,21 @@ test('tenant IDs storage cannot keep apart are refused with 400 on push and on q
     assert.match(await q.text(), /tenant ID/);
   }
 });
+
+test("a cross-tenant query (X-Scope-OrgID: a|b) reads each named tenant's traces, as Tempo's federation does", async () => {
+  const spans = await recordTraces(1, 'federated');
+  const id = byTrace(spans)[0]![0]!.spanContext().traceId;
+  assert.equal((await push('fed-a', ProtobufTraceSerializer.serializeRequest(spans)!)).status, 200);
+  for (const org of ['fed-a|fed-b', 'fed-b|fed-a', 'fed-a|fed-a']) {
+    assert.equal((await fetch(`${rubato.url}/api/traces/${id}`, { headers: { 'x-scope-orgid': org } })).status, 200, org);
+  }
+  assert.equal((await fetch(`${rubato.url}/api/traces/${id}`, { headers: { 'x-scope-orgid': 'fed-b|fed-c' } })).status, 404);
+  const r = await fetch(`${rubato.url}/api/v2/search/tag/resource.service.name/values`, { headers: { 'x-scope-orgid': 'fed-b|fed-a' } });
+  assert.deepEqual(
+    ((await r.json()) as { tagValues: { value: string }[] }).tagValues.map((v) => v.value),
+    ['federated'],
+  );
+  // An empty tenant in the list is a bad ID; the service graph is single-tenant.
+  assert.equal((await fetch(`${rubato.url}/api/search/tags`, { headers: { 'x-scope-orgid': 'fed-a|' } })).status, 400);
+  assert.equal((await fetch(`${rubato.url}/api/service-graph`, { headers: { 'x-scope-orgid': 'fed-a|fed-b' } })).status, 400);
+});

@@ -17,6 +17,19 @@ export function setTenant(t: string): void {
   else localStorage.setItem(TENANT_KEY, t);
 }
 
+// With access control on (auth.enabled), every API call carries a read token. It stays in this
+// browser's localStorage, readable only by the UI's own origin (the page's CSP allows no other script).
+const TOKEN_KEY = 'rubato.token';
+
+export function token(): string {
+  return localStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+export function setToken(t: string): void {
+  if (t === '') localStorage.removeItem(TOKEN_KEY);
+  else localStorage.setItem(TOKEN_KEY, t);
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -31,6 +44,8 @@ export async function getText(path: string, signal?: AbortSignal): Promise<strin
   const headers: Record<string, string> = { accept: 'application/json' };
   const t = tenant();
   if (t !== '') headers['X-Scope-OrgID'] = t;
+  const k = token();
+  if (k !== '') headers['Authorization'] = `Bearer ${k}`;
   const res = await fetch(new URL(path, root), { headers, signal: signal ?? null });
   const text = await res.text();
   if (!res.ok) throw new ApiError(res.status, text.trim() || `HTTP ${res.status}`);

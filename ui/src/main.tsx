@@ -1,7 +1,7 @@
 /** Entry of rubato's web UI: the page frame and the routes (search, trace view, service map and RED panels, compare). */
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
-import { root, setTenant, tenant } from './api';
+import { root, setTenant, setToken, tenant, token } from './api';
 import { current, href, interceptLinks, useRoute } from './router';
 import { SearchPage } from './search';
 import { prefetchTrace, TracePage } from './trace-view';
@@ -16,6 +16,7 @@ document.querySelector('base')?.setAttribute('href', root);
 function App() {
   const route = useRoute();
   const [org, setOrg] = useState(tenant());
+  const [key, setKey] = useState(token());
   const trace = /^trace\/([^/]+)$/.exec(route.path);
   const service = /^services\/([^/]+)$/.exec(route.path);
   const page =
@@ -51,6 +52,22 @@ function App() {
               const v = e.currentTarget.value.trim();
               setTenant(v);
               setOrg(v);
+            }}
+          />
+        </label>
+        <label class="tenant">
+          Token
+          <input
+            type="password"
+            autocomplete="off"
+            value={key}
+            placeholder="none"
+            size={10}
+            onChange={(e) => {
+              // Sent as Authorization: Bearer when rubato's access control is on (auth.enabled).
+              const v = e.currentTarget.value.trim();
+              setToken(v);
+              setKey(v);
             }}
           />
         </label>
