@@ -23,6 +23,7 @@ import { startCompactor } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
 import { createMetricsGenerator } from './generator/generator.js';
+import { createRedactor, redactingPusher } from './redact/redactor.js';
 
 export interface RunningApp {
   /** Ports actually bound (useful when the config asks for port 0). */
@@ -117,7 +118,10 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     logger,
     multitenancy: cfg.multitenancy_enabled,
   });
-  const pusher = generator.tap(distributor);
+  // Redaction runs first, so neither the generator nor the WAL ever sees what a rule removes.
+  const redactor = createRedactor((tenant) => ({ defaults: cfg.overrides.defaults.redaction, tenant: limits(tenant).redaction }));
+  for (const tenant of ['', ...Object.keys(cfg.overrides.per_tenant)]) redactor.prepare(tenant);
+  const pusher = redactingPusher(generator.tap(distributor), redactor);
 
   const srv = cfg.server;
   const httpListener = (): HttpListenerLimits => ({

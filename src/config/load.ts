@@ -11,6 +11,7 @@ import { parseYamlMapping } from './parse-yaml.js';
 import { rubatoConfigSchema, type RubatoConfig } from './schema.js';
 import { isPlainObject, sortKeys } from './schema-walk.js';
 import { loadTenantOverrides } from './tenant-overrides.js';
+import { checkRedactionKey } from './redaction.js';
 
 export { parseArgs, type CliArgs } from './args.js';
 export { expandEnv, type Env } from './expand-env.js';
@@ -71,6 +72,10 @@ export function loadConfig(args: readonly string[], env: Env = process.env): Loa
     perTenant = loaded.tenants;
     warnings.push(...loaded.warnings);
   }
+
+  // Hash rules must find their key now, not at the first push.
+  checkRedactionKey(cfg.overrides.defaults.redaction, 'overrides.defaults.redaction', env);
+  for (const [tenant, l] of Object.entries(perTenant)) checkRedactionKey(l.redaction, `overrides.${tenant}.redaction`, env);
 
   const config: RubatoConfig = { ...cfg, overrides: { ...cfg.overrides, per_tenant: perTenant } };
   return { config, warnings, args: cli };
