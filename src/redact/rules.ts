@@ -10,6 +10,9 @@ import { ConfigError } from '../config/errors.js';
 import type { RedactionAction, RedactionConfig, RedactionRule, RedactionScope } from '../config/redaction.js';
 import { DETECTORS, HINT_ANY, normalizeRanges, type Detector, type Ranges } from './detectors.js';
 
+const CLEAN_MAX_ENTRIES = 4096;
+const CLEAN_MAX_LENGTH = 512;
+
 export const SCOPE_BITS: Readonly<Record<RedactionScope, number>> = { resource: 1, scope: 2, span: 4, event: 8, link: 16 };
 
 export interface CompiledRule {
@@ -25,6 +28,11 @@ export interface CompiledRule {
   readonly inValues: boolean;
   readonly detectors: readonly Detector[];
   readonly valuePattern: RE2JS | null;
+  /**
+   * Values valuePattern was run on and did not match. Attribute values repeat (the same query text,
+   * the same URL) and re2js costs microseconds per value, so a hit skips it. Bounded; short values only.
+   */
+  readonly clean: Set<string>;
   /** Hint bits any of which make the value worth decoding. */
   readonly hints: number;
   readonly replacement: string;
@@ -58,6 +66,7 @@ function compileRule(rule: RedactionRule, index: number, where: string): Compile
     inValues: detectors.length > 0 || valuePattern !== null,
     detectors,
     valuePattern,
+    clean: new Set(),
     hints,
     replacement: rule.replacement,
     keepLast: rule.keep_last,
@@ -120,7 +129,8 @@ export function replaceMatch(rule: CompiledRule, rules: CompiledRules, match: st
 export function applyInValue(rule: CompiledRule, rules: CompiledRules, s: string, hints: number): string | null {
   const ranges: Ranges = [];
   for (const d of rule.detectors) if ((d.hint & hints) !== 0) d.find(s, ranges);
-  if (rule.valuePattern !== null) {
+  if (rule.valuePattern !== null && !rule.clean.has(s)) {
+    const before = ranges.length;
     const m = rule.valuePattern.matcher(s);
     let from = 0;
     while (from <= s.length && m.find(from)) {
@@ -128,6 +138,10 @@ export function applyInValue(rule: CompiledRule, rules: CompiledRules, s: string
       const b = m.end();
       if (b > a) ranges.push(a, b);
       from = b > a ? b : b + 1;
+    }
+    if (ranges.length === before && s.length <= CLEAN_MAX_LENGTH) {
+      if (rule.clean.size >= CLEAN_MAX_ENTRIES) rule.clean.clear();
+      rule.clean.add(s);
     }
   }
   if (ranges.length === 0) return null;
