@@ -7,6 +7,7 @@ import { redactionSchema, type RedactionConfig } from '../config/redaction.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
+import { otlpJsonToProto } from '../otlp/json-request.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import type { AnyValue, KeyValue } from '../model/trace.js';
 import { encodeRequest } from '../../test/support/receiver-fixtures.js';
@@ -116,6 +117,67 @@ describe('redaction of an encoded request', async () => {
       .find((s) => s.name.startsWith('notify'))!;
     assert.equal(attr(root.attributes, 'canary.span'), undefined);
   });
+});
+
+test('scope attributes, lists, maps and non-string values (an OTLP/JSON request)', () => {
+  const sv = (s: string) => ({ stringValue: s });
+  const json = JSON.stringify({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: sv('json-svc') }] },
+        scopeSpans: [
+          {
+            scope: { name: 'lib', attributes: [{ key: 'lib.owner', value: sv(SECRET.email) }] },
+            spans: [
+              {
+                traceId: '0af7651916cd43dd8448eb211c80319c',
+                spanId: 'b7ad6b7169203331',
+                name: 'op',
+                startTimeUnixNano: '1700000000000000000',
+                endTimeUnixNano: '1700000001000000000',
+                attributes: [
+                  { key: 'emails', value: { arrayValue: { values: [sv('ok'), sv(SECRET.email)] } } },
+                  {
+                    key: 'nested',
+                    value: {
+                      kvlistValue: {
+                        values: [
+                          { key: 'db.password', value: sv(SECRET.password) },
+                          { key: 'keep', value: sv(CANARY) },
+                        ],
+                      },
+                    },
+                  },
+                  { key: 'api.secret', value: { intValue: '123456789' } },
+                  { key: 'user.ssn', value: { intValue: '78051120' } },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  const batch = decodeExportRequest(otlpJsonToProto(json), 't');
+  const out = createRedactor(() => ({ defaults: rules, tenant: rules })).redact(batch);
+  for (const s of ALL_SECRETS) assert.ok(!contains(out.payload, s), s);
+  const ss = decodeTrace(out.payload).resourceSpans[0]!.scopeSpans[0]!;
+  assert.match(attr(ss.scope.attributes, 'lib.owner')!, /^hmac:/);
+  const span = ss.spans[0]!;
+  const list = span.attributes.find((a) => a.key === 'emails')!.value;
+  assert.ok('arrayValue' in list);
+  assert.equal(str(list.arrayValue.values[0]), 'ok');
+  assert.match(str(list.arrayValue.values[1])!, /^hmac:/);
+  const map = span.attributes.find((a) => a.key === 'nested')!.value;
+  assert.ok('kvlistValue' in map);
+  assert.match(attr(map.kvlistValue.values, 'db.password')!, /^hmac:/);
+  assert.equal(attr(map.kvlistValue.values, 'keep'), CANARY);
+  // A non-string value under a hashed key is hashed as its encoded bytes; under a dropped key it goes.
+  assert.match(attr(span.attributes, 'api.secret')!, /^hmac:/);
+  assert.equal(
+    span.attributes.find((a) => a.key === 'user.ssn'),
+    undefined,
+  );
 });
 
 describe('detectors', () => {

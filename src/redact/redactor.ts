@@ -96,17 +96,28 @@ function redactSpans(spans: readonly SpanEntry[], ctx: RewriteContext): SpanEntr
   const resources = new Map<Uint8Array, Uint8Array | undefined>();
   const scopes = new Map<Uint8Array, Uint8Array | undefined>();
   let out: SpanEntry[] | null = null;
+  // Spans of one resource and scope come one after another: the previous span's answer is usually the one.
+  let lastResource: Uint8Array | null = null;
+  let lastScope: Uint8Array | null = null;
+  let resource: Uint8Array | undefined;
+  let scope: Uint8Array | undefined;
   for (let i = 0; i < spans.length; i++) {
     const e = spans[i]!;
-    let resource = resources.get(e.resource);
-    if (resource === undefined && !resources.has(e.resource)) {
-      resource = rewriteResource(e.resource, ctx);
-      resources.set(e.resource, resource);
+    if (e.resource !== lastResource) {
+      lastResource = e.resource;
+      if (resources.has(e.resource)) resource = resources.get(e.resource);
+      else {
+        resource = rewriteResource(e.resource, ctx);
+        resources.set(e.resource, resource);
+      }
     }
-    let scope = scopes.get(e.scope);
-    if (scope === undefined && !scopes.has(e.scope)) {
-      scope = rewriteScope(e.scope, ctx);
-      scopes.set(e.scope, scope);
+    if (e.scope !== lastScope) {
+      lastScope = e.scope;
+      if (scopes.has(e.scope)) scope = scopes.get(e.scope);
+      else {
+        scope = rewriteScope(e.scope, ctx);
+        scopes.set(e.scope, scope);
+      }
     }
     const span = rewriteSpan(e.span, ctx);
     if (resource === undefined && scope === undefined && span === undefined) {

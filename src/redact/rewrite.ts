@@ -108,7 +108,8 @@ export class RewriteContext {
         hints |= r.hints;
       } else wholeScopes |= r.scopes;
     }
-    const e: KeyEntry = { bytes: buf.slice(start, end), next: null, rules, wholeScopes, valueScopes, hints };
+    // A copy: Buffer's slice is a view, which would keep the whole request alive in this cache.
+    const e: KeyEntry = { bytes: Uint8Array.prototype.slice.call(buf, start, end), next: null, rules, wholeScopes, valueScopes, hints };
     if (bucket === undefined) this.byHash.set(h, [e]);
     else bucket.push(e);
     this.size++;
@@ -307,10 +308,12 @@ function rewriteAnyValue(buf: Uint8Array, vs: number, ve: number, entry: KeyEntr
     } else if (tag === 0x2a) {
       // A list: value rules look at each element.
       if ((entry.valueScopes & scope) === 0) return undefined;
-      return rewriteFields(buf, cs, ce, ctx, (b, t, a, z, c) => (t === 0x0a ? rewriteAnyValue(b, a, z, entry, scope, c) : undefined));
+      const list = rewriteFields(buf, cs, ce, ctx, (b, t, a, z, c) => (t === 0x0a ? rewriteAnyValue(b, a, z, entry, scope, c) : undefined));
+      return list === undefined ? undefined : lenField(0x2a, list);
     } else if (tag === 0x32) {
       // A map: its entries meet the rules of their own keys.
-      return rewriteFields(buf, cs, ce, ctx, (b, t, a, z, c) => (t === 0x0a ? rewriteKeyValue(b, a, z, scope, c) : undefined));
+      const map = rewriteFields(buf, cs, ce, ctx, (b, t, a, z, c) => (t === 0x0a ? rewriteKeyValue(b, a, z, scope, c) : undefined));
+      return map === undefined ? undefined : lenField(0x32, map);
     } else return undefined;
   }
   return applyRules(buf, vs, ve, tag, cs, ce, entry, scope, ctx);
