@@ -7,7 +7,7 @@ import { Counter } from 'prom-client';
 import type { RedactionConfig } from '../config/redaction.js';
 import { registry } from '../metrics/registry.js';
 import type { PushBatch, SpanEntry } from '../model/batch.js';
-import type { Pusher, PushResult } from '../model/pusher.js';
+import { PushError, type Pusher, type PushResult } from '../model/pusher.js';
 import { encodeTrace } from '../otlp/trace-encode.js';
 import { compileRules } from './rules.js';
 import { RewriteContext, rewriteResource, rewriteScope, rewriteSpan } from './rewrite.js';
@@ -58,25 +58,36 @@ function ownSection(r: TenantRedaction): RedactionConfig | null {
 
 /**
  * `settings` gives a tenant's sections; compiled rules are kept per section object, so overrides
- * re-read from their file are compiled again on first use. Throws ConfigError for a hash rule without key.
+ * re-read from their file are compiled again on first use. A hash rule without key: prepare throws
+ * ConfigError; a push is refused as unavailable (clients retry) rather than stored unredacted.
  */
 export function createRedactor(settings: (tenant: string) => TenantRedaction): Redactor {
   const compiled = new WeakMap<RedactionConfig, Compiled>();
-  const contextFor = (tenant: string): RewriteContext | null => {
+  const contextFor = (tenant: string, atPush: boolean): RewriteContext | null => {
     const s = settings(tenant);
     const hit = compiled.get(s.tenant);
     if (hit !== undefined && hit.defaults === s.defaults) return hit.ctx;
     const own = ownSection(s);
-    const ctx = s.defaults.rules.length === 0 && (own === null || own.rules.length === 0) ? null : new RewriteContext(compileRules(s.defaults, own, tenant));
+    let ctx: RewriteContext | null = null;
+    if (s.defaults.rules.length > 0 || (own !== null && own.rules.length > 0)) {
+      try {
+        ctx = new RewriteContext(compileRules(s.defaults, own, tenant));
+      } catch (err) {
+        if (!atPush) throw err;
+        // Overrides re-read at run time whose hash key cannot be found: refuse (clients retry) rather
+        // than store what the rules are meant to remove.
+        throw new PushError('unavailable', `redaction rules of tenant ${tenant} cannot be applied: ${(err as Error).message}`);
+      }
+    }
     compiled.set(s.tenant, { defaults: s.defaults, ctx });
     return ctx;
   };
   return {
     prepare(tenant: string): void {
-      contextFor(tenant);
+      contextFor(tenant, false);
     },
     redact(batch: PushBatch): PushBatch {
-      const ctx = contextFor(batch.tenant);
+      const ctx = contextFor(batch.tenant, true);
       if (ctx === null || batch.spans.length === 0) return batch;
       const out = redactSpans(batch.spans, ctx);
       if (ctx.applied.size > 0) {
