@@ -30,6 +30,8 @@ import { apiTlsSettings, receiverTlsSettings, type TlsListenerSettings } from '.
 import { federated } from './querier/federated.js';
 import { tenantsOf } from './model/tenant.js';
 import { startAuth } from './auth/setup.js';
+import { createRedactor, redactingPusher } from './redact/redactor.js';
+import { checkRedactionKey } from './config/redaction.js';
 
 export interface RunningApp {
   /** Ports actually bound (useful when the config asks for port 0). */
@@ -87,7 +89,13 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
             path: resolve(overridesPath),
             periodMs: cfg.overrides.per_tenant_override_period,
             defaults: cfg.overrides.defaults,
-            parse: parseTenantOverridesIsolated,
+            // A re-read file is held to start-up's checks: a hash rule whose key cannot be found makes
+            // the file bad (the last good overrides stay) rather than refusing that tenant's pushes.
+            parse: async (text, path, defaults) => {
+              const parsed = await parseTenantOverridesIsolated(text, path, defaults);
+              for (const [tenant, l] of Object.entries(parsed.tenants)) checkRedactionKey(l.redaction, `overrides.${tenant}.redaction`, process.env);
+              return parsed;
+            },
             apply: (tenants) => {
               cfg.overrides.per_tenant = tenants;
             },
@@ -152,7 +160,10 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     logger,
     multitenancy: cfg.multitenancy_enabled,
   });
-  const pusher = generator.tap(distributor);
+  // Redaction runs first, so neither the generator nor the WAL ever sees what a rule removes.
+  const redactor = createRedactor((tenant) => ({ defaults: cfg.overrides.defaults.redaction, tenant: limits(tenant).redaction }));
+  for (const tenant of ['', ...Object.keys(cfg.overrides.per_tenant)]) redactor.prepare(tenant);
+  const pusher = redactingPusher(generator.tap(distributor), redactor);
 
   const srv = cfg.server;
   // One certificate watcher per TLS listener; each follows its files until stop().

@@ -45,6 +45,7 @@ import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
 import { startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
+import { createRedactor, redactingPusher } from '../redact/redactor.js';
 import { isHealthy, tokensFor, traceToken, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
 
@@ -72,6 +73,25 @@ function firstIPv4(): string {
   return '127.0.0.1';
 }
 
+/**
+ * Settings the single process honours and the distributed targets do not carry yet: refused at start
+ * with the key's name, so a cluster never runs without the TLS or access control its config asks for.
+ * (Redaction, max_attribute_bytes and the OTLP/HTTP body limit are applied by the distributor target.)
+ */
+function refuseSingleProcessOnly(cfg: RubatoConfig): void {
+  const protocols = cfg.distributor.receivers.otlp.protocols;
+  const unsupported: [boolean, string][] = [
+    [cfg.auth.enabled, 'auth.enabled'],
+    [cfg.server.http_tls_config.cert_file !== '', 'server.http_tls_config'],
+    [protocols.grpc?.tls !== undefined, 'distributor.receivers.otlp.protocols.grpc.tls'],
+    [protocols.http?.tls !== undefined, 'distributor.receivers.otlp.protocols.http.tls'],
+    [cfg.stream_over_http_enabled, 'stream_over_http_enabled'],
+  ];
+  for (const [set, key] of unsupported) {
+    if (set) throw new ConfigError(`-target=${cfg.target}: ${key} is supported with -target=all only so far; remove it or run one process`, key);
+  }
+}
+
 /** Reads the ring settings; a distributed target without an etcd ring is a clear error at start. */
 export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
   const lc = cfg.ingester.lifecycler;
@@ -88,6 +108,7 @@ export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
       'ingester.lifecycler.ring.kvstore.etcd.endpoints',
     );
   }
+  refuseSingleProcessOnly(cfg);
   return {
     endpoints: kv.etcd.endpoints,
     prefix: kv.prefix,
@@ -334,13 +355,18 @@ async function startDistributor(c: Common): Promise<Running> {
       return r;
     },
   };
-  const pusher = createDistributor({
+  const distributor = createDistributor({
     ingester: toGenerators,
     rateLimit: (tenant) => {
       const l = limits(tenant).ingestion;
       return { bytesPerSecond: l.rate_limit_bytes, burstBytes: Math.max(l.burst_size_bytes, l.rate_limit_bytes) };
     },
+    maxAttributeBytes: (tenant) => limits(tenant).ingestion.max_attribute_bytes || cfg.distributor.max_attribute_bytes,
   });
+  // As in one process: redaction before anything leaves the distributor (ingesters' WALs, generators).
+  const redactor = createRedactor((tenant) => ({ defaults: cfg.overrides.defaults.redaction, tenant: limits(tenant).redaction }));
+  for (const tenant of ['', ...Object.keys(cfg.overrides.per_tenant)]) redactor.prepare(tenant);
+  const pusher = redactingPusher(distributor, redactor);
   let listening = false;
   const ops = await c.ops(
     () => listening && ring.view().instances.some((i) => isHealthy(i, Date.now(), cs.heartbeatTimeoutMs)),
@@ -374,7 +400,7 @@ async function startDistributor(c: Common): Promise<Running> {
       ? null
       : await startHttpReceiver({
           endpoint: protocols.http.endpoint,
-          maxBodyBytes: (protocols.grpc?.max_recv_msg_size_mib ?? 4) * 1024 * 1024,
+          maxBodyBytes: protocols.http.max_request_body_size,
           multitenancy: cfg.multitenancy_enabled,
           pusher,
           logger,

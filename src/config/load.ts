@@ -12,6 +12,7 @@ import { rubatoConfigSchema, type RubatoConfig } from './schema.js';
 import { isPlainObject, sortKeys } from './schema-walk.js';
 import { loadTenantOverrides } from './tenant-overrides.js';
 import { apiTlsSettings, receiverTlsSettings } from '../tls/settings.js';
+import { checkRedactionKey } from './redaction.js';
 
 export { parseArgs, type CliArgs } from './args.js';
 export { expandEnv, type Env } from './expand-env.js';
@@ -76,6 +77,10 @@ export function loadConfig(args: readonly string[], env: Env = process.env): Loa
     perTenant = loaded.tenants;
     warnings.push(...loaded.warnings);
   }
+
+  // Hash rules must find their key now, not at the first push.
+  checkRedactionKey(cfg.overrides.defaults.redaction, 'overrides.defaults.redaction', env);
+  for (const [tenant, l] of Object.entries(perTenant)) checkRedactionKey(l.redaction, `overrides.${tenant}.redaction`, env);
 
   const config: RubatoConfig = { ...cfg, overrides: { ...cfg.overrides, per_tenant: perTenant } };
   return { config, warnings, args: cli };

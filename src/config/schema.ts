@@ -3,6 +3,7 @@ import { LOG_LEVELS } from '../util/logger.js';
 import { DEFAULTS as D, STORAGE_BACKENDS, TARGETS } from './defaults.js';
 import { bool, bytes, duration, int, num, oneOf, section, secret, str, strList } from './fields.js';
 import { tokenSpecProblem } from '../auth/token-spec.js';
+import { redactionSchema } from './redaction.js';
 
 // rubato's configuration, in Tempo's YAML layout. Durations are written as Go strings ("10s") and
 // held as milliseconds; sizes are written as numbers or "500MB" and held as bytes. Each section lists
@@ -887,6 +888,8 @@ export const tenantLimitsSchema = section(
       ['compaction_window'],
     ).prefault({}),
     metrics_generator: tenantGeneratorSchema.prefault({}),
+    /** rubato's own: attribute and span-name redaction at ingest, before the WAL (see src/redact/) */
+    redaction: redactionSchema.prefault({}),
   },
   ['forwarders', 'storage', 'cost_attribution'],
 );
