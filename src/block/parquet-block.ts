@@ -146,7 +146,19 @@ export class ParquetBlock implements Block {
   }
 
   async metricsGroups(plan: ColumnarPlan, q: BlockMetricsQuery): Promise<ColumnarGroup[] | null> {
-    return blockMetricsGroups(await this.dataFile(), await this.attributeKeys(), plan, q);
+    return blockMetricsGroups(await this.dataFile(), await this.attributeKeys(), plan, { ...q, ...this.ownExclusions(q.exclude) });
+  }
+
+  /**
+   * Spans counted elsewhere (recent data) matter here only for traces this block may hold: the bloom
+   * filter narrows a busy ingester's many recent spans to the few of this block, so the block can still
+   * aggregate by columns instead of declining a long exclusion list.
+   */
+  private ownExclusions(exclude: BlockMetricsQuery['exclude']): Pick<BlockMetricsQuery, 'exclude'> {
+    if (exclude === undefined || exclude.size === 0) return {};
+    const own = new Map<string, ReadonlySet<string>>();
+    for (const [traceId, spans] of exclude) if (this.mayContain(traceId)) own.set(traceId, spans);
+    return { exclude: own };
   }
 
   async tagNames(scopes: readonly AttributeTagScope[], q: TagQuery): Promise<Map<AttributeTagScope, Set<string>>> {

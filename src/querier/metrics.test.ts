@@ -339,3 +339,26 @@ test('blocks that repeat each other (replicas flushed by several ingesters) coun
   assertClose(asMap((await run(q, [source(replica(), replica())])).series), counts, 'two replicas', true);
   assertClose(asMap((await run(q, [source(recentSome, replica(), replica()), source(stored)])).series), counts, 'recent, replicas and a compacted copy', true);
 });
+
+test('a busy ingester (more recent spans than a block can exclude by list) does not stop blocks aggregating themselves', async () => {
+  // 25,200 recent spans of other traces, an hour later (outside the range), beside the overlapping third.
+  const others = syntheticTraces({ traces: 4200, spansPerTrace: 6, seed: 99, startNs: 1_767_229_200_000_000_000n });
+  const busy = new MemoryBlock([...traces.filter((_, i) => i % 3 === 0), ...others]);
+  let pushed = 0;
+  const spy: Block = Object.assign(tracesOnly(stored), {
+    metricsGroups: async (...a: Parameters<NonNullable<Block['metricsGroups']>>) => {
+      const g = await stored.metricsGroups!(...a);
+      if (g !== null) pushed++;
+      return g;
+    },
+  });
+  const q = '{ } | count_over_time() by (resource.service.name)';
+  const got = await run(q, [source(busy), source(spy)]);
+  assert.equal(pushed, 1, 'the block aggregated in SQL, excluding only the recent spans it may hold');
+  const counts = oracle(
+    () => true,
+    service,
+    (vs) => vs.length,
+  );
+  assertClose(asMap(got.series), counts, 'recent (busy) + block', true);
+});
