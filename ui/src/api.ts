@@ -39,13 +39,19 @@ export class ApiError extends Error {
   }
 }
 
-/** GET a path below the root; resolves with the body text, throws ApiError with the server's message. */
-export async function getText(path: string, signal?: AbortSignal): Promise<string> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+/** What every API request carries: the answer type, the tenant and (access control on) the token. */
+function requestHeaders(accept: string): Record<string, string> {
+  const headers: Record<string, string> = { accept };
   const t = tenant();
   if (t !== '') headers['X-Scope-OrgID'] = t;
   const k = token();
   if (k !== '') headers['Authorization'] = `Bearer ${k}`;
+  return headers;
+}
+
+/** GET a path below the root; resolves with the body text, throws ApiError with the server's message. */
+export async function getText(path: string, signal?: AbortSignal): Promise<string> {
+  const headers = requestHeaders('application/json');
   const res = await fetch(new URL(path, root), { headers, signal: signal ?? null });
   const text = await res.text();
   if (!res.ok) throw new ApiError(res.status, text.trim() || `HTTP ${res.status}`);
@@ -54,9 +60,7 @@ export async function getText(path: string, signal?: AbortSignal): Promise<strin
 
 /** GET a path below the root as protobuf (Tempo's answers to `Accept: application/protobuf`). */
 export async function getBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
-  const headers: Record<string, string> = { accept: 'application/protobuf' };
-  const t = tenant();
-  if (t !== '') headers['X-Scope-OrgID'] = t;
+  const headers = requestHeaders('application/protobuf');
   const res = await fetch(new URL(path, root), { headers, signal: signal ?? null });
   if (!res.ok) {
     const text = await res.text();
