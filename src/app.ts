@@ -8,7 +8,7 @@ import { configureBlockCache } from './block/remote-file.js';
 import { Ingester } from './ingester/ingester.js';
 import { childProcessBuilder } from './ingester/block-builder.js';
 import { createDistributor } from './distributor/distributor.js';
-import { startGrpcReceiver } from './receivers/grpc.js';
+import { startGrpcReceiver, type GrpcConnectionOptions } from './receivers/grpc.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { InflightBudget } from './receivers/inflight.js';
 import { automaticConnectionLimit, type HttpListenerLimits } from './util/http-listener.js';
@@ -47,6 +47,33 @@ export function packageVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The HTTP listeners' limits from Tempo's server keys (the API port and OTLP/HTTP). */
+export function httpListenerOf(srv: RubatoConfig['server']): HttpListenerLimits {
+  return {
+    readTimeoutMs: srv.http_server_read_timeout,
+    writeTimeoutMs: srv.http_server_write_timeout,
+    idleTimeoutMs: srv.http_server_idle_timeout,
+    maxConnections: srv.http_listen_conn_limit > 0 ? srv.http_listen_conn_limit : automaticConnectionLimit(),
+  };
+}
+
+/** HTTP/2 connection settings from Tempo's grpc_server_* keys (OTLP/gRPC, and streaming on the API port). */
+export function grpcConnectionOf(srv: RubatoConfig['server']): GrpcConnectionOptions {
+  return {
+    maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
+    maxConnectionIdleMs: srv.grpc_server_max_connection_idle,
+    maxConnectionAgeMs: srv.grpc_server_max_connection_age,
+    maxConnectionAgeGraceMs: srv.grpc_server_max_connection_age_grace,
+    keepaliveTimeMs: srv.grpc_server_keepalive_time,
+    keepaliveTimeoutMs: srv.grpc_server_keepalive_timeout,
+  };
+}
+
+/** The OTLP/gRPC receiver's connections: the HTTP/2 settings and the connection cap. */
+export function receiverGrpcConnectionOf(srv: RubatoConfig['server']): GrpcConnectionOptions {
+  return { ...grpcConnectionOf(srv), maxConnections: srv.grpc_listen_conn_limit > 0 ? srv.grpc_listen_conn_limit : automaticConnectionLimit() };
 }
 
 /** The configured trace storage. */
@@ -174,12 +201,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     certificateWatchers.push(watcher);
     return { tls: watcher };
   };
-  const httpListener = (): HttpListenerLimits => ({
-    readTimeoutMs: srv.http_server_read_timeout,
-    writeTimeoutMs: srv.http_server_write_timeout,
-    idleTimeoutMs: srv.http_server_idle_timeout,
-    maxConnections: srv.http_listen_conn_limit > 0 ? srv.http_listen_conn_limit : automaticConnectionLimit(),
-  });
+  const httpListener = (): HttpListenerLimits => httpListenerOf(srv);
 
   // The API answers /ready with 503 while the WAL replays, so it starts first; /ready turns 200 only
   // once the OTLP receivers are bound as well, so a client told "ready" can connect.
@@ -230,16 +252,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     // Grafana's streaming queries: gRPC on the API port, HTTP/2 connections set as for the gRPC server.
     ...(cfg.stream_over_http_enabled
       ? {
-          streamOverHttp: {
-            connection: {
-              maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
-              maxConnectionIdleMs: srv.grpc_server_max_connection_idle,
-              maxConnectionAgeMs: srv.grpc_server_max_connection_age,
-              maxConnectionAgeGraceMs: srv.grpc_server_max_connection_age_grace,
-              keepaliveTimeMs: srv.grpc_server_keepalive_time,
-              keepaliveTimeoutMs: srv.grpc_server_keepalive_timeout,
-            },
-          },
+          streamOverHttp: { connection: grpcConnectionOf(srv) },
         }
       : {}),
   });
@@ -270,15 +283,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           inflight,
           ...tlsFor(receiverTlsSettings('otlp-grpc', protocols.grpc.tls)),
           auth: pushAuth,
-          connection: {
-            maxConnections: srv.grpc_listen_conn_limit > 0 ? srv.grpc_listen_conn_limit : automaticConnectionLimit(),
-            maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
-            maxConnectionIdleMs: srv.grpc_server_max_connection_idle,
-            maxConnectionAgeMs: srv.grpc_server_max_connection_age,
-            maxConnectionAgeGraceMs: srv.grpc_server_max_connection_age_grace,
-            keepaliveTimeMs: srv.grpc_server_keepalive_time,
-            keepaliveTimeoutMs: srv.grpc_server_keepalive_timeout,
-          },
+          connection: receiverGrpcConnectionOf(srv),
         });
   const http =
     protocols.http === null

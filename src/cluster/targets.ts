@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { backendSpec, packageVersion, type RunningApp } from '../app.js';
+import { backendSpec, httpListenerOf, packageVersion, receiverGrpcConnectionOf, type RunningApp } from '../app.js';
 import { createBackend } from '../backend/create.js';
 import { listTenants } from '../block/listing.js';
 import { configureBlockCache } from '../block/remote-file.js';
@@ -38,7 +38,7 @@ import { TagService } from '../querier/tags.js';
 import { startGrpcReceiver } from '../receivers/grpc.js';
 import { startHttpReceiver } from '../receivers/http.js';
 import { InflightBudget } from '../receivers/inflight.js';
-import { automaticConnectionLimit, type HttpListenerLimits } from '../util/http-listener.js';
+import type { HttpListenerLimits } from '../util/http-listener.js';
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock } from './etcd-ring.js';
 import { registerFrontendProxy } from './frontend.js';
 import { IngestersSource } from './ingesters-source.js';
@@ -124,15 +124,7 @@ export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
   };
 }
 
-function httpListener(cfg: RubatoConfig): HttpListenerLimits {
-  const srv = cfg.server;
-  return {
-    readTimeoutMs: srv.http_server_read_timeout,
-    writeTimeoutMs: srv.http_server_write_timeout,
-    idleTimeoutMs: srv.http_server_idle_timeout,
-    maxConnections: srv.http_listen_conn_limit > 0 ? srv.http_listen_conn_limit : automaticConnectionLimit(),
-  };
-}
+const httpListener = (cfg: RubatoConfig): HttpListenerLimits => httpListenerOf(cfg.server);
 
 /** One client per ingester address, reused across requests. */
 class ClientPool {
@@ -385,15 +377,7 @@ async function startDistributor(c: Common): Promise<Running> {
           pusher,
           logger,
           inflight,
-          connection: {
-            maxConnections: srv.grpc_listen_conn_limit > 0 ? srv.grpc_listen_conn_limit : automaticConnectionLimit(),
-            maxConcurrentStreams: srv.grpc_server_max_concurrent_streams,
-            maxConnectionIdleMs: srv.grpc_server_max_connection_idle,
-            maxConnectionAgeMs: srv.grpc_server_max_connection_age,
-            maxConnectionAgeGraceMs: srv.grpc_server_max_connection_age_grace,
-            keepaliveTimeMs: srv.grpc_server_keepalive_time,
-            keepaliveTimeoutMs: srv.grpc_server_keepalive_timeout,
-          },
+          connection: receiverGrpcConnectionOf(srv),
         });
   const http =
     protocols.http === null
