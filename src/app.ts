@@ -261,7 +261,8 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
   void listTenants(backend).then(
     (ts) => ts.forEach(warmTags),
-    () => undefined,
+    // Only the warm-up is lost: the first tag request of each tenant reads its blocks' tag lists itself.
+    (err: unknown) => logger.warn({ err }, 'listing tenants to warm tag caches failed'),
   );
   services['querier'] = 'Running';
   await ingester.start();
