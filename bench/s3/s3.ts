@@ -6,14 +6,14 @@
  * S3 read (bloom filter, index pages and data.parquet ranges); data.parquet's share is shown apart.
  *
  * Env: BLOCKS (3), SPANS_PER_BLOCK (200_000), SPANS_PER_TRACE (10), LOOKUPS (20 per block),
- * ROW_GROUP_ROWS (10_240). Needs MinIO (.ci/run installs it; RUBATO_MINIO_BIN overrides the path).
+ * ROW_GROUP_ROWS (8_192). Needs MinIO (.ci/run installs it; RUBATO_MINIO_BIN overrides the path).
  */
 import { performance } from 'node:perf_hooks';
 import type { Backend } from '../../src/backend/backend.js';
 import { createS3Backend } from '../../src/backend/s3.js';
 import { openBlock } from '../../src/block/encoding.js';
 import type { BlockMeta } from '../../src/block/meta.js';
-import { writeBlock } from '../../src/block/writer.js';
+import { DEFAULT_ROW_GROUP_ROWS, writeBlock } from '../../src/block/writer.js';
 import { rng, syntheticTrace } from '../../test/support/synthetic-traces.js';
 import type { TraceRecord } from '../../src/model/trace-record.js';
 import { extractConditions, parse } from '../../src/traceql/index.js';
@@ -24,7 +24,7 @@ const BLOCKS = env('BLOCKS', 3);
 const SPANS_PER_BLOCK = env('SPANS_PER_BLOCK', 200_000);
 const SPANS_PER_TRACE = env('SPANS_PER_TRACE', 10);
 const LOOKUPS = env('LOOKUPS', 20);
-const ROW_GROUP_ROWS = env('ROW_GROUP_ROWS', 10_240);
+const ROW_GROUP_ROWS = env('ROW_GROUP_ROWS', DEFAULT_ROW_GROUP_ROWS);
 const TENANT = 'bench';
 const SEARCH = '{ resource.service.name = "payment" && span.http.status_code = 500 }';
 

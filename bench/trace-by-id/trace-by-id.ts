@@ -5,7 +5,7 @@
  * percentiles, lookups/s, write throughput and peak RSS.
  *
  * Env: BLOCKS (10), SPANS_PER_BLOCK (1_000_000), SPANS_PER_TRACE (10), LOOKUPS (1000), ROW_GROUP_ROWS
- * (10_240), REBUILD=1 to rebuild.
+ * (8_192), REBUILD=1 to rebuild.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,14 +18,14 @@ import { Querier } from '../../src/querier/querier.js';
 import { pino } from 'pino';
 import { rng, syntheticTrace } from '../../test/support/synthetic-traces.js';
 import type { TraceRecord } from '../../src/model/trace-record.js';
-import { writeBlock } from '../../src/block/writer.js';
+import { DEFAULT_ROW_GROUP_ROWS, writeBlock } from '../../src/block/writer.js';
 
 const env = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);
 const BLOCKS = env('BLOCKS', 10);
 const SPANS_PER_BLOCK = env('SPANS_PER_BLOCK', 1_000_000);
 const SPANS_PER_TRACE = env('SPANS_PER_TRACE', 10);
 const LOOKUPS = env('LOOKUPS', 1000);
-const ROW_GROUP_ROWS = env('ROW_GROUP_ROWS', 10_240);
+const ROW_GROUP_ROWS = env('ROW_GROUP_ROWS', DEFAULT_ROW_GROUP_ROWS);
 const TENANT = 'bench';
 const dir = resolve('.bench', 'trace-by-id', `${BLOCKS}x${SPANS_PER_BLOCK}x${SPANS_PER_TRACE}-rg${ROW_GROUP_ROWS}`);
 const idsFile = join(dir, 'sample-ids.json');
