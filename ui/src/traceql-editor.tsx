@@ -24,7 +24,7 @@ export function TraceQLEditor({ value, onInput, onSubmit, range }: Props) {
   // A ref, not state: suggestions read the latest list even when it arrives after the typing.
   const tags = useRef<string[]>([]);
   // One request per tag, shared by every keystroke typed while it runs (the server may take seconds).
-  const values = useRef(new Map<string, Promise<Array<{ type: string; value: string }>>>());
+  const values = useRef(new Map<string, Promise<Array<{ type: string; value: string }> | null>>());
   const [items, setItems] = useState<Suggestion[]>([]);
   const [active, setActive] = useState(0);
   const [ctx, setCtx] = useState<AssistContext>({ kind: 'none' });
@@ -44,7 +44,7 @@ export function TraceQLEditor({ value, onInput, onSubmit, range }: Props) {
   // Value look-ups finish out of order; only the newest keystroke's answer may set the list.
   const asked = useRef(0);
 
-  async function suggest(text: string, caret: number): Promise<void> {
+  async function suggest(text: string, caret: number, retries = 2): Promise<void> {
     const ticket = ++asked.current;
     const c = assistContext(text, caret);
     setCtx(c);
@@ -65,13 +65,20 @@ export function TraceQLEditor({ value, onInput, onSubmit, range }: Props) {
           (err: unknown) => {
             console.warn('tag values unavailable', err);
             values.current.delete(c.tag);
-            return [];
+            return null;
           },
         );
         values.current.set(c.tag, pending);
       }
       const vs = await pending;
       if (ticket !== asked.current) return;
+      if (vs === null) {
+        // A failed look-up is asked again shortly (while nothing newer was typed), so a passing
+        // server error does not leave the list empty until the next keystroke.
+        setItems([]);
+        if (retries > 0) setTimeout(() => ticket === asked.current && void suggest(text, caret, retries - 1), 500);
+        return;
+      }
       const p = c.prefix.toLowerCase();
       setItems(
         vs
