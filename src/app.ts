@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import type { RubatoConfig } from './config/schema.js';
 import { enableProcessMetrics } from './metrics/registry.js';
 import { createBackend, type BackendSpec } from './backend/create.js';
+import type { Backend } from './backend/backend.js';
+import type { Pusher } from './model/pusher.js';
 import { configureBlockCache } from './block/remote-file.js';
-import { Ingester } from './ingester/ingester.js';
+import { Ingester, type IngesterOptions } from './ingester/ingester.js';
 import { childProcessBuilder } from './ingester/block-builder.js';
 import { createDistributor } from './distributor/distributor.js';
 import { startGrpcReceiver, type GrpcConnectionOptions } from './receivers/grpc.js';
@@ -97,15 +99,60 @@ export function backendSpec(cfg: RubatoConfig): BackendSpec {
   };
 }
 
-/** Starts every module in one process (Tempo's `-target=all`), wired with in-process calls. */
-export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
-  enableProcessMetrics();
+/** The configured backend, with the S3 block cache set up when blocks live in a bucket. */
+export function openStorage(cfg: RubatoConfig): { storage: BackendSpec; backend: Backend } {
   const storage = backendSpec(cfg);
   if (storage.kind === 's3') {
     const { cache_bytes, cache_path } = cfg.storage.trace.s3;
     configureBlockCache({ maxBytes: cache_bytes, ...(cache_path !== '' ? { dir: resolve(cache_path) } : {}) });
   }
-  const backend = createBackend(storage);
+  return { storage, backend: createBackend(storage) };
+}
+
+/** The ingester's settings from the config (one process or `-target=ingester`); callers add their hooks. */
+export function ingesterOptions(cfg: RubatoConfig, storage: BackendSpec, backend: Backend, logger: Logger): IngesterOptions {
+  return {
+    walDir: resolve(cfg.storage.trace.wal.path),
+    backend,
+    traceIdlePeriodMs: cfg.ingester.trace_idle_period,
+    maxBlockDurationMs: cfg.ingester.max_block_duration,
+    maxBlockBytes: cfg.ingester.max_block_bytes,
+    maxLiveBytes: cfg.ingester.max_live_traces_bytes,
+    limits: (tenant) => {
+      const l = tenantLimits(cfg, tenant);
+      return { maxBytesPerTrace: l.global.max_bytes_per_trace, maxLiveTraces: l.ingestion.max_traces_per_user };
+    },
+    logger,
+    flushAllOnShutdown: cfg.ingester.flush_all_on_shutdown,
+    blockBuilder: childProcessBuilder(storage, { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }, cfg.ingester.flush_op_timeout),
+  };
+}
+
+/** The distributor in front of `next`: the per-tenant rate limit and max_attribute_bytes. */
+export function configuredDistributor(cfg: RubatoConfig, next: Pusher): Pusher {
+  const limits = (tenant: string) => tenantLimits(cfg, tenant);
+  return createDistributor({
+    ingester: next,
+    rateLimit: (tenant) => {
+      const l = limits(tenant).ingestion;
+      return { bytesPerSecond: l.rate_limit_bytes, burstBytes: Math.max(l.burst_size_bytes, l.rate_limit_bytes) };
+    },
+    // As Tempo: the tenant's override when set (> 0), the distributor's otherwise.
+    maxAttributeBytes: (tenant) => limits(tenant).ingestion.max_attribute_bytes || cfg.distributor.max_attribute_bytes,
+  });
+}
+
+/** The overrides' redaction rules in front of `next`, every known tenant's rules compiled now. */
+export function redactionBefore(cfg: RubatoConfig, next: Pusher): Pusher {
+  const redactor = createRedactor((tenant) => ({ defaults: cfg.overrides.defaults.redaction, tenant: tenantLimits(cfg, tenant).redaction }));
+  for (const tenant of ['', ...Object.keys(cfg.overrides.per_tenant)]) redactor.prepare(tenant);
+  return redactingPusher(next, redactor);
+}
+
+/** Starts every module in one process (Tempo's `-target=all`), wired with in-process calls. */
+export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
+  enableProcessMetrics();
+  const { storage, backend } = openStorage(cfg);
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   // Every limit is looked up per request through `limits`, so swapping the per-tenant table is enough.
   const overridesPath = cfg.overrides.per_tenant_override_config;
@@ -145,19 +192,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     tags.warm(tenant).catch((err: unknown) => logger.warn({ err }, 'reading block tags failed'));
   };
   const ingester = new Ingester({
-    walDir: resolve(cfg.storage.trace.wal.path),
-    backend,
-    traceIdlePeriodMs: cfg.ingester.trace_idle_period,
-    maxBlockDurationMs: cfg.ingester.max_block_duration,
-    maxBlockBytes: cfg.ingester.max_block_bytes,
-    maxLiveBytes: cfg.ingester.max_live_traces_bytes,
-    limits: (tenant) => {
-      const l = limits(tenant);
-      return { maxBytesPerTrace: l.global.max_bytes_per_trace, maxLiveTraces: l.ingestion.max_traces_per_user };
-    },
-    logger,
-    flushAllOnShutdown: cfg.ingester.flush_all_on_shutdown,
-    blockBuilder: childProcessBuilder(storage, { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }, cfg.ingester.flush_op_timeout),
+    ...ingesterOptions(cfg, storage, backend, logger),
     onBlockFlushed: (tenant, meta) => {
       blocklist.add(tenant, meta);
       warmTags(tenant);
@@ -170,16 +205,6 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   const searcher = new Searcher(sources);
   const metricsQuerier = new MetricsQuerier(sources);
   const tags = new TagService(sources);
-  const distributor = createDistributor({
-    ingester,
-    rateLimit: (tenant) => {
-      const l = limits(tenant).ingestion;
-      return { bytesPerSecond: l.rate_limit_bytes, burstBytes: Math.max(l.burst_size_bytes, l.rate_limit_bytes) };
-    },
-    // As Tempo: the tenant's override when set (> 0), the distributor's otherwise.
-    maxAttributeBytes: (tenant) => limits(tenant).ingestion.max_attribute_bytes || cfg.distributor.max_attribute_bytes,
-  });
-
   // The metrics generator sees every accepted push; it does nothing for a tenant until its overrides name processors.
   const generator = createMetricsGenerator({
     config: cfg.metrics_generator,
@@ -188,9 +213,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     multitenancy: cfg.multitenancy_enabled,
   });
   // Redaction runs first, so neither the generator nor the WAL ever sees what a rule removes.
-  const redactor = createRedactor((tenant) => ({ defaults: cfg.overrides.defaults.redaction, tenant: limits(tenant).redaction }));
-  for (const tenant of ['', ...Object.keys(cfg.overrides.per_tenant)]) redactor.prepare(tenant);
-  const pusher = redactingPusher(generator.tap(distributor), redactor);
+  const pusher = redactionBefore(cfg, generator.tap(configuredDistributor(cfg, ingester)));
 
   const srv = cfg.server;
   // One certificate watcher per TLS listener; each follows its files until stop().

@@ -10,21 +10,25 @@
  * `all` stays app.ts's single process with in-process calls.
  */
 import { hostname, networkInterfaces } from 'node:os';
-import { resolve } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { backendSpec, httpListenerOf, packageVersion, receiverGrpcConnectionOf, type RunningApp } from '../app.js';
-import { createBackend } from '../backend/create.js';
+import {
+  configuredDistributor,
+  httpListenerOf,
+  ingesterOptions,
+  openStorage,
+  packageVersion,
+  receiverGrpcConnectionOf,
+  redactionBefore,
+  type RunningApp,
+} from '../app.js';
 import { listTenants } from '../block/listing.js';
-import { configureBlockCache } from '../block/remote-file.js';
 import { registerGeneratorRoutes } from '../api/generator-routes.js';
 import { startApiServer } from '../api/server.js';
 import { startCompactor } from '../compactor/compactor.js';
 import { ConfigError, type RubatoConfig, type Target } from '../config/schema.js';
-import { createDistributor } from '../distributor/distributor.js';
 import { createMetricsGenerator } from '../generator/generator.js';
-import { childProcessBuilder } from '../ingester/block-builder.js';
 import { Ingester } from '../ingester/ingester.js';
 import { enableProcessMetrics } from '../metrics/registry.js';
 import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
@@ -45,7 +49,6 @@ import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
 import { startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
-import { createRedactor, redactingPusher } from '../redact/redactor.js';
 import { isHealthy, tokensFor, traceToken, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
 
@@ -248,37 +251,15 @@ function lifecycler(c: Common, ring: string, tokens: number, httpPort: number): 
   );
 }
 
-function storageOf(cfg: RubatoConfig) {
-  const storage = backendSpec(cfg);
-  if (storage.kind === 's3') {
-    const { cache_bytes, cache_path } = cfg.storage.trace.s3;
-    configureBlockCache({ maxBytes: cache_bytes, ...(cache_path !== '' ? { dir: resolve(cache_path) } : {}) });
-  }
-  return { storage, backend: createBackend(storage) };
-}
-
 const MAX_INTERNAL_MSG = (cfg: RubatoConfig): number => Math.max(cfg.server.grpc_server_max_recv_msg_size, cfg.server.grpc_server_max_send_msg_size);
 
 // ------------------------------------------------------------------------------------------ ingester
 
 async function startIngesterTarget(c: Common): Promise<Running> {
   const { cfg, logger } = c;
-  const { storage, backend } = storageOf(cfg);
-  const limits = (tenant: string) => tenantLimits(cfg, tenant);
+  const { storage, backend } = openStorage(cfg);
   const ingester = new Ingester({
-    walDir: resolve(cfg.storage.trace.wal.path),
-    backend,
-    traceIdlePeriodMs: cfg.ingester.trace_idle_period,
-    maxBlockDurationMs: cfg.ingester.max_block_duration,
-    maxBlockBytes: cfg.ingester.max_block_bytes,
-    maxLiveBytes: cfg.ingester.max_live_traces_bytes,
-    limits: (tenant) => {
-      const l = limits(tenant);
-      return { maxBytesPerTrace: l.global.max_bytes_per_trace, maxLiveTraces: l.ingestion.max_traces_per_user };
-    },
-    logger,
-    flushAllOnShutdown: cfg.ingester.flush_all_on_shutdown,
-    blockBuilder: childProcessBuilder(storage, { bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive }, cfg.ingester.flush_op_timeout),
+    ...ingesterOptions(cfg, storage, backend, logger),
     // Queriers learn of a flushed block at their next block-list poll: until then it is read from here.
     completeBlockTimeoutMs: cfg.ingester.complete_block_timeout,
   });
@@ -318,7 +299,6 @@ async function startIngesterTarget(c: Common): Promise<Running> {
 
 async function startDistributor(c: Common): Promise<Running> {
   const { cfg, cs, logger } = c;
-  const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ring = await c.watch(RINGS.ingester);
   const generators = await c.watch(RINGS.generator);
   const pool = new ClientPool(MAX_INTERNAL_MSG(cfg));
@@ -347,18 +327,8 @@ async function startDistributor(c: Common): Promise<Running> {
       return r;
     },
   };
-  const distributor = createDistributor({
-    ingester: toGenerators,
-    rateLimit: (tenant) => {
-      const l = limits(tenant).ingestion;
-      return { bytesPerSecond: l.rate_limit_bytes, burstBytes: Math.max(l.burst_size_bytes, l.rate_limit_bytes) };
-    },
-    maxAttributeBytes: (tenant) => limits(tenant).ingestion.max_attribute_bytes || cfg.distributor.max_attribute_bytes,
-  });
   // As in one process: redaction before anything leaves the distributor (ingesters' WALs, generators).
-  const redactor = createRedactor((tenant) => ({ defaults: cfg.overrides.defaults.redaction, tenant: limits(tenant).redaction }));
-  for (const tenant of ['', ...Object.keys(cfg.overrides.per_tenant)]) redactor.prepare(tenant);
-  const pusher = redactingPusher(distributor, redactor);
+  const pusher = redactionBefore(cfg, configuredDistributor(cfg, toGenerators));
   let listening = false;
   const ops = await c.ops(
     () => listening && ring.view().instances.some((i) => isHealthy(i, Date.now(), cs.heartbeatTimeoutMs)),
@@ -406,7 +376,7 @@ async function startDistributor(c: Common): Promise<Running> {
 
 async function startQuerierTarget(c: Common): Promise<Running> {
   const { cfg, cs, logger } = c;
-  const { backend } = storageOf(cfg);
+  const { backend } = openStorage(cfg);
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ring = await c.watch(RINGS.ingester);
   const pool = new ClientPool(MAX_INTERNAL_MSG(cfg));
@@ -517,7 +487,7 @@ async function startFrontend(c: Common): Promise<Running> {
 
 async function startCompactorTarget(c: Common): Promise<Running> {
   const { cfg, logger, etcd, cs } = c;
-  const { backend } = storageOf(cfg);
+  const { backend } = openStorage(cfg);
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ops = await c.ops(
     () => true,
