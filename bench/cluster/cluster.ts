@@ -9,7 +9,7 @@
  *
  *   npm run bench:cluster                 SECONDS=10 CONCURRENCY=16 SPANS_PER_REQUEST=500 SEARCHES=40 SIZES=1,2,3 RF=1
  */
-import { readFileSync } from 'node:fs';
+import { cpuSeconds } from '../lib/server.js';
 import { Client, credentials } from '@grpc/grpc-js';
 import { freshRequest, makeTemplate, type RequestTemplate } from '../lib/fresh-ids.js';
 import { startCluster, type ClusterNode } from '../../test/support/cluster.js';
@@ -22,16 +22,6 @@ const SEARCHES = env('SEARCHES', 40);
 const RF = env('RF', 1);
 const SIZES = (process.env['SIZES'] ?? '1,2,3').split(',').map(Number);
 const SERVICES = ['frontend', 'checkout', 'cart', 'payments', 'inventory'];
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 async function metric(node: ClusterNode, name: string): Promise<number> {
   const text = await (await fetch(`${node.url}/metrics`)).text();

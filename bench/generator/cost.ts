@@ -6,11 +6,10 @@
  *
  *   npm run bench:generator-cost -- [--seconds 10] [--rounds 2] [--core 0]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { peakRssMiB, projectRoot } from '../lib/server.js';
+import { cpuSeconds, driveIngestLoad, peakRssMiB } from '../lib/server.js';
 import { generatorOn, startGeneratorServer } from './server.js';
 
 const args = new Map<string, string>();
@@ -18,32 +17,6 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const seconds = Number(args.get('seconds') ?? 10);
 const rounds = Number(args.get('rounds') ?? 2);
 const core = args.get('core') ?? '0';
-
-/** Runs the ingest driver against a gRPC port; returns its result line and spans/s. */
-function drive(grpcPort: number): Promise<{ line: string; spansPerSec: number }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      [join(projectRoot, 'dist', 'bench', 'ingest', 'ingest.js'), '--load-only', String(grpcPort), '--seconds', String(seconds)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    p.once('exit', (code) => {
-      const m = /(\d+) spans\/s/.exec(out);
-      if (code !== 0 || m === null) return reject(new Error(`ingest driver failed (${code}): ${out}`));
-      resolve({ line: out.trim(), spansPerSec: Number(m[1]) });
-    });
-  });
-}
-
-/** CPU seconds (user + system) the process has used. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
 
 interface RunResult {
   spansPerSec: number;
@@ -57,7 +30,7 @@ async function run(name: string, generatorYaml: string[]): Promise<RunResult> {
     await server.ready();
     await new Promise((r) => setTimeout(r, 1000));
     const cpu0 = cpuSeconds(server.proc.pid!);
-    const r = await drive(server.grpcPort);
+    const r = await driveIngestLoad(server.grpcPort, seconds);
     const cpuUsPerSpan = ((cpuSeconds(server.proc.pid!) - cpu0) * 1e6) / (r.spansPerSec * seconds);
     console.log(
       `${name.padEnd(14)} ${r.line.replace(/^load\s+/, '').replace(/\s+peak RSS NaN MiB/, '')}  server CPU ${cpuUsPerSpan.toFixed(2)} µs/span  peak RSS ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB`,

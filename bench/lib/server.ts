@@ -90,3 +90,31 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 export const rssMiB = (pid: number): number => statusKiB(pid, 'VmRSS') / 1024;
 export const peakRssMiB = (pid: number): number => statusKiB(pid, 'VmHWM') / 1024;
 export const taskset = hasTaskset;
+
+/** CPU seconds (user + system) a process has used, from /proc; NaN once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs the ingest benchmark's OTLP/gRPC load (`--load-only`) against a port; its result line and spans/s. */
+export function driveIngestLoad(grpcPort: number, seconds: number): Promise<{ line: string; spansPerSec: number }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      [join(projectRoot, 'dist', 'bench', 'ingest', 'ingest.js'), '--load-only', String(grpcPort), '--seconds', String(seconds)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    p.once('exit', (code) => {
+      const m = /(\d+) spans\/s/.exec(out);
+      if (code !== 0 || m === null) return reject(new Error(`ingest driver failed (${code}): ${out}`));
+      resolve({ line: out.trim(), spansPerSec: Number(m[1]) });
+    });
+  });
+}

@@ -9,8 +9,7 @@
  *   npm run bench:redact -- [--seconds 10] [--rounds 3] [--core 0]
  *   npm run bench:redact -- --step-only 1   (the in-process part only)
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -20,7 +19,7 @@ import { createRedactor } from '../../src/redact/redactor.js';
 import { encodeRequest } from '../../test/support/receiver-fixtures.js';
 import { sendSecretTrace } from '../../test/support/secret-spans.js';
 import { makeTemplate } from '../lib/fresh-ids.js';
-import { peakRssMiB, projectRoot, startServer } from '../lib/server.js';
+import { cpuSeconds, driveIngestLoad, peakRssMiB, startServer } from '../lib/server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -52,30 +51,6 @@ const FIVE_RULES = [
   "    replacement: '?'",
 ];
 
-/** Runs the ingest driver against a gRPC port; returns its result line and spans/s. */
-function drive(grpcPort: number): Promise<{ line: string; spansPerSec: number }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      [join(projectRoot, 'dist', 'bench', 'ingest', 'ingest.js'), '--load-only', String(grpcPort), '--seconds', String(seconds)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    p.once('exit', (code) => {
-      const m = /(\d+) spans\/s/.exec(out);
-      if (code !== 0 || m === null) return reject(new Error(`ingest driver failed (${code}): ${out}`));
-      resolve({ line: out.trim(), spansPerSec: Number(m[1]) });
-    });
-  });
-}
-
-/** CPU seconds (user + system) the process has used. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 interface RunResult {
   spansPerSec: number;
   cpuUsPerSpan: number;
@@ -90,7 +65,7 @@ async function run(name: string, redactionYaml: string[]): Promise<RunResult> {
     await server.ready();
     await new Promise((r) => setTimeout(r, 1000));
     const cpu0 = cpuSeconds(server.proc.pid!);
-    const r = await drive(server.grpcPort);
+    const r = await driveIngestLoad(server.grpcPort, seconds);
     const cpuUsPerSpan = ((cpuSeconds(server.proc.pid!) - cpu0) * 1e6) / (r.spansPerSec * seconds);
     console.log(
       `${name.padEnd(11)} ${r.line.replace(/^load\s+/, '').replace(/\s+peak RSS NaN MiB/, '')}  server CPU ${cpuUsPerSpan.toFixed(2)} µs/span  peak RSS ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB`,
