@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { freePort } from '../support/ports.js';
-import { projectRoot, writeRubatoConfig } from '../support/rubato-process.js';
+import { spawnRubato, writeRubatoConfig } from '../support/rubato-process.js';
 import { encodeRequest, makeSpans } from '../support/receiver-fixtures.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -43,25 +43,15 @@ async function startServer(lines: { server?: string[]; distributor?: string[] })
       .replace(/^server:\n/m, `server:\n${indent(lines.server)}`)
       .replace(/^distributor:\n/m, `distributor:\n${indent(lines.distributor)}`),
   );
-  const proc = spawn(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${path}`], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  const rubato = spawnRubato(path);
   return {
     httpPort,
     grpcPort,
     otlpHttpPort,
-    proc,
-    output: () => out,
+    proc: rubato.proc,
+    output: rubato.output,
     async stop() {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await rubato.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -19,7 +18,7 @@ import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { X509Certificate } from 'node:crypto';
 import { freePort } from '../support/ports.js';
-import { projectRoot, writeRubatoConfig } from '../support/rubato-process.js';
+import { projectRoot, spawnRubato, writeRubatoConfig } from '../support/rubato-process.js';
 import { exportTraces, ResultRecordingExporter } from '../support/receiver-fixtures.js';
 import { makeCa, secretVolume, type Pem, type SecretVolume, type TestCa } from '../support/certificates.js';
 
@@ -105,24 +104,14 @@ async function startTlsServer(
     .replace(`          endpoint: 127.0.0.1:${grpcPort}\n`, `          endpoint: 127.0.0.1:${grpcPort}\n${receiverTls(files.grpc).join('\n')}\n`)
     .replace(`          endpoint: 127.0.0.1:${otlpHttpPort}\n`, `          endpoint: 127.0.0.1:${otlpHttpPort}\n${receiverTls(files.http).join('\n')}\n`);
   writeFileSync(path, yaml);
-  const proc: ChildProcess = spawn(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js'), `-config.file=${path}`], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  const rubato = spawnRubato(path);
   return {
     httpPort,
     grpcPort,
     otlpHttpPort,
-    output: () => out,
+    output: rubato.output,
     async stop() {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await rubato.stop();
     },
   };
 }

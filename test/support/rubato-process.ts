@@ -116,13 +116,11 @@ export function writeRubatoConfig(dir: string, ports: Ports, opts: ConfigOptions
   return path;
 }
 
-export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProcess> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rubato-it-'));
-  mkdirSync(dataDir, { recursive: true });
-  const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
-  const s3 = TEST_BACKEND === 's3' && opts.s3 === undefined ? await testBucket(dataDir) : opts.s3;
-  const configPath = writeRubatoConfig(dataDir, { httpPort, grpcPort, otlpHttpPort }, { ...opts, ...(s3 !== undefined ? { s3 } : {}) });
-  const spec: BackendSpec = s3 !== undefined ? { kind: 's3', s3 } : { kind: 'local', path: join(dataDir, 'traces') };
+/** A rubato process on a written config file, its stdout and stderr collected; `stop` sends SIGTERM and waits. */
+export function spawnRubato(
+  configPath: string,
+  opts: { readonly mainJs?: string; readonly env?: Record<string, string> } = {},
+): { proc: ChildProcess; output(): string; exited: Promise<number | null>; stop(): Promise<number | null> } {
   const proc = spawn(process.execPath, [opts.mainJs ?? mainJs, `-config.file=${configPath}`], {
     cwd: projectRoot,
     env: { ...process.env, ...opts.env },
@@ -132,6 +130,26 @@ export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProce
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return {
+    proc,
+    output: () => out,
+    exited,
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rubato-it-'));
+  mkdirSync(dataDir, { recursive: true });
+  const [httpPort, grpcPort, otlpHttpPort] = [await freePort(), await freePort(), await freePort()];
+  const s3 = TEST_BACKEND === 's3' && opts.s3 === undefined ? await testBucket(dataDir) : opts.s3;
+  const configPath = writeRubatoConfig(dataDir, { httpPort, grpcPort, otlpHttpPort }, { ...opts, ...(s3 !== undefined ? { s3 } : {}) });
+  const spec: BackendSpec = s3 !== undefined ? { kind: 's3', s3 } : { kind: 'local', path: join(dataDir, 'traces') };
+  const { proc, output, exited, stop } = spawnRubato(configPath, opts);
   const url = `http://127.0.0.1:${httpPort}`;
   const self: RubatoProcess = {
     dataDir,
@@ -141,11 +159,11 @@ export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProce
     url,
     proc,
     storage: createBackend(spec),
-    output: () => out,
+    output,
     async waitReady(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if (proc.exitCode !== null) throw new Error(`rubato exited with ${proc.exitCode}:\n${out}`);
+        if (proc.exitCode !== null) throw new Error(`rubato exited with ${proc.exitCode}:\n${output()}`);
         try {
           const r = await fetch(`${url}/ready`);
           if (r.status === 200) return;
@@ -154,13 +172,9 @@ export async function startRubato(opts: RubatoOptions = {}): Promise<RubatoProce
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`rubato not ready after ${timeoutMs} ms:\n${out}`);
+      throw new Error(`rubato not ready after ${timeoutMs} ms:\n${output()}`);
     },
-    async stop() {
-      if (proc.exitCode !== null) return proc.exitCode;
-      proc.kill('SIGTERM');
-      return exited;
-    },
+    stop,
     async kill() {
       if (proc.exitCode !== null) return;
       proc.kill('SIGKILL');
