@@ -21,7 +21,7 @@ import { Searcher } from './querier/search.js';
 import { MetricsQuerier } from './querier/metrics.js';
 import { TagService } from './querier/tags.js';
 import { startApiServer } from './api/server.js';
-import { startCompactor } from './compactor/compactor.js';
+import { startCompactor, type CompactionOptions } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
 import { createMetricsGenerator } from './generator/generator.js';
@@ -147,6 +147,22 @@ export function redactionBefore(cfg: RubatoConfig, next: Pusher): Pusher {
   const redactor = createRedactor((tenant) => ({ defaults: cfg.overrides.defaults.redaction, tenant: tenantLimits(cfg, tenant).redaction }));
   for (const tenant of ['', ...Object.keys(cfg.overrides.per_tenant)]) redactor.prepare(tenant);
   return redactingPusher(next, redactor);
+}
+
+/** The compactor's settings from the config (one process or `-target=compactor`); callers add their hooks. */
+export function compactorOptions(cfg: RubatoConfig, logger: Logger): Omit<CompactionOptions, 'now'> & { intervalMs: number } {
+  return {
+    retentionMs: cfg.compactor.compaction.block_retention,
+    compactedBlockRetentionMs: cfg.compactor.compaction.compacted_block_retention,
+    bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive,
+    forTenant: (tenant) => {
+      const c = tenantLimits(cfg, tenant).compaction;
+      return { retentionMs: c.block_retention, compactionDisabled: c.compaction_disabled };
+    },
+    compactionWindowMs: cfg.compactor.compaction.compaction_window,
+    intervalMs: cfg.compactor.compaction.compaction_cycle,
+    logger,
+  };
 }
 
 /** Starts every module in one process (Tempo's `-target=all`), wired with in-process calls. */
@@ -328,16 +344,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   logger.info({ otlpGrpc: grpc?.port ?? null, otlpHttp: http?.port ?? null }, 'OTLP receivers listening');
 
   const compactor = startCompactor(backend, {
-    retentionMs: cfg.compactor.compaction.block_retention,
-    compactedBlockRetentionMs: cfg.compactor.compaction.compacted_block_retention,
-    bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive,
-    forTenant: (tenant) => {
-      const c = limits(tenant).compaction;
-      return { retentionMs: c.block_retention, compactionDisabled: c.compaction_disabled };
-    },
-    compactionWindowMs: cfg.compactor.compaction.compaction_window,
-    intervalMs: cfg.compactor.compaction.compaction_cycle,
-    logger,
+    ...compactorOptions(cfg, logger),
     onChange: () => {
       blocklist.poll().catch((err: unknown) => logger.error({ err }, 'blocklist poll failed'));
     },

@@ -14,6 +14,7 @@ import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
+  compactorOptions,
   configuredDistributor,
   httpListenerOf,
   ingesterOptions,
@@ -488,7 +489,6 @@ async function startFrontend(c: Common): Promise<Running> {
 async function startCompactorTarget(c: Common): Promise<Running> {
   const { cfg, logger, etcd, cs } = c;
   const { backend } = openStorage(cfg);
-  const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ops = await c.ops(
     () => true,
     () => ({}),
@@ -496,16 +496,7 @@ async function startCompactorTarget(c: Common): Promise<Running> {
   // One pass at a time across every compactor: the lock's lease dies with a killed holder.
   const lockTtl = Math.max(5, Math.ceil(cs.heartbeatTimeoutMs / 1000));
   const compactor = startCompactor(backend, {
-    retentionMs: cfg.compactor.compaction.block_retention,
-    compactedBlockRetentionMs: cfg.compactor.compaction.compacted_block_retention,
-    bloomFalsePositive: cfg.storage.trace.block.bloom_filter_false_positive,
-    forTenant: (tenant) => {
-      const l = limits(tenant).compaction;
-      return { retentionMs: l.block_retention, compactionDisabled: l.compaction_disabled };
-    },
-    compactionWindowMs: cfg.compactor.compaction.compaction_window,
-    intervalMs: cfg.compactor.compaction.compaction_cycle,
-    logger,
+    ...compactorOptions(cfg, logger),
     exclusive: (run) => withEtcdLock(etcd, `${cs.prefix}compactor/lock`, lockTtl, run),
   });
   return {
