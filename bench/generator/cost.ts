@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, driveIngestLoad, peakRssMiB } from '../lib/server.js';
+import { measureIngest } from '../lib/server.js';
 import { generatorOn, startGeneratorServer } from './server.js';
 
 const args = new Map<string, string>();
@@ -27,15 +27,7 @@ async function run(name: string, generatorYaml: string[]): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), `rubato-bench-gen-${name}-`));
   const server = await startGeneratorServer(dir, generatorYaml, core);
   try {
-    await server.ready();
-    await new Promise((r) => setTimeout(r, 1000));
-    const cpu0 = cpuSeconds(server.proc.pid!);
-    const r = await driveIngestLoad(server.grpcPort, seconds);
-    const cpuUsPerSpan = ((cpuSeconds(server.proc.pid!) - cpu0) * 1e6) / (r.spansPerSec * seconds);
-    console.log(
-      `${name.padEnd(14)} ${r.line.replace(/^load\s+/, '').replace(/\s+peak RSS NaN MiB/, '')}  server CPU ${cpuUsPerSpan.toFixed(2)} µs/span  peak RSS ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB`,
-    );
-    return { spansPerSec: r.spansPerSec, cpuUsPerSpan };
+    return await measureIngest(server, name, seconds, 14);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -118,3 +118,20 @@ export function driveIngestLoad(grpcPort: number, seconds: number): Promise<{ li
     });
   });
 }
+
+/**
+ * One measured round on a started server: a second to settle, the ingest load for `seconds`, then a
+ * line of spans/s, the server's CPU per span and its peak RSS under `name`.
+ */
+export async function measureIngest(server: BenchServer, name: string, seconds: number, pad: number): Promise<{ spansPerSec: number; cpuUsPerSpan: number }> {
+  await server.ready();
+  await new Promise((r) => setTimeout(r, 1000));
+  const pid = server.proc.pid!;
+  const cpu0 = cpuSeconds(pid);
+  const r = await driveIngestLoad(server.grpcPort, seconds);
+  const cpuUsPerSpan = ((cpuSeconds(pid) - cpu0) * 1e6) / (r.spansPerSec * seconds);
+  console.log(
+    `${name.padEnd(pad)} ${r.line.replace(/^load\s+/, '').replace(/\s+peak RSS NaN MiB/, '')}  server CPU ${cpuUsPerSpan.toFixed(2)} µs/span  peak RSS ${peakRssMiB(pid).toFixed(0)} MiB`,
+  );
+  return { spansPerSec: r.spansPerSec, cpuUsPerSpan };
+}

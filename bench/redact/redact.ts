@@ -19,7 +19,7 @@ import { createRedactor } from '../../src/redact/redactor.js';
 import { encodeRequest } from '../../test/support/receiver-fixtures.js';
 import { sendSecretTrace } from '../../test/support/secret-spans.js';
 import { makeTemplate } from '../lib/fresh-ids.js';
-import { cpuSeconds, driveIngestLoad, peakRssMiB, startServer } from '../lib/server.js';
+import { measureIngest, startServer } from '../lib/server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -62,15 +62,7 @@ async function run(name: string, redactionYaml: string[]): Promise<RunResult> {
   // Shutdown need not build blocks from what was sent: the WAL keeps it, and the next round starts fresh.
   const server = await startServer(dir, { core, extraYaml, ingester: ['trace_idle_period: 10s', 'flush_all_on_shutdown: false'] });
   try {
-    await server.ready();
-    await new Promise((r) => setTimeout(r, 1000));
-    const cpu0 = cpuSeconds(server.proc.pid!);
-    const r = await driveIngestLoad(server.grpcPort, seconds);
-    const cpuUsPerSpan = ((cpuSeconds(server.proc.pid!) - cpu0) * 1e6) / (r.spansPerSec * seconds);
-    console.log(
-      `${name.padEnd(11)} ${r.line.replace(/^load\s+/, '').replace(/\s+peak RSS NaN MiB/, '')}  server CPU ${cpuUsPerSpan.toFixed(2)} µs/span  peak RSS ${peakRssMiB(server.proc.pid!).toFixed(0)} MiB`,
-    );
-    return { spansPerSec: r.spansPerSec, cpuUsPerSpan };
+    return await measureIngest(server, name, seconds, 11);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
