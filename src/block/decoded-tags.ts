@@ -6,7 +6,8 @@ import type { AttributeTagScope, TagRef, TypedValue } from './block.js';
 
 /**
  * Tag names and values of blocks that hold encoded traces rather than columns (head blocks): the
- * traces are decoded and, with `q`, evaluated so only matching spans count. Tag lists are for
+ * traces are decoded and, with `q`, evaluated so only matching spans count (head blocks answer
+ * requests without `q` from their tag index, built with `tagsOfTrace` below). Tag lists are for
  * autocomplete, and decoding a whole 500 MB head block per keystroke would not be: at most
  * MAX_SCAN_BYTES are decoded per request, and the event loop gets a turn every few ms.
  */
@@ -155,3 +156,60 @@ function valuesOf(kvs: readonly KeyValue[], key: string, add: (v: TypedValue) =>
 function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
+
+/**
+ * Every tag name and value of one decoded trace (or one part of it), for indexes kept as data
+ * arrives (the head block's tag index). Values are filed under `valueKeysOf`'s keys; the root
+ * intrinsics count only spans without a parent.
+ */
+export interface TagSink {
+  name(scope: AttributeTagScope, key: string): void;
+  value(valueKey: string, v: TypedValue): void;
+}
+
+export function tagsOfTrace(trace: Trace, sink: TagSink): void {
+  const attrs = (scope: AttributeTagScope, kvs: readonly KeyValue[]): void => {
+    for (const kv of kvs) {
+      sink.name(scope, kv.key);
+      const t = typed(kv.value);
+      if (t !== null) sink.value(attributeKey(scope, kv.key), t);
+    }
+  };
+  const str = (name: string, v: string): void => {
+    if (v !== '') sink.value(intrinsicKey(name), { type: 'string', value: v });
+  };
+  for (const rs of trace.resourceSpans) {
+    attrs('resource', rs.resource.attributes);
+    let service = '';
+    for (const kv of rs.resource.attributes) if (kv.key === 'service.name' && 'stringValue' in kv.value) service = kv.value.stringValue;
+    for (const ss of rs.scopeSpans) {
+      attrs('instrumentation', ss.scope.attributes);
+      str('instrumentationName', ss.scope.name);
+      str('instrumentationVersion', ss.scope.version);
+      for (const s of ss.spans) {
+        attrs('span', s.attributes);
+        str('name', s.name);
+        str('statusMessage', s.status.message);
+        for (const e of s.events) {
+          str('eventName', e.name);
+          attrs('event', e.attributes);
+        }
+        for (const l of s.links) attrs('link', l.attributes);
+        if (s.parentSpanId.byteLength === 0) {
+          str('rootName', s.name);
+          str('rootServiceName', service);
+        }
+      }
+    }
+  }
+}
+
+/** Where `tagsOfTrace` files a tag's values: an unscoped attribute is the span's and the resource's. */
+export function valueKeysOf(tag: TagRef): string[] {
+  if (tag.kind === 'intrinsic') return [intrinsicKey(tag.name)];
+  if (tag.scope === 'none') return [attributeKey('span', tag.key), attributeKey('resource', tag.key)];
+  return [attributeKey(tag.scope, tag.key)];
+}
+
+const attributeKey = (scope: AttributeTagScope, key: string): string => `a\u0000${scope}\u0000${key}`;
+const intrinsicKey = (name: string): string => `i\u0000${name}`;

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { HeadTagIndex } from './head-tags.js';
 import { TraceIdTable } from './trace-id-table.js';
 
 /**
@@ -13,6 +14,9 @@ import { TraceIdTable } from './trace-id-table.js';
  * encoded tempopb.Trace. The records of one trace form a chain, newest first.
  */
 const HEADER = 4 + 16 + 8;
+
+/** Most text one head block's tag index holds (its names and values). */
+const TAG_INDEX_MAX_BYTES = 4 * 1024 * 1024;
 
 /** One trace's spans from one push. */
 export interface HeadRecord {
@@ -33,6 +37,7 @@ export class HeadBlock {
   /** trace ID → offset of its newest record */
   private readonly index = new TraceIdTable();
   private minSeg = Infinity;
+  private tagIndex: HeadTagIndex | null = null;
   startNs = Infinity;
   endNs = 0;
 
@@ -55,6 +60,12 @@ export class HeadBlock {
 
   get traceCount(): number {
     return this.index.size;
+  }
+
+  /** Its tag names and values, read on first use and kept up as it grows. */
+  get tags(): HeadTagIndex {
+    this.tagIndex ??= new HeadTagIndex(this, TAG_INDEX_MAX_BYTES);
+    return this.tagIndex;
   }
 
   get minSegment(): number {
@@ -108,6 +119,24 @@ export class HeadBlock {
     const path = `${this.path}.idx`;
     writeFileSync(path, this.index.sortedEntries());
     return path;
+  }
+
+  /**
+   * The encoded parts appended at or after `offset` (a previous call's `next`), in file order, up to
+   * the size when called; each with the offset after it. Empty once the block is discarded.
+   */
+  *recordsFrom(offset: number): Generator<{ trace: Uint8Array; next: number }> {
+    const end = this.size;
+    const header = Buffer.allocUnsafe(HEADER);
+    let at = offset;
+    while (at < end && this.fd >= 0) {
+      readSync(this.fd, header, 0, HEADER, at);
+      const len = header.readUInt32LE(0) - (HEADER - 4);
+      const body = Buffer.allocUnsafe(len);
+      readSync(this.fd, body, 0, len, at + HEADER);
+      at += HEADER + len;
+      yield { trace: body, next: at };
+    }
   }
 
   traceIds(): IterableIterator<string> {

@@ -8,8 +8,9 @@ import type { HeadBlock } from './head-block.js';
 /**
  * A tenant's recent data as one Block: its head blocks (the one taking pushes and those being
  * written to the backend), seen together so a trace whose spans sit in two head blocks is searched
- * whole. Spans live in the head block files, so every answer reads and decodes them; there are no
- * columns to pre-filter by, and search hands over every trace for the evaluator to decide.
+ * whole. Spans live in the head block files, so search reads and decodes them: there are no columns
+ * to pre-filter by, and every trace goes to the evaluator. Tag lists without a filter come from each
+ * head block's tag index (head-tags.ts).
  */
 export class RecentBlock implements Block {
   readonly info: BlockInfo;
@@ -54,12 +55,25 @@ export class RecentBlock implements Block {
     if (batch.length > 0) yield batch;
   }
 
-  tagNames(scopes: readonly AttributeTagScope[], q: TagQuery): Promise<Map<AttributeTagScope, Set<string>>> {
-    return decodedTagNames(this.all(), scopes, q.run, q.signal);
+  // Without `q`, each head block's tag index answers; with it, traces are evaluated to find the matching spans.
+  async tagNames(scopes: readonly AttributeTagScope[], q: TagQuery): Promise<Map<AttributeTagScope, Set<string>>> {
+    if (q.run !== null) return decodedTagNames(this.all(), scopes, q.run, q.signal);
+    const out = new Map<AttributeTagScope, Set<string>>(scopes.map((s) => [s, new Set<string>()]));
+    for (const h of this.heads) {
+      await h.tags.catchUp(q.signal);
+      for (const [scope, names] of h.tags.tagNames(scopes)) for (const n of names) out.get(scope)?.add(n);
+    }
+    return out;
   }
 
-  tagValues(tag: TagRef, q: TagQuery): Promise<TypedValue[]> {
-    return decodedTagValues(this.all(), tag, q.run, q.signal);
+  async tagValues(tag: TagRef, q: TagQuery): Promise<TypedValue[]> {
+    if (q.run !== null) return decodedTagValues(this.all(), tag, q.run, q.signal);
+    const out = new Map<string, TypedValue>();
+    for (const h of this.heads) {
+      await h.tags.catchUp(q.signal);
+      for (const v of h.tags.tagValues(tag)) out.set(`${v.type}\u0000${v.value}`, v);
+    }
+    return [...out.values()];
   }
 
   async *traces(): AsyncGenerator<TraceRecord> {
