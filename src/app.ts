@@ -10,6 +10,7 @@ import { configureBlockCache } from './block/remote-file.js';
 import { Ingester, type IngesterOptions } from './ingester/ingester.js';
 import { childProcessBuilder } from './ingester/block-builder.js';
 import { createDistributor } from './distributor/distributor.js';
+import type { RateLimit } from './distributor/rate-limiter.js';
 import { startGrpcReceiver, type GrpcConnectionOptions } from './receivers/grpc.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { InflightBudget } from './receivers/inflight.js';
@@ -128,15 +129,24 @@ export function ingesterOptions(cfg: RubatoConfig, storage: BackendSpec, backend
   };
 }
 
+/**
+ * A tenant's ingestion rate limit in this distributor. `global` (Tempo's rate_strategy): the limit is
+ * shared by the healthy distributors, each taking its part; the burst stays each distributor's own.
+ * One process is one distributor.
+ */
+export function tenantRateLimit(cfg: RubatoConfig, tenant: string, healthyDistributors: number): RateLimit {
+  const l = tenantLimits(cfg, tenant).ingestion;
+  const share = l.rate_strategy === 'global' ? Math.max(1, healthyDistributors) : 1;
+  const bytesPerSecond = l.rate_limit_bytes / share;
+  return { bytesPerSecond, burstBytes: Math.max(l.burst_size_bytes, bytesPerSecond) };
+}
+
 /** The distributor in front of `next`: the per-tenant rate limit and max_attribute_bytes. */
-export function configuredDistributor(cfg: RubatoConfig, next: Pusher): Pusher {
+export function configuredDistributor(cfg: RubatoConfig, next: Pusher, healthyDistributors: () => number = () => 1): Pusher {
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   return createDistributor({
     ingester: next,
-    rateLimit: (tenant) => {
-      const l = limits(tenant).ingestion;
-      return { bytesPerSecond: l.rate_limit_bytes, burstBytes: Math.max(l.burst_size_bytes, l.rate_limit_bytes) };
-    },
+    rateLimit: (tenant) => tenantRateLimit(cfg, tenant, healthyDistributors()),
     // As Tempo: the tenant's override when set (> 0), the distributor's otherwise.
     maxAttributeBytes: (tenant) => limits(tenant).ingestion.max_attribute_bytes || cfg.distributor.max_attribute_bytes,
   });

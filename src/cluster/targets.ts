@@ -54,7 +54,7 @@ import { isHealthy, tokensFor, traceToken, type RingInstance, type RingView } fr
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
 
 /** Ring names under kvstore.prefix. */
-const RINGS = { ingester: 'ingester', querier: 'querier', generator: 'metrics-generator' } as const;
+const RINGS = { ingester: 'ingester', querier: 'querier', generator: 'metrics-generator', distributor: 'distributor' } as const;
 
 /** The ring settings every target reads (Tempo's ingester.lifecycler keys). */
 export interface ClusterSettings {
@@ -328,13 +328,19 @@ async function startDistributor(c: Common): Promise<Running> {
       return r;
     },
   };
+  // Distributors see each other in a ring of their own: a tenant's `global` rate limit is shared among the healthy ones.
+  const distributors = await c.watch(RINGS.distributor);
+  const healthyDistributors = (): number => distributors.view().instances.filter((i) => isHealthy(i, Date.now(), cs.heartbeatTimeoutMs)).length;
   // As in one process: redaction before anything leaves the distributor (ingesters' WALs, generators).
-  const pusher = redactionBefore(cfg, configuredDistributor(cfg, toGenerators));
+  const pusher = redactionBefore(cfg, configuredDistributor(cfg, toGenerators, healthyDistributors));
   let listening = false;
   const ops = await c.ops(
     () => listening && ring.view().instances.some((i) => isHealthy(i, Date.now(), cs.heartbeatTimeoutMs)),
-    () => ({ ingester: ring.view(), 'metrics-generator': generators.view() }),
+    () => ({ ingester: ring.view(), 'metrics-generator': generators.view(), distributor: distributors.view() }),
   );
+  const lc = lifecycler(c, RINGS.distributor, 0, ops.port);
+  await lc.start();
+  await lc.setState('ACTIVE');
   const srv = cfg.server;
   const protocols = cfg.distributor.receivers.otlp.protocols;
   const inflight = new InflightBudget(cfg.distributor.max_inflight_bytes);
@@ -367,6 +373,7 @@ async function startDistributor(c: Common): Promise<Running> {
     ports: { http: ops.port, otlpGrpc: grpc?.port ?? null, otlpHttp: http?.port ?? null },
     async stop() {
       await Promise.allSettled([grpc?.close(), http?.close()]);
+      await lc.stop();
       pool.close();
       await ops.close();
     },

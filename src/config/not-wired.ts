@@ -29,7 +29,6 @@ export const TYPED_NOT_WIRED: readonly string[] = [
   'compactor.compaction.max_time_per_tenant',
   // Row groups are sized in rows (see block/writer.ts).
   'storage.trace.block.parquet_row_group_size_bytes',
-  'overrides.defaults.ingestion.rate_strategy',
   'overrides.defaults.ingestion.max_global_traces_per_user',
   'overrides.defaults.read.max_blocks_per_tag_values_query',
   'overrides.defaults.read.max_metrics_duration',
