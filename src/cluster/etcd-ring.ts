@@ -5,6 +5,8 @@
  * that stops cleanly revokes its lease at once. Readers keep a local copy from a prefix watch (plus a
  * periodic full read, so a missed event heals), so routing never waits on etcd.
  */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Etcd3, EtcdLockFailedError, type Lease, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { RingView, type InstanceState, type RingInstance } from './ring.js';
@@ -14,11 +16,38 @@ export interface EtcdOptions {
   /** Tempo's kvstore.prefix, default "collectors/". */
   readonly prefix: string;
   readonly dialTimeoutMs: number;
+  /** TLS to etcd (Tempo's kvstore.etcd.tls_* keys); absent: plaintext. */
+  readonly tls?: EtcdTls;
+  /** etcd's user and password auth. */
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+export interface EtcdTls {
+  /** PEM files; caFile '' uses the system's trusted CAs. */
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Name to check etcd's certificate against ('' : the endpoint's host). */
+  readonly serverName: string;
 }
 
 export function connectEtcd(opts: EtcdOptions): Etcd3 {
-  const hosts = opts.endpoints.map((e) => (/^[a-z]+:\/\//.test(e) ? e : `http://${e}`));
-  return new Etcd3({ hosts, dialTimeout: opts.dialTimeoutMs });
+  const tls = opts.tls;
+  const hosts = opts.endpoints.map((e) => (/^[a-z]+:\/\//.test(e) ? e : `${tls !== undefined ? 'https' : 'http'}://${e}`));
+  return new Etcd3({
+    hosts,
+    dialTimeout: opts.dialTimeoutMs,
+    ...(tls !== undefined
+      ? {
+          credentials: {
+            rootCertificate: tls.caFile !== '' ? readFileSync(tls.caFile) : Buffer.from(rootCertificates.join('\n')),
+            ...(tls.certFile !== '' ? { certChain: readFileSync(tls.certFile), privateKey: readFileSync(tls.keyFile) } : {}),
+          },
+          ...(tls.serverName !== '' ? { grpcOptions: { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } } : {}),
+        }
+      : {}),
+    ...(opts.auth !== undefined ? { auth: { username: opts.auth.username, password: opts.auth.password } } : {}),
+  });
 }
 
 function parseInstance(value: Buffer | string | null | undefined): RingInstance | null {

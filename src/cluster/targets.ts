@@ -9,6 +9,7 @@
  * - metrics-generator: span metrics and service graphs from what distributors forward to it
  * `all` stays app.ts's single process with in-process calls.
  */
+import { existsSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
@@ -44,7 +45,7 @@ import { startGrpcReceiver } from '../receivers/grpc.js';
 import { startHttpReceiver } from '../receivers/http.js';
 import { InflightBudget } from '../receivers/inflight.js';
 import type { HttpListenerLimits } from '../util/http-listener.js';
-import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock } from './etcd-ring.js';
+import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock, type EtcdTls } from './etcd-ring.js';
 import { registerFrontendProxy } from './frontend.js';
 import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
@@ -61,6 +62,8 @@ export interface ClusterSettings {
   readonly endpoints: readonly string[];
   readonly prefix: string;
   readonly dialTimeoutMs: number;
+  readonly etcdTls?: EtcdTls;
+  readonly etcdAuth?: { readonly username: string; readonly password: string };
   readonly replicationFactor: number;
   readonly heartbeatPeriodMs: number;
   readonly heartbeatTimeoutMs: number;
@@ -96,6 +99,33 @@ function refuseSingleProcessOnly(cfg: RubatoConfig): void {
   }
 }
 
+/** TLS and auth to etcd from Tempo's kvstore.etcd keys, checked at start rather than at the first failed call. */
+function etcdSecurity(e: RubatoConfig['ingester']['lifecycler']['ring']['kvstore']['etcd']): Pick<ClusterSettings, 'etcdTls' | 'etcdAuth'> {
+  const key = 'ingester.lifecycler.ring.kvstore.etcd';
+  if (e.tls_insecure_skip_verify) {
+    throw new ConfigError(
+      `${key}.tls_insecure_skip_verify: rubato always verifies etcd's certificate; set tls_ca_path to the CA that signed it`,
+      `${key}.tls_insecure_skip_verify`,
+    );
+  }
+  if ((e.tls_cert_path === '') !== (e.tls_key_path === '')) {
+    throw new ConfigError(`${key}: tls_cert_path and tls_key_path go together (the client certificate and its key)`, `${key}.tls_cert_path`);
+  }
+  if ((e.username === '') !== (e.password === '')) throw new ConfigError(`${key}: username and password go together`, `${key}.username`);
+  const usesTls = e.tls_enabled || e.tls_cert_path !== '' || e.tls_ca_path !== '';
+  for (const [path, name] of [
+    [e.tls_cert_path, 'tls_cert_path'],
+    [e.tls_key_path, 'tls_key_path'],
+    [e.tls_ca_path, 'tls_ca_path'],
+  ] as const) {
+    if (usesTls && path !== '' && !existsSync(path)) throw new ConfigError(`${key}.${name}: no file at ${path}`, `${key}.${name}`);
+  }
+  return {
+    ...(usesTls ? { etcdTls: { caFile: e.tls_ca_path, certFile: e.tls_cert_path, keyFile: e.tls_key_path, serverName: e.tls_server_name } } : {}),
+    ...(e.username !== '' ? { etcdAuth: { username: e.username, password: e.password } } : {}),
+  };
+}
+
 /** Reads the ring settings; a distributed target without an etcd ring is a clear error at start. */
 export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
   const lc = cfg.ingester.lifecycler;
@@ -117,6 +147,7 @@ export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
     endpoints: kv.etcd.endpoints,
     prefix: kv.prefix,
     dialTimeoutMs: kv.etcd.dial_timeout,
+    ...etcdSecurity(kv.etcd),
     replicationFactor: lc.ring.replication_factor,
     heartbeatPeriodMs: Math.max(100, lc.heartbeat_period),
     heartbeatTimeoutMs: lc.ring.heartbeat_timeout,
@@ -154,7 +185,13 @@ interface Running {
 export async function startTarget(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
   enableProcessMetrics();
   const cs = clusterSettings(cfg);
-  const etcd = connectEtcd({ endpoints: cs.endpoints, prefix: cs.prefix, dialTimeoutMs: cs.dialTimeoutMs });
+  const etcd = connectEtcd({
+    endpoints: cs.endpoints,
+    prefix: cs.prefix,
+    dialTimeoutMs: cs.dialTimeoutMs,
+    ...(cs.etcdTls !== undefined ? { tls: cs.etcdTls } : {}),
+    ...(cs.etcdAuth !== undefined ? { auth: cs.etcdAuth } : {}),
+  });
   const watchers: RingWatcher[] = [];
   const watch = async (ring: string): Promise<RingWatcher> => {
     const w = new RingWatcher(etcd, `${cs.prefix}${ring}/`, logger);

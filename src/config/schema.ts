@@ -269,20 +269,22 @@ const ringKvstoreSchema = section(
         endpoints: strList([]),
         /** default 10s */
         dial_timeout: duration(10_000),
+        /** default false: talk to etcd over TLS (endpoints without a scheme get https://) */
+        tls_enabled: bool(false),
+        /** default "": client certificate and key for etcd's --client-cert-auth (mTLS) */
+        tls_cert_path: str(''),
+        tls_key_path: str(''),
+        /** default "": CA that signed etcd's certificate; "": the system's trusted CAs */
+        tls_ca_path: str(''),
+        /** default "": name to check etcd's certificate against instead of the endpoint's host */
+        tls_server_name: str(''),
+        /** default false: rubato always verifies etcd's certificate; true is refused at start */
+        tls_insecure_skip_verify: bool(false),
+        /** default "": etcd user and password (etcd's auth); both or neither */
+        username: str(''),
+        password: secret(''),
       },
-      [
-        'max_retries',
-        'tls_enabled',
-        'tls_cert_path',
-        'tls_key_path',
-        'tls_ca_path',
-        'tls_server_name',
-        'tls_insecure_skip_verify',
-        'tls_cipher_suites',
-        'tls_min_version',
-        'username',
-        'password',
-      ],
+      ['max_retries', 'tls_cipher_suites', 'tls_min_version'],
     ).prefault({}),
   },
   ['consul', 'multi'],

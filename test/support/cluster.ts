@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { createBucket, minioEndpoint, MINIO_ACCESS_KEY, MINIO_SECRET_KEY } from './minio.js';
 import { freePort } from './ports.js';
 import { mainJs, projectRoot } from './rubato-process.js';
@@ -22,8 +23,36 @@ export interface Etcd {
   stop(): Promise<void>;
 }
 
-/** A single-member etcd on free loopback ports with a temp data folder (gone with the test process). */
-export async function startEtcd(): Promise<Etcd> {
+async function healthy(endpoint: string): Promise<boolean> {
+  try {
+    return (await fetch(`${endpoint}/health`)).status === 200;
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port }, () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.on('error', () => resolve(false));
+  });
+}
+
+/** Client TLS for a test etcd: its server pair, and the CA whose client certificates it requires. */
+export interface EtcdServerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile: string;
+}
+
+/**
+ * A single-member etcd on free loopback ports with a temp data folder (gone with the test process);
+ * with `tls`, clients must speak TLS and show a certificate the CA signed.
+ */
+export async function startEtcd(tls?: EtcdServerTls): Promise<Etcd> {
   const bin = etcdBinary();
   if (bin === null) throw new Error('etcd is not installed: apt-get install etcd-server (.ci/run does)');
   const dir = mkdtempSync(join(tmpdir(), 'rubato-etcd-'));
@@ -32,6 +61,7 @@ export async function startEtcd(): Promise<Etcd> {
   const watchdog =
     `"$@" & m=$!; trap 'kill $m 2>/dev/null; wait $m; rm -rf "${dir}"; exit 0' TERM; ` +
     `while kill -0 ${process.pid} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null; wait $m; rm -rf "${dir}"`;
+  const scheme = tls === undefined ? 'http' : 'https';
   const args = [
     bin,
     '--name',
@@ -39,9 +69,10 @@ export async function startEtcd(): Promise<Etcd> {
     '--data-dir',
     join(dir, 'data'),
     '--listen-client-urls',
-    `http://127.0.0.1:${client}`,
+    `${scheme}://127.0.0.1:${client}`,
     '--advertise-client-urls',
-    `http://127.0.0.1:${client}`,
+    `${scheme}://127.0.0.1:${client}`,
+    ...(tls === undefined ? [] : ['--cert-file', tls.certFile, '--key-file', tls.keyFile, '--client-cert-auth', '--trusted-ca-file', tls.clientCaFile]),
     '--listen-peer-urls',
     `http://127.0.0.1:${peer}`,
     '--initial-advertise-peer-urls',
@@ -56,16 +87,12 @@ export async function startEtcd(): Promise<Etcd> {
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   proc.unref();
   (proc.stderr as { unref?: () => void } | null)?.unref?.();
-  const endpoint = `http://127.0.0.1:${client}`;
+  const endpoint = `${scheme}://127.0.0.1:${client}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}: ${err}`);
-    try {
-      const r = await fetch(`${endpoint}/health`);
-      if (r.status === 200) break;
-    } catch {
-      // not listening yet
-    }
+    // Over TLS, listening is enough here: the health endpoint would want a client certificate.
+    if (tls !== undefined ? await listening(client) : await healthy(endpoint)) break;
     if (Date.now() > deadline) throw new Error(`etcd not ready after 30 s: ${err}`);
     await new Promise((r) => setTimeout(r, 100));
   }
