@@ -158,7 +158,11 @@ test('cluster: SIGKILL of one ingester under load loses no acknowledged trace; t
     const viaDistributor = await ringRows(distributors[0]!);
     assert.equal(viaDistributor.filter((r) => r.ring === 'ingester' && r.state === 'ACTIVE' && r.healthy).length, 3, 'the distributor sees 3 ACTIVE ingesters');
     // The distributors see each other: a tenant's `global` rate limit is split between the two.
-    assert.equal(viaDistributor.filter((r) => r.ring === 'distributor' && r.state === 'ACTIVE' && r.healthy).length, 2, 'the distributor ring holds both distributors');
+    assert.equal(
+      viaDistributor.filter((r) => r.ring === 'distributor' && r.state === 'ACTIVE' && r.healthy).length,
+      2,
+      'the distributor ring holds both distributors',
+    );
 
     // After healing, writes and reads go on, and earlier traces are still whole.
     const after = makeExporter('grpc', { grpcPort: distributors[1]!.otlpGrpcPort, otlpHttpPort: 0 });
