@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Etcd3, EtcdLockFailedError, type Lease, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
-import { RingView, type InstanceState, type RingInstance } from './ring.js';
+import { RingView, type InstanceState, type ReplicaRules, type RingInstance } from './ring.js';
 
 export interface EtcdOptions {
   readonly endpoints: readonly string[];
@@ -73,6 +73,7 @@ export class RingWatcher {
     /** Full key prefix, e.g. "collectors/ingester/". */
     private readonly keyPrefix: string,
     private readonly logger: Logger,
+    private readonly rules: ReplicaRules = {},
   ) {}
 
   async start(): Promise<void> {
@@ -108,7 +109,10 @@ export class RingWatcher {
 
   /** The ring now, with its tokens sorted. */
   view(): RingView {
-    this.cached ??= new RingView([...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : 1)));
+    this.cached ??= new RingView(
+      [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      this.rules,
+    );
     return this.cached;
   }
 

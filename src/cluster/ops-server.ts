@@ -32,12 +32,15 @@ export function ringStatus(rings: Record<string, RingView>, heartbeatTimeoutMs: 
       healthy: isHealthy(i, now, heartbeatTimeoutMs),
       heartbeatAgeMs: now - i.heartbeatMs,
       tokens: i.tokens.length,
+      zone: i.zone ?? '',
     })),
   );
   if (json) return JSON.stringify({ instances: rows });
-  const lines = ['ring\tid\tstate\thealthy\taddress\tlast heartbeat\ttokens'];
+  const lines = ['ring\tid\tstate\thealthy\taddress\tzone\tlast heartbeat\ttokens'];
   for (const r of rows)
-    lines.push(`${r.ring}\t${r.id}\t${r.state}\t${r.healthy ? 'yes' : 'no'}\t${r.address}\t${(r.heartbeatAgeMs / 1000).toFixed(1)}s ago\t${r.tokens}`);
+    lines.push(
+      `${r.ring}\t${r.id}\t${r.state}\t${r.healthy ? 'yes' : 'no'}\t${r.address}\t${r.zone}\t${(r.heartbeatAgeMs / 1000).toFixed(1)}s ago\t${r.tokens}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

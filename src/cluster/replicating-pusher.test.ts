@@ -66,3 +66,22 @@ test('a refusal every replica agrees on is passed on as it is (429 stays 429)', 
     (e: unknown) => e instanceof PushError && e.kind === 'rate_limited',
   );
 });
+
+test('zone aware at RF 3 over three zones: a whole zone down still reaches quorum for every trace', async () => {
+  const instances = ['a', 'b', 'c'].flatMap((z) => [1, 2].map((n) => ({ ...inst(`${z}${n}`, z === 'b' ? 'LEAVING' : 'ACTIVE'), zone: z })));
+  const p = createReplicatingPusher({
+    ring: () => new RingView(instances, { zoneAware: true }),
+    replicationFactor: 3,
+    heartbeatTimeoutMs: 5000,
+    send: async () => ({ rejectedSpans: 0, message: '' }),
+  });
+  assert.deepEqual(await p.push(batch(200)), { rejectedSpans: 0, message: '' });
+  // Without zone awareness some traces have two replicas in zone b and cannot reach quorum.
+  const plain = createReplicatingPusher({
+    ring: () => new RingView(instances),
+    replicationFactor: 3,
+    heartbeatTimeoutMs: 5000,
+    send: async () => ({ rejectedSpans: 0, message: '' }),
+  });
+  await assert.rejects(plain.push(batch(200)), PushError);
+});

@@ -50,3 +50,33 @@ test('quorum and health', () => {
   assert.equal(isHealthy(inst('a', 'JOINING', now), now, 5000), false);
   assert.equal(isHealthy(inst('a', 'LEAVING', now), now, 5000), false);
 });
+
+test('zone aware: a trace gets one replica per zone, so losing a zone costs each trace one replica', () => {
+  const zoned = (id: string, zone: string): RingInstance => ({ ...inst(id), zone });
+  const instances = ['a', 'b', 'c'].flatMap((z) => [zoned(`${z}1`, z), zoned(`${z}2`, z), zoned(`${z}3`, z)]);
+  const aware = new RingView(instances, { zoneAware: true });
+  const plain = new RingView(instances);
+  let plainSharedZone = 0;
+  for (let i = 0; i < 500; i++) {
+    const token = traceToken('t', i.toString(16).padStart(32, '0'));
+    const zones = aware.replicasFor(token, 3).map((x) => x.zone);
+    assert.deepEqual([...new Set(zones)].sort(), ['a', 'b', 'c'], `trace ${i}`);
+    if (new Set(plain.replicasFor(token, 3).map((x) => x.zone)).size < 3) plainSharedZone++;
+  }
+  assert.ok(plainSharedZone > 0, 'without zone awareness some traces keep two replicas in one zone');
+  // Two zones for RF 3: two replicas, so a write needs both (the missing third counts as failed).
+  const two = new RingView(
+    instances.filter((x) => x.zone !== 'c'),
+    { zoneAware: true },
+  );
+  assert.equal(two.replicasFor(traceToken('t', '1'.repeat(32)), 3).length, 2);
+});
+
+test('excluded zones own nothing', () => {
+  const zoned = (id: string, zone: string): RingInstance => ({ ...inst(id), zone });
+  const view = new RingView([zoned('a1', 'a'), zoned('b1', 'b'), zoned('c1', 'c'), zoned('c2', 'c')], { excludedZones: ['c'] });
+  for (let i = 0; i < 200; i++) {
+    const ids = view.replicasFor(traceToken('t', i.toString(16).padStart(32, '0')), 3).map((x) => x.id);
+    assert.deepEqual(ids.sort(), ['a1', 'b1']);
+  }
+});

@@ -19,6 +19,16 @@ export interface RingInstance {
   readonly heartbeatMs: number;
   /** Sorted positions on the ring (uint32). */
   readonly tokens: readonly number[];
+  /** Availability zone (Tempo's lifecycler availability_zone); absent or '' when none was set. */
+  readonly zone?: string;
+}
+
+/** How replicas are chosen (Tempo's ring zone_awareness_enabled and excluded_zones). */
+export interface ReplicaRules {
+  /** A trace's replicas in distinct zones. */
+  readonly zoneAware?: boolean;
+  /** Instances in these zones own nothing. */
+  readonly excludedZones?: readonly string[];
 }
 
 /** FNV-1a, 32 bits: cheap, stable across processes, and spread well enough for trace IDs. */
@@ -62,9 +72,13 @@ export class RingView {
   private readonly tokens: Uint32Array;
   private readonly owners: RingInstance[];
 
-  constructor(readonly instances: readonly RingInstance[]) {
+  constructor(
+    readonly instances: readonly RingInstance[],
+    private readonly rules: ReplicaRules = {},
+  ) {
+    const excluded = new Set(rules.excludedZones ?? []);
     const all: { token: number; inst: RingInstance }[] = [];
-    for (const inst of instances) for (const t of inst.tokens) all.push({ token: t, inst });
+    for (const inst of instances) if (!excluded.has(inst.zone ?? '')) for (const t of inst.tokens) all.push({ token: t, inst });
     all.sort((a, b) => a.token - b.token || (a.inst.id < b.inst.id ? -1 : 1));
     this.tokens = Uint32Array.from(all.map((x) => x.token));
     this.owners = all.map((x) => x.inst);
@@ -73,7 +87,9 @@ export class RingView {
   /**
    * The `n` distinct instances owning `token`: the first token at or after it, then clockwise. Every
    * instance in the ring counts, healthy or not (as Tempo's replication set): a dead replica is a
-   * failed write, so the write quorum stays that of the configured replication factor.
+   * failed write, so the write quorum stays that of the configured replication factor. Zone aware,
+   * an instance in a zone already chosen is passed over, so losing a whole zone costs each trace one
+   * replica; with fewer zones than `n`, fewer replicas are returned (their missing acks count as failed).
    */
   replicasFor(token: number, n: number): RingInstance[] {
     const len = this.tokens.length;
@@ -87,10 +103,16 @@ export class RingView {
     }
     const out: RingInstance[] = [];
     const seen = new Set<string>();
+    const zones = this.rules.zoneAware === true ? new Set<string>() : null;
     for (let i = 0; i < len && out.length < n; i++) {
       const inst = this.owners[(lo + i) % len]!;
       if (seen.has(inst.id)) continue;
       seen.add(inst.id);
+      if (zones !== null) {
+        const zone = inst.zone ?? '';
+        if (zones.has(zone)) continue;
+        zones.add(zone);
+      }
       out.push(inst);
     }
     return out;

@@ -51,7 +51,7 @@ import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
 import { startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
-import { isHealthy, tokensFor, traceToken, type RingInstance, type RingView } from './ring.js';
+import { isHealthy, tokensFor, traceToken, type ReplicaRules, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
 
 /** Ring names under kvstore.prefix. */
@@ -63,6 +63,9 @@ export interface ClusterSettings {
   readonly prefix: string;
   readonly dialTimeoutMs: number;
   readonly etcdTls?: EtcdTls;
+  /** This instance's availability zone ('' : none) and how ingester replicas are chosen. */
+  readonly zone: string;
+  readonly replicaRules: ReplicaRules;
   readonly etcdAuth?: { readonly username: string; readonly password: string };
   readonly replicationFactor: number;
   readonly heartbeatPeriodMs: number;
@@ -126,6 +129,22 @@ function etcdSecurity(e: RubatoConfig['ingester']['lifecycler']['ring']['kvstore
   };
 }
 
+/** Tempo's zone_awareness_enabled / excluded_zones; an ingester without a zone under zone awareness is refused. */
+function replicaRules(cfg: RubatoConfig): ReplicaRules {
+  const lc = cfg.ingester.lifecycler;
+  const excludedZones = lc.ring.excluded_zones
+    .split(',')
+    .map((z) => z.trim())
+    .filter((z) => z !== '');
+  if (lc.ring.zone_awareness_enabled && cfg.target === 'ingester' && lc.availability_zone === '') {
+    throw new ConfigError(
+      'ingester.lifecycler.ring.zone_awareness_enabled is true but this ingester has no ingester.lifecycler.availability_zone: set its zone',
+      'ingester.lifecycler.availability_zone',
+    );
+  }
+  return { zoneAware: lc.ring.zone_awareness_enabled, excludedZones };
+}
+
 /** Reads the ring settings; a distributed target without an etcd ring is a clear error at start. */
 export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
   const lc = cfg.ingester.lifecycler;
@@ -148,6 +167,8 @@ export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
     prefix: kv.prefix,
     dialTimeoutMs: kv.etcd.dial_timeout,
     ...etcdSecurity(kv.etcd),
+    zone: lc.availability_zone,
+    replicaRules: replicaRules(cfg),
     replicationFactor: lc.ring.replication_factor,
     heartbeatPeriodMs: Math.max(100, lc.heartbeat_period),
     heartbeatTimeoutMs: lc.ring.heartbeat_timeout,
@@ -194,7 +215,8 @@ export async function startTarget(cfg: RubatoConfig, configYaml: string, logger:
   });
   const watchers: RingWatcher[] = [];
   const watch = async (ring: string): Promise<RingWatcher> => {
-    const w = new RingWatcher(etcd, `${cs.prefix}${ring}/`, logger);
+    // Zone awareness and excluded zones decide the ingesters' replicas; the other rings are lists.
+    const w = new RingWatcher(etcd, `${cs.prefix}${ring}/`, logger, ring === RINGS.ingester ? cs.replicaRules : {});
     await w.start();
     watchers.push(w);
     return w;
@@ -282,7 +304,13 @@ function lifecycler(c: Common, ring: string, tokens: number, httpPort: number): 
   return new Lifecycler(
     c.etcd,
     `${c.cs.prefix}${ring}/`,
-    { id: c.cs.id, addr: `${c.cs.address}:${c.cs.grpcPort}`, httpAddr: `${c.cs.address}:${httpPort}`, tokens: tokens > 0 ? tokensFor(c.cs.id, tokens) : [] },
+    {
+      id: c.cs.id,
+      addr: `${c.cs.address}:${c.cs.grpcPort}`,
+      httpAddr: `${c.cs.address}:${httpPort}`,
+      tokens: tokens > 0 ? tokensFor(c.cs.id, tokens) : [],
+      ...(c.cs.zone !== '' ? { zone: c.cs.zone } : {}),
+    },
     c.cs.heartbeatPeriodMs,
     c.cs.heartbeatTimeoutMs,
     c.logger,

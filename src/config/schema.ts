@@ -299,8 +299,12 @@ const lifecyclerSchema = section(
         heartbeat_timeout: duration(5 * 60_000),
         /** default 1 (Tempo's): ingesters each trace is written to; a push is acknowledged after floor(n/2)+1 of them */
         replication_factor: int(1, 1, 32),
+        /** default false: a trace's replicas go to ingesters in distinct availability zones */
+        zone_awareness_enabled: bool(false),
+        /** default "": comma-separated zones whose ingesters take no writes (a zone being drained) */
+        excluded_zones: str(''),
       },
-      ['zone_awareness_enabled', 'excluded_zones'],
+      [],
     ).prefault({}),
     /** default 5s */
     heartbeat_period: duration(5_000),
@@ -312,6 +316,8 @@ const lifecyclerSchema = section(
     port: int(0, 0, 65535),
     /** default "" (the host name): instance ID in the ring */
     id: str(''),
+    /** default "": the instance's zone; required for every ingester when zone_awareness_enabled */
+    availability_zone: str(''),
   },
   [
     'join_after',
@@ -321,7 +327,6 @@ const lifecyclerSchema = section(
     'enable_inet6',
     'final_sleep',
     'tokens_file_path',
-    'availability_zone',
     'unregister_on_shutdown',
     'readiness_check_ring_health',
   ],

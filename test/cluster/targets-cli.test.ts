@@ -28,6 +28,9 @@ test('-target=ingester without an etcd ring names the keys to set and exits 1', 
     const withAuth = run(`${ring}auth:\n  enabled: true\n  tokens:\n    - { name: t, hash: "sha256:${'0'.repeat(64)}", rights: [read], tenants: ["*"] }\n`);
     assert.equal(withAuth.status, 1);
     assert.match(withAuth.stderr, /auth\.enabled is supported with -target=all only so far/);
+    const noZone = run(ring.replace('      kvstore:', '      zone_awareness_enabled: true\n      kvstore:'));
+    assert.equal(noZone.status, 1);
+    assert.match(noZone.stderr, /zone_awareness_enabled is true but this ingester has no ingester\.lifecycler\.availability_zone/);
     const skipVerify = run(
       ring.replace('endpoints: [http://127.0.0.1:1]', 'endpoints: [127.0.0.1:1]\n          tls_enabled: true\n          tls_insecure_skip_verify: true'),
     );
