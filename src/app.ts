@@ -11,8 +11,8 @@ import { Ingester, type IngesterOptions } from './ingester/ingester.js';
 import { childProcessBuilder } from './ingester/block-builder.js';
 import { createDistributor } from './distributor/distributor.js';
 import type { RateLimit } from './distributor/rate-limiter.js';
-import { startGrpcReceiver, type GrpcConnectionOptions } from './receivers/grpc.js';
-import { startHttpReceiver } from './receivers/http.js';
+import { startGrpcReceiver, type GrpcConnectionOptions, type GrpcReceiver } from './receivers/grpc.js';
+import { startHttpReceiver, type HttpReceiver } from './receivers/http.js';
 import { InflightBudget } from './receivers/inflight.js';
 import { automaticConnectionLimit, type HttpListenerLimits } from './util/http-listener.js';
 import { Blocklist } from './querier/blocklist.js';
@@ -26,13 +26,14 @@ import { startCompactor, type CompactionOptions } from './compactor/compactor.js
 import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
 import { createMetricsGenerator } from './generator/generator.js';
-import { CertificateWatcher } from './tls/certificate-watcher.js';
+import { CertificateWatchers, type CertificateWatcher } from './tls/certificate-watcher.js';
 import { startOverridesReload } from './overrides/reload.js';
 import { parseTenantOverridesIsolated } from './config/overrides-isolated.js';
-import { apiTlsSettings, receiverTlsSettings, type TlsListenerSettings } from './tls/settings.js';
+import { apiTlsSettings, receiverTlsSettings } from './tls/settings.js';
 import { federated } from './querier/federated.js';
 import { tenantsOf } from './model/tenant.js';
-import { startAuth } from './auth/setup.js';
+import { startAuth, type AuthRuntime } from './auth/setup.js';
+import type { ApiGateOptions } from './auth/api-gate.js';
 import { createRedactor, redactingPusher } from './redact/redactor.js';
 import { checkRedactionKey } from './config/redaction.js';
 
@@ -175,6 +176,98 @@ export function compactorOptions(cfg: RubatoConfig, logger: Logger): Omit<Compac
   };
 }
 
+/** The API server's security from the config: TLS (server.http_tls_config), the gate, streaming. */
+export interface ApiSecurity {
+  readonly tls?: CertificateWatcher;
+  readonly gate: ApiGateOptions;
+  readonly streamOverHttp?: { readonly connection: GrpcConnectionOptions };
+}
+
+/**
+ * What every HTTP API server of the config (one process, a querier; a frontend once it serves the
+ * API) puts in front of its routes: TLS with a certificate that follows its files, access control
+ * and the tenant checks, and Grafana's streaming gRPC on the same port when stream_over_http_enabled.
+ */
+export function apiSecurityOf(cfg: RubatoConfig, auth: AuthRuntime | null, certificates: CertificateWatchers): ApiSecurity {
+  return {
+    ...certificates.for(apiTlsSettings(cfg.server)),
+    gate: {
+      multitenancy: cfg.multitenancy_enabled,
+      multiTenantQueries: cfg.query_frontend.multi_tenant_queries_enabled,
+      access: auth === null ? null : { control: auth.control, header: auth.header, protectMetrics: auth.protectMetrics },
+    },
+    // Grafana's streaming queries: gRPC on the API port, HTTP/2 connections set as for the gRPC server.
+    ...(cfg.stream_over_http_enabled ? { streamOverHttp: { connection: grpcConnectionOf(cfg.server) } } : {}),
+  };
+}
+
+export interface Receivers {
+  readonly grpc: GrpcReceiver | null;
+  readonly http: HttpReceiver | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The OTLP receivers the config enables (one process or `-target=distributor`) in front of `pusher`:
+ * their Collector `tls:` blocks, write tokens when access control is on, one in-flight budget, and
+ * the server's connection settings.
+ */
+export async function startReceivers(
+  cfg: RubatoConfig,
+  pusher: Pusher,
+  auth: AuthRuntime | null,
+  certificates: CertificateWatchers,
+  logger: Logger,
+): Promise<Receivers> {
+  const srv = cfg.server;
+  const protocols = cfg.distributor.receivers.otlp.protocols;
+  const multitenancy = cfg.multitenancy_enabled;
+  const pushAuth = auth === null ? null : { control: auth.control, header: auth.header };
+  // One budget for both receivers: memory is one pool whatever the transport.
+  const inflight = new InflightBudget(cfg.distributor.max_inflight_bytes);
+  const grpc =
+    protocols.grpc === null
+      ? null
+      : await startGrpcReceiver({
+          endpoint: protocols.grpc.endpoint,
+          maxRecvBytes: protocols.grpc.max_recv_msg_size_mib * 1024 * 1024,
+          multitenancy,
+          pusher,
+          logger,
+          inflight,
+          ...certificates.for(receiverTlsSettings('otlp-grpc', protocols.grpc.tls)),
+          auth: pushAuth,
+          connection: receiverGrpcConnectionOf(srv),
+        });
+  let http: HttpReceiver | null = null;
+  try {
+    http =
+      protocols.http === null
+        ? null
+        : await startHttpReceiver({
+            endpoint: protocols.http.endpoint,
+            maxBodyBytes: protocols.http.max_request_body_size,
+            multitenancy,
+            pusher,
+            logger,
+            inflight,
+            listener: httpListenerOf(srv),
+            ...certificates.for(receiverTlsSettings('otlp-http', protocols.http.tls)),
+            auth: pushAuth,
+          });
+  } catch (err) {
+    await grpc?.close();
+    throw err;
+  }
+  return {
+    grpc,
+    http,
+    close: async () => {
+      await Promise.allSettled([grpc?.close(), http?.close()]);
+    },
+  };
+}
+
 /** Starts every module in one process (Tempo's `-target=all`), wired with in-process calls. */
 export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
   enableProcessMetrics();
@@ -241,35 +334,20 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   // Redaction runs first, so neither the generator nor the WAL ever sees what a rule removes.
   const pusher = redactionBefore(cfg, generator.tap(configuredDistributor(cfg, ingester)));
 
-  const srv = cfg.server;
-  // One certificate watcher per TLS listener; each follows its files until stop().
-  const certificateWatchers: CertificateWatcher[] = [];
-  const tlsFor = (settings: TlsListenerSettings | null): { tls?: CertificateWatcher } => {
-    if (settings === null) return {};
-    const watcher = new CertificateWatcher(settings, logger);
-    certificateWatchers.push(watcher);
-    return { tls: watcher };
-  };
-  const httpListener = (): HttpListenerLimits => httpListenerOf(srv);
+  const certificates = new CertificateWatchers(logger);
 
   // The API answers /ready with 503 while the WAL replays, so it starts first; /ready turns 200 only
   // once the OTLP receivers are bound as well, so a client told "ready" can connect.
   let receiversListening = false;
   const auth = startAuth(cfg.auth, logger);
-  const pushAuth = auth === null ? null : { control: auth.control, header: auth.header };
   const services: Record<string, string> = { distributor: 'Starting', ingester: 'Starting', querier: 'Starting', compactor: 'Starting' };
   const api = await startApiServer({
     host: cfg.server.http_listen_address,
     port: cfg.server.http_listen_port,
-    listener: httpListener(),
-    ...tlsFor(apiTlsSettings(srv)),
+    listener: httpListenerOf(cfg.server),
+    ...apiSecurityOf(cfg, auth, certificates),
     logger,
     multitenancy: cfg.multitenancy_enabled,
-    gate: {
-      multitenancy: cfg.multitenancy_enabled,
-      multiTenantQueries: cfg.query_frontend.multi_tenant_queries_enabled,
-      access: auth === null ? null : { control: auth.control, header: auth.header, protectMetrics: auth.protectMetrics },
-    },
     isReady: () => receiversListening && ingester.ready(),
     configYaml: () => configYaml,
     flush: () => ingester.flush(),
@@ -298,12 +376,6 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
     },
     metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),
-    // Grafana's streaming queries: gRPC on the API port, HTTP/2 connections set as for the gRPC server.
-    ...(cfg.stream_over_http_enabled
-      ? {
-          streamOverHttp: { connection: grpcConnectionOf(srv) },
-        }
-      : {}),
   });
   logger.info({ port: api.port }, 'HTTP API listening');
 
@@ -317,38 +389,8 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   await ingester.start();
   services['ingester'] = 'Running';
 
-  const protocols = cfg.distributor.receivers.otlp.protocols;
-  const multitenancy = cfg.multitenancy_enabled;
-  // One budget for both receivers: memory is one pool whatever the transport.
-  const inflight = new InflightBudget(cfg.distributor.max_inflight_bytes);
-  const grpc =
-    protocols.grpc === null
-      ? null
-      : await startGrpcReceiver({
-          endpoint: protocols.grpc.endpoint,
-          maxRecvBytes: protocols.grpc.max_recv_msg_size_mib * 1024 * 1024,
-          multitenancy,
-          pusher,
-          logger,
-          inflight,
-          ...tlsFor(receiverTlsSettings('otlp-grpc', protocols.grpc.tls)),
-          auth: pushAuth,
-          connection: receiverGrpcConnectionOf(srv),
-        });
-  const http =
-    protocols.http === null
-      ? null
-      : await startHttpReceiver({
-          endpoint: protocols.http.endpoint,
-          maxBodyBytes: protocols.http.max_request_body_size,
-          multitenancy,
-          pusher,
-          logger,
-          inflight,
-          listener: httpListener(),
-          ...tlsFor(receiverTlsSettings('otlp-http', protocols.http.tls)),
-          auth: pushAuth,
-        });
+  const receivers = await startReceivers(cfg, pusher, auth, certificates, logger);
+  const { grpc, http } = receivers;
   services['distributor'] = 'Running';
   receiversListening = true;
   logger.info({ otlpGrpc: grpc?.port ?? null, otlpHttp: http?.port ?? null }, 'OTLP receivers listening');
@@ -368,14 +410,14 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
       stopping ??= (async () => {
         for (const k of Object.keys(services)) services[k] = 'Stopping';
         overridesReload?.stop();
-        await Promise.allSettled([grpc?.close(), http?.close()]);
+        await receivers.close();
         generator.stop();
         auth?.stop();
         await compactor.stop();
         await ingester.stop();
         blocklist.stop();
         await api.close();
-        for (const w of certificateWatchers) w.close();
+        certificates.close();
       })();
       return stopping;
     },

@@ -5,6 +5,9 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerOpsRoutes, type OpsDeps } from '../api/ops-routes.js';
+import { type ApiGateOptions, installApiGate } from '../auth/api-gate.js';
+import type { CertificateWatcher } from '../tls/certificate-watcher.js';
+import { createNodeServer } from '../tls/http-server.js';
 import { applyListenerLimits, fastifyTimeouts, type HttpListenerLimits } from '../util/http-listener.js';
 import { isHealthy, type RingView } from './ring.js';
 
@@ -17,6 +20,10 @@ export interface OpsServerOptions extends OpsDeps {
   readonly heartbeatTimeoutMs: number;
   /** More routes (the frontend's proxy), added before listening. */
   readonly extra?: (app: FastifyInstance) => void;
+  /** HTTPS (server.http_tls_config) with a certificate that follows the files. Default: plain HTTP. */
+  readonly tls?: CertificateWatcher;
+  /** Access control and tenant checks, as on the API port (probes and /flush stay open). Default: none. */
+  readonly gate?: ApiGateOptions;
 }
 
 /** /ring as JSON (Accept: application/json) or as a plain table, like Tempo's ring status page. */
@@ -45,8 +52,12 @@ export function ringStatus(rings: Record<string, RingView>, heartbeatTimeoutMs: 
 }
 
 export async function startOpsServer(opts: OpsServerOptions): Promise<{ port: number; close(): Promise<void> }> {
-  const app = Fastify({ logger: false, bodyLimit: 1 << 20, ...fastifyTimeouts(opts.listener) });
+  const app =
+    opts.tls === undefined
+      ? Fastify({ logger: false, bodyLimit: 1 << 20, ...fastifyTimeouts(opts.listener) })
+      : Fastify({ logger: false, bodyLimit: 1 << 20, serverFactory: (handler) => createNodeServer(handler, opts.listener, opts.tls ?? null) });
   applyListenerLimits(app.server, opts.listener);
+  if (opts.gate !== undefined) installApiGate(app, opts.gate);
   registerOpsRoutes(app, opts);
   app.get('/ring', async (req, reply) => {
     const json = (req.headers.accept ?? '').includes('application/json');

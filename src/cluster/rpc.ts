@@ -9,7 +9,6 @@ import {
   Metadata,
   Server,
   ServerCredentials,
-  credentials,
   makeGenericClientConstructor,
   status,
   type Client,
@@ -23,6 +22,9 @@ import type { BlockSource } from '../block/block.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { PushError, type Pusher, type PushErrorKind, type PushResult } from '../model/pusher.js';
 import { decodeExportRequest } from '../otlp/decode-request.js';
+import type { CertificateWatcher } from '../tls/certificate-watcher.js';
+import { grpcClientCredentials, listenGrpcOverTls } from '../tls/grpc-credentials.js';
+import type { GrpcClientTls } from '../tls/settings.js';
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -124,6 +126,8 @@ export interface IngesterRpcServerOptions {
   /** The ingester: takes pushes, and holds recent data as blocks. */
   readonly ingester: Pusher & BlockSource;
   readonly logger: Logger;
+  /** TLS (server.grpc_tls_config, any client-auth mode) with a certificate that follows the files. Default: plaintext. */
+  readonly tls?: CertificateWatcher;
 }
 
 export interface RpcServer {
@@ -204,15 +208,18 @@ export async function startIngesterRpcServer(opts: IngesterRpcServerOptions): Pr
     'grpc.max_send_message_length': opts.maxSendBytes,
   });
   server.addService(INGESTER_SERVICE, { push, findTrace, recentTraces });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host === '' ? '0.0.0.0' : opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
+  const host = opts.host === '' ? '0.0.0.0' : opts.host;
+  const secured = opts.tls === undefined ? null : await listenGrpcOverTls(server, host, opts.port, opts.tls, logger);
+  const port =
+    secured?.port ??
+    (await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    }));
   return {
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        secured?.close();
         server.tryShutdown(() => resolve());
         setTimeout(() => {
           server.forceShutdown();
@@ -239,8 +246,12 @@ export class IngesterClient {
   constructor(
     readonly addr: string,
     maxMessageBytes: number,
+    /** TLS per ingester_client (or metrics_generator_client).grpc_client_config; null: plaintext. */
+    tls: GrpcClientTls | null = null,
   ) {
-    this.raw = new IngesterClientCtor(addr, credentials.createInsecure(), {
+    const channel = grpcClientCredentials(tls);
+    this.raw = new IngesterClientCtor(addr, channel.credentials, {
+      ...channel.options,
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': maxMessageBytes,
       // A dead ingester must fail fast, not be retried for a minute.

@@ -15,16 +15,18 @@ import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
+  apiSecurityOf,
   compactorOptions,
   configuredDistributor,
   httpListenerOf,
   ingesterOptions,
   openStorage,
   packageVersion,
-  receiverGrpcConnectionOf,
   redactionBefore,
+  startReceivers,
   type RunningApp,
 } from '../app.js';
+import { startAuth, type AuthRuntime } from '../auth/setup.js';
 import { listTenants } from '../block/listing.js';
 import { registerGeneratorRoutes } from '../api/generator-routes.js';
 import { startApiServer } from '../api/server.js';
@@ -41,9 +43,8 @@ import { MetricsQuerier } from '../querier/metrics.js';
 import { Querier } from '../querier/querier.js';
 import { Searcher } from '../querier/search.js';
 import { TagService } from '../querier/tags.js';
-import { startGrpcReceiver } from '../receivers/grpc.js';
-import { startHttpReceiver } from '../receivers/http.js';
-import { InflightBudget } from '../receivers/inflight.js';
+import { CertificateWatchers } from '../tls/certificate-watcher.js';
+import { grpcClientTlsSettings, grpcTlsSettings, type GrpcClientTls } from '../tls/settings.js';
 import type { HttpListenerLimits } from '../util/http-listener.js';
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock, type EtcdTls } from './etcd-ring.js';
 import { registerFrontendProxy } from './frontend.js';
@@ -84,21 +85,21 @@ function firstIPv4(): string {
 }
 
 /**
- * Settings the single process honours and the distributed targets do not carry yet: refused at start
- * with the key's name, so a cluster never runs without the TLS or access control its config asks for.
- * (Redaction, max_attribute_bytes and the OTLP/HTTP body limit are applied by the distributor target.)
+ * Settings the single process honours that some distributed targets do not carry yet (key → those
+ * targets): refused at start with the key's name, so no process of a cluster runs without the TLS or
+ * access control its config asks for. The other targets carry them (see README "Distributed mode").
  */
+const NOT_CARRIED_YET: readonly { readonly key: string; readonly set: (cfg: RubatoConfig) => boolean; readonly targets: readonly Target[] }[] = [
+  { key: 'auth.enabled', set: (cfg) => cfg.auth.enabled, targets: ['query-frontend'] },
+  { key: 'server.http_tls_config', set: (cfg) => cfg.server.http_tls_config.cert_file !== '', targets: ['query-frontend'] },
+  { key: 'stream_over_http_enabled', set: (cfg) => cfg.stream_over_http_enabled, targets: ['query-frontend'] },
+];
+
 function refuseSingleProcessOnly(cfg: RubatoConfig): void {
-  const protocols = cfg.distributor.receivers.otlp.protocols;
-  const unsupported: [boolean, string][] = [
-    [cfg.auth.enabled, 'auth.enabled'],
-    [cfg.server.http_tls_config.cert_file !== '', 'server.http_tls_config'],
-    [protocols.grpc?.tls !== undefined, 'distributor.receivers.otlp.protocols.grpc.tls'],
-    [protocols.http?.tls !== undefined, 'distributor.receivers.otlp.protocols.http.tls'],
-    [cfg.stream_over_http_enabled, 'stream_over_http_enabled'],
-  ];
-  for (const [set, key] of unsupported) {
-    if (set) throw new ConfigError(`-target=${cfg.target}: ${key} is supported with -target=all only so far; remove it or run one process`, key);
+  for (const { key, set, targets } of NOT_CARRIED_YET) {
+    if (targets.includes(cfg.target) && set(cfg)) {
+      throw new ConfigError(`-target=${cfg.target}: ${key} is not supported by this target yet; remove it, or run one process (-target=all)`, key);
+    }
   }
 }
 
@@ -185,10 +186,13 @@ const httpListener = (cfg: RubatoConfig): HttpListenerLimits => httpListenerOf(c
 /** One client per ingester address, reused across requests. */
 class ClientPool {
   private readonly clients = new Map<string, IngesterClient>();
-  constructor(private readonly maxMessageBytes: number) {}
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly tls: GrpcClientTls | null = null,
+  ) {}
   get(inst: RingInstance): IngesterClient {
     let c = this.clients.get(inst.addr);
-    if (c === undefined) this.clients.set(inst.addr, (c = new IngesterClient(inst.addr, this.maxMessageBytes)));
+    if (c === undefined) this.clients.set(inst.addr, (c = new IngesterClient(inst.addr, this.maxMessageBytes, this.tls)));
     return c;
   }
   close(): void {
@@ -206,6 +210,14 @@ interface Running {
 export async function startTarget(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
   enableProcessMetrics();
   const cs = clusterSettings(cfg);
+  // Access control and TLS listeners as in one process; every target's HTTP port carries both.
+  const auth = startAuth(cfg.auth, logger);
+  const certificates = new CertificateWatchers(logger);
+  // The ops port (every target but the querier, whose API port has all of it): TLS and the gate, no streaming.
+  const opsSecurity = () => {
+    const { tls, gate } = apiSecurityOf(cfg, auth, certificates);
+    return { ...(tls !== undefined ? { tls } : {}), gate };
+  };
   const etcd = connectEtcd({
     endpoints: cs.endpoints,
     prefix: cs.prefix,
@@ -228,6 +240,8 @@ export async function startTarget(cfg: RubatoConfig, configYaml: string, logger:
     cs,
     etcd,
     logger,
+    auth,
+    certificates,
     services,
     watch,
     configYaml,
@@ -239,6 +253,7 @@ export async function startTarget(cfg: RubatoConfig, configYaml: string, logger:
     ) =>
       startOpsServer({
         ...(extra !== undefined ? { extra } : {}),
+        ...opsSecurity(),
         host: cfg.server.http_listen_address,
         port: cfg.server.http_listen_port,
         listener: httpListener(cfg),
@@ -265,6 +280,8 @@ export async function startTarget(cfg: RubatoConfig, configYaml: string, logger:
   } catch (err) {
     for (const w of watchers) await w.stop();
     etcd.close();
+    auth?.stop();
+    certificates.close();
     throw err;
   }
   services[target] = 'Running';
@@ -278,6 +295,8 @@ export async function startTarget(cfg: RubatoConfig, configYaml: string, logger:
         await running.stop();
         for (const w of watchers) await w.stop();
         etcd.close();
+        auth?.stop();
+        certificates.close();
       })();
       return stopping;
     },
@@ -289,6 +308,10 @@ type Common = {
   cs: ClusterSettings;
   etcd: Etcd3;
   logger: Logger;
+  /** Access control (auth.enabled), null when off. */
+  auth: AuthRuntime | null;
+  /** The process's TLS certificate watchers, closed when it stops. */
+  certificates: CertificateWatchers;
   services: Record<string, string>;
   watch: (ring: string) => Promise<RingWatcher>;
   configYaml: string;
@@ -342,6 +365,7 @@ async function startIngesterTarget(c: Common): Promise<Running> {
     maxSendBytes: cfg.server.grpc_server_max_send_msg_size,
     ingester,
     logger,
+    ...c.certificates.for(grpcTlsSettings(cfg.server)),
   });
   const lc = lifecycler(c, RINGS.ingester, c.cs.numTokens, ops.port);
   // JOINING while the WAL replays (writes to it count as failed replicas), ACTIVE once it takes pushes.
@@ -367,7 +391,12 @@ async function startDistributor(c: Common): Promise<Running> {
   const { cfg, cs, logger } = c;
   const ring = await c.watch(RINGS.ingester);
   const generators = await c.watch(RINGS.generator);
-  const pool = new ClientPool(MAX_INTERNAL_MSG(cfg));
+  const pool = new ClientPool(MAX_INTERNAL_MSG(cfg), grpcClientTlsSettings('ingester_client', cfg.ingester_client.grpc_client_config));
+  // Generators are dialled with their own client block, as Tempo's metrics_generator_client.
+  const generatorPool = new ClientPool(
+    MAX_INTERNAL_MSG(cfg),
+    grpcClientTlsSettings('metrics_generator_client', cfg.metrics_generator_client.grpc_client_config),
+  );
   const pushTimeoutMs = 10_000;
   const replicated = createReplicatingPusher({
     ring: () => ring.view(),
@@ -384,7 +413,7 @@ async function startDistributor(c: Common): Promise<Running> {
       if (view.instances.length > 0 && batch.spans.length > 0) {
         const owner = view.replicasFor(traceToken(batch.tenant, batch.spans[0]!.traceId), 1)[0];
         if (owner !== undefined && isHealthy(owner, Date.now(), cs.heartbeatTimeoutMs)) {
-          pool
+          generatorPool
             .get(owner)
             .push(batch.tenant, batch.payload, pushTimeoutMs)
             .catch((err: unknown) => logger.warn({ err: String(err), generator: owner.id }, 'forwarding to the metrics generator failed'));
@@ -406,40 +435,16 @@ async function startDistributor(c: Common): Promise<Running> {
   const lc = lifecycler(c, RINGS.distributor, 0, ops.port);
   await lc.start();
   await lc.setState('ACTIVE');
-  const srv = cfg.server;
-  const protocols = cfg.distributor.receivers.otlp.protocols;
-  const inflight = new InflightBudget(cfg.distributor.max_inflight_bytes);
-  const grpc =
-    protocols.grpc === null
-      ? null
-      : await startGrpcReceiver({
-          endpoint: protocols.grpc.endpoint,
-          maxRecvBytes: protocols.grpc.max_recv_msg_size_mib * 1024 * 1024,
-          multitenancy: cfg.multitenancy_enabled,
-          pusher,
-          logger,
-          inflight,
-          connection: receiverGrpcConnectionOf(srv),
-        });
-  const http =
-    protocols.http === null
-      ? null
-      : await startHttpReceiver({
-          endpoint: protocols.http.endpoint,
-          maxBodyBytes: protocols.http.max_request_body_size,
-          multitenancy: cfg.multitenancy_enabled,
-          pusher,
-          logger,
-          inflight,
-          listener: httpListener(cfg),
-        });
+  // The receivers exactly as in one process: TLS blocks, write tokens, in-flight budget, connections.
+  const { grpc, http, close: closeReceivers } = await startReceivers(cfg, pusher, c.auth, c.certificates, logger);
   listening = true;
   return {
     ports: { http: ops.port, otlpGrpc: grpc?.port ?? null, otlpHttp: http?.port ?? null },
     async stop() {
-      await Promise.allSettled([grpc?.close(), http?.close()]);
+      await closeReceivers();
       await lc.stop();
       pool.close();
+      generatorPool.close();
       await ops.close();
     },
   };
@@ -452,7 +457,7 @@ async function startQuerierTarget(c: Common): Promise<Running> {
   const { backend } = openStorage(cfg);
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ring = await c.watch(RINGS.ingester);
-  const pool = new ClientPool(MAX_INTERNAL_MSG(cfg));
+  const pool = new ClientPool(MAX_INTERNAL_MSG(cfg), grpcClientTlsSettings('ingester_client', cfg.ingester_client.grpc_client_config));
   const blocklist = new Blocklist(backend, logger);
   const recent = new IngestersSource({
     ring: () => ring.view(),
@@ -473,6 +478,8 @@ async function startQuerierTarget(c: Common): Promise<Running> {
     host: cfg.server.http_listen_address,
     port: cfg.server.http_listen_port,
     listener: httpListener(cfg),
+    // TLS, access control and streaming as in one process; the gate covers every route, frontend calls included.
+    ...apiSecurityOf(cfg, c.auth, c.certificates),
     logger,
     multitenancy: cfg.multitenancy_enabled,
     isReady: () => ready,
@@ -607,6 +614,7 @@ async function startGeneratorTarget(c: Common): Promise<Running> {
     maxSendBytes: cfg.server.grpc_server_max_send_msg_size,
     ingester: { push: (b) => sink.push(b), blocks: async () => [] },
     logger,
+    ...c.certificates.for(grpcTlsSettings(cfg.server)),
   });
   const lc = lifecycler(c, RINGS.generator, c.cs.numTokens, ops.port);
   await lc.start();

@@ -239,10 +239,10 @@ storage:
     block:
       version: vParquet4
 server:
-  grpc_tls_config: {}
+  tls_cipher_suites: TLS_AES_128_GCM_SHA256
 `);
     assert.deepEqual(warnings, [
-      'config keys accepted but not used by rubato yet: metrics_generator.ring, memberlist, ingester.lifecycler.join_after, storage.trace.pool, storage.trace.block.version, server.grpc_tls_config',
+      'config keys accepted but not used by rubato yet: metrics_generator.ring, memberlist, ingester.lifecycler.join_after, storage.trace.pool, storage.trace.block.version, server.tls_cipher_suites',
     ]);
   });
 

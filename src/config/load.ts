@@ -11,7 +11,7 @@ import { parseYamlMapping } from './parse-yaml.js';
 import { rubatoConfigSchema, type RubatoConfig } from './schema.js';
 import { isPlainObject, sortKeys } from './schema-walk.js';
 import { loadTenantOverrides } from './tenant-overrides.js';
-import { apiTlsSettings, receiverTlsSettings } from '../tls/settings.js';
+import { apiTlsSettings, grpcTlsSettings, receiverTlsSettings } from '../tls/settings.js';
 import { checkRedactionKey } from './redaction.js';
 
 export { parseArgs, type CliArgs } from './args.js';
@@ -67,6 +67,9 @@ export function loadConfig(args: readonly string[], env: Env = process.env): Loa
   apiTlsSettings(cfg.server);
   receiverTlsSettings('otlp-grpc', grpc?.tls);
   receiverTlsSettings('otlp-http', http?.tls);
+  if (grpcTlsSettings(cfg.server) !== null && cfg.target === 'all') {
+    warnings.push('server.grpc_tls_config secures the internal gRPC port of the distributed targets; -target=all does not listen there');
+  }
   if (grpc === null && http === null) warnings.push('distributor.receivers: no OTLP receiver is enabled; rubato will not accept spans');
   if (cli.unknown.length > 0) warnings.push(`unknown command-line arguments ignored: ${cli.unknown.join(' ')}`);
 

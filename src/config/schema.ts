@@ -98,8 +98,10 @@ const serverSchema = section(
     grpc_server_max_send_msg_size: bytes(D.server.grpcServerMaxSendMsgSize),
     /** default: off. TLS (and optionally mTLS) on the HTTP API port */
     http_tls_config: serverTlsSchema.prefault({}),
-    /** default "" (VersionTLS12, node's floor): lowest TLS version of http_tls_config; VersionTLS10 … VersionTLS13 */
+    /** default "" (VersionTLS12, node's floor): lowest TLS version of http_tls_config and grpc_tls_config; VersionTLS10 … VersionTLS13 */
     tls_min_version: oneOf(['', 'VersionTLS10', 'VersionTLS11', 'VersionTLS12', 'VersionTLS13'], ''),
+    /** default: off. TLS (and optionally mTLS) on the internal gRPC port of ingesters and metrics generators (distributed mode) */
+    grpc_tls_config: serverTlsSchema.prefault({}),
   },
   [
     'http_listen_network',
@@ -107,8 +109,6 @@ const serverSchema = section(
     'grpc_collect_max_streams_by_conn',
     'proxy_protocol_enabled',
     'tls_cipher_suites',
-    // The internal gRPC server (grpc_listen_port) of a distributed Tempo: rubato does not listen there.
-    'grpc_tls_config',
     'register_instrumentation',
     'report_grpc_codes_in_instrumentation_label_enabled',
     'http_server_read_header_timeout',
@@ -132,6 +132,50 @@ const serverSchema = section(
     'cluster_validation',
   ],
 );
+
+// ------------------------------------------------------------------------------------ internal clients
+
+/**
+ * dskit's gRPC client block, as Tempo's ingester_client and metrics_generator_client take it: how a
+ * distributed target dials the internal gRPC port of ingesters and generators. Only TLS is wired.
+ */
+const grpcClientSchema = section(
+  {
+    /** default false: dial with TLS (the servers set server.grpc_tls_config) */
+    tls_enabled: bool(false),
+    /** default "": PEM client certificate, shown when the server asks for one (mTLS); needs tls_key_path */
+    tls_cert_path: str(''),
+    /** default "": PEM private key of tls_cert_path */
+    tls_key_path: str(''),
+    /** default "" (the system's CAs): PEM CA bundle the servers' certificates are verified against */
+    tls_ca_path: str(''),
+    /** default "" (the address's host): name the server certificate must carry */
+    tls_server_name: str(''),
+    /** default false: do not verify the server certificate (testing only) */
+    tls_insecure_skip_verify: bool(false),
+  },
+  [
+    'tls_cipher_suites',
+    'tls_min_version',
+    'max_recv_msg_size',
+    'max_send_msg_size',
+    'grpc_compression',
+    'rate_limit',
+    'rate_limit_burst',
+    'backoff_on_ratelimits',
+    'backoff_config',
+    'initial_stream_window_size',
+    'initial_connection_window_size',
+    'connect_timeout',
+    'connect_backoff_base_delay',
+    'connect_backoff_max_delay',
+    'cluster_validation',
+  ],
+);
+
+const internalClientSchema = section({ grpc_client_config: grpcClientSchema.prefault({}) }, ['pool_config', 'remote_timeout']);
+
+export type GrpcClientConfig = z.output<typeof grpcClientSchema>;
 
 // ----------------------------------------------------------------------------------------- distributor
 
@@ -970,12 +1014,14 @@ export const rubatoConfigSchema = section(
     metrics_generator: metricsGeneratorSchema.prefault({}),
     /** rubato's own: access control by token (off by default) */
     auth: authSchema.prefault({}),
+    /** how distributors and queriers dial ingesters' internal gRPC port (TLS keys) */
+    ingester_client: internalClientSchema.prefault({}),
+    /** how distributors dial metrics generators' internal gRPC port (TLS keys) */
+    metrics_generator_client: internalClientSchema.prefault({}),
   },
   [
     'http_api_prefix',
     'internal_server',
-    'ingester_client',
-    'metrics_generator_client',
     'live_store_client',
     'memberlist',
     'usage_report',

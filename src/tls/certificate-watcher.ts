@@ -178,3 +178,23 @@ export class CertificateWatcher {
     certificateNotAfter.set({ listener: this.settings.listener }, this.loaded.notAfter.getTime() / 1000);
   }
 }
+
+/** The watchers of one process's TLS listeners, closed together when it stops. */
+export class CertificateWatchers {
+  private readonly all: CertificateWatcher[] = [];
+
+  constructor(private readonly logger: InfoLogger) {}
+
+  /** A watcher for the listener (spread into its options), or nothing when it serves plaintext. */
+  for(settings: TlsListenerSettings | null): { tls?: CertificateWatcher } {
+    if (settings === null) return {};
+    const watcher = new CertificateWatcher(settings, this.logger);
+    this.all.push(watcher);
+    return { tls: watcher };
+  }
+
+  close(): void {
+    for (const w of this.all) w.close();
+    this.all.length = 0;
+  }
+}

@@ -31,7 +31,7 @@ export function clientCertOptions(mode: ClientAuth): { requestCert: boolean; rej
 }
 
 /** Why a connection that completed its handshake is still refused under `mode`; null when it may stay. */
-function refuseClient(mode: ClientAuth, socket: TLSSocket): string | null {
+export function refuseClient(mode: ClientAuth, socket: TLSSocket): string | null {
   if (mode !== 'RequireAnyClientCert' && mode !== 'VerifyClientCertIfGiven') return null;
   const given = Object.keys(socket.getPeerCertificate()).length > 0;
   if (mode === 'RequireAnyClientCert') return given ? null : 'no_client_certificate';

@@ -5,15 +5,16 @@
  * client_ca_file means mTLS). Both become one shape, checked at config load so a half-set block
  * fails start-up with its key rather than serving plaintext.
  */
+import { readFileSync } from 'node:fs';
 import type { SecureVersion } from 'node:tls';
 import { ConfigError } from '../config/errors.js';
-import type { ReceiverTlsConfig, ServerTlsConfig } from '../config/schema.js';
+import type { GrpcClientConfig, ReceiverTlsConfig, ServerTlsConfig } from '../config/schema.js';
 
 /** Go's tls.ClientAuthType, which Tempo's server TLS block takes by name. */
 export type ClientAuth = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
 
 export interface TlsListenerSettings {
-  /** The listener, in logs and in the `listener` label of the TLS metrics: api, otlp-grpc, otlp-http. */
+  /** The listener, in logs and in the `listener` label of the TLS metrics: api, otlp-grpc, otlp-http, internal-grpc. */
   readonly listener: string;
   readonly certFile: string;
   readonly keyFile: string;
@@ -46,10 +47,8 @@ function requirePair(key: string, certFile: string, keyFile: string): void {
   }
 }
 
-/** The API port's TLS (server.http_tls_config), or null when it serves plaintext. */
-export function apiTlsSettings(server: { http_tls_config: ServerTlsConfig; tls_min_version: string }): TlsListenerSettings | null {
-  const key = 'server.http_tls_config';
-  const c = server.http_tls_config;
+/** A Tempo server TLS block (dskit's: Go's client-auth names), or null when it serves plaintext. */
+function serverTlsSettings(listener: string, key: string, c: ServerTlsConfig, tlsMinVersion: string): TlsListenerSettings | null {
   requirePair(key, c.cert_file, c.key_file);
   const clientAuth: ClientAuth = c.client_auth_type === '' ? 'NoClientCert' : c.client_auth_type;
   if (c.cert_file === '') {
@@ -66,12 +65,61 @@ export function apiTlsSettings(server: { http_tls_config: ServerTlsConfig; tls_m
     throw new ConfigError(`${key}: client_auth_type ${clientAuth} needs client_ca_file to verify client certificates against`, key);
   }
   return {
-    listener: 'api',
+    listener,
     certFile: c.cert_file,
     keyFile: c.key_file,
     clientCaFile: c.client_ca_file,
     clientAuth,
-    minVersion: GO_VERSIONS[server.tls_min_version] ?? 'TLSv1.2',
+    minVersion: GO_VERSIONS[tlsMinVersion] ?? 'TLSv1.2',
+  };
+}
+
+/** The API port's TLS (server.http_tls_config), or null when it serves plaintext. */
+export function apiTlsSettings(server: { http_tls_config: ServerTlsConfig; tls_min_version: string }): TlsListenerSettings | null {
+  return serverTlsSettings('api', 'server.http_tls_config', server.http_tls_config, server.tls_min_version);
+}
+
+/** The internal gRPC port's TLS (server.grpc_tls_config: ingesters, metrics generators), or null for plaintext. */
+export function grpcTlsSettings(server: { grpc_tls_config: ServerTlsConfig; tls_min_version: string }): TlsListenerSettings | null {
+  return serverTlsSettings('internal-grpc', 'server.grpc_tls_config', server.grpc_tls_config, server.tls_min_version);
+}
+
+/** How a distributed target dials an internal gRPC port over TLS (dskit's client keys), read from files at start. */
+export interface GrpcClientTls {
+  /** null: the system's CAs. */
+  readonly ca: Buffer | null;
+  /** The client certificate and key shown under mTLS, or null. */
+  readonly cert: Buffer | null;
+  readonly key: Buffer | null;
+  /** "" = the host of the address dialled. */
+  readonly serverName: string;
+  readonly insecureSkipVerify: boolean;
+}
+
+/**
+ * A client block's TLS (`<section>.grpc_client_config`), or null when tls_enabled is false (as in
+ * Tempo, the other tls_* keys are then ignored). Unreadable files fail start-up with their key.
+ */
+export function grpcClientTlsSettings(section: string, c: GrpcClientConfig): GrpcClientTls | null {
+  if (!c.tls_enabled) return null;
+  const key = `${section}.grpc_client_config`;
+  if ((c.tls_cert_path === '') !== (c.tls_key_path === '')) {
+    throw new ConfigError(`${key}: tls_cert_path and tls_key_path must be set together (a client certificate needs both)`, key);
+  }
+  const read = (field: string, path: string): Buffer | null => {
+    if (path === '') return null;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`${key}.${field}: cannot read ${path}: ${(err as Error).message}`, `${key}.${field}`);
+    }
+  };
+  return {
+    ca: read('tls_ca_path', c.tls_ca_path),
+    cert: read('tls_cert_path', c.tls_cert_path),
+    key: read('tls_key_path', c.tls_key_path),
+    serverName: c.tls_server_name,
+    insecureSkipVerify: c.tls_insecure_skip_verify,
   };
 }
 

@@ -118,6 +118,8 @@ export interface ClusterNode {
   readonly grpcPort: number;
   /** OTLP gRPC port (distributors). */
   readonly otlpGrpcPort: number;
+  /** OTLP HTTP port (distributors). */
+  readonly otlpHttpPort: number;
   readonly url: string;
   proc: ChildProcess;
   output(): string;
@@ -133,6 +135,11 @@ export interface ClusterOptions {
   /** Extra lines for the ingester section (indented by two spaces). */
   readonly ingester?: readonly string[];
   readonly logLevel?: string;
+  /** Extra lines for the server section, the OTLP gRPC and HTTP receivers, and the top level (unindented). */
+  readonly server?: readonly string[];
+  readonly grpcReceiver?: readonly string[];
+  readonly httpReceiver?: readonly string[];
+  readonly topLevel?: readonly string[];
 }
 
 export interface Cluster {
@@ -159,14 +166,17 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     '  grpc_listen_address: 127.0.0.1',
     '  grpc_listen_port: ${GRPC_PORT}',
     `  log_level: ${opts.logLevel ?? 'info'}`,
+    ...(opts.server ?? []).map((l) => `  ${l}`),
     'distributor:',
     '  receivers:',
     '    otlp:',
     '      protocols:',
     '        grpc:',
     '          endpoint: 127.0.0.1:${OTLP_GRPC_PORT:-0}',
+    ...(opts.grpcReceiver ?? []).map((l) => `          ${l}`),
     '        http:',
     '          endpoint: 127.0.0.1:${OTLP_HTTP_PORT:-0}',
+    ...(opts.httpReceiver ?? []).map((l) => `          ${l}`),
     'ingester:',
     ...(opts.ingester ?? ['trace_idle_period: 1s', 'max_block_duration: 10s', 'complete_block_timeout: 4s']).map((l) => `  ${l}`),
     '  lifecycler:',
@@ -198,6 +208,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     `      cache_path: ${dir}/\${INSTANCE_ID}/cache`,
     '    wal:',
     `      path: ${dir}/\${INSTANCE_ID}/wal`,
+    ...(opts.topLevel ?? []),
     '',
   ].join('\n');
   const configPath = join(dir, 'rubato.yaml');
@@ -225,6 +236,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       httpPort,
       grpcPort,
       otlpGrpcPort,
+      otlpHttpPort,
       url: `http://127.0.0.1:${httpPort}`,
       proc: null as unknown as ChildProcess,
       output: () => out,
