@@ -46,11 +46,12 @@ import { InflightBudget } from '../receivers/inflight.js';
 import type { HttpListenerLimits } from '../util/http-listener.js';
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock } from './etcd-ring.js';
 import { registerFrontendProxy } from './frontend.js';
+import { createGeneratorForwarder } from './generator-forwarder.js';
 import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
 import { startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
-import { isHealthy, tokensFor, traceToken, type RingInstance, type RingView } from './ring.js';
+import { isHealthy, tokensFor, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
 
 /** Ring names under kvstore.prefix. */
@@ -310,21 +311,18 @@ async function startDistributor(c: Common): Promise<Running> {
     heartbeatTimeoutMs: cs.heartbeatTimeoutMs,
     send: (inst, tenant, payload) => pool.get(inst).push(tenant, payload, pushTimeoutMs),
   });
-  // Accepted pushes also go to one metrics generator (by trace token), best effort: the generator is
-  // derived data and never holds up an acknowledgement.
+  // Accepted pushes also go to metrics generators, each trace to the one owning its token, best effort:
+  // the generator is derived data and never holds up an acknowledgement.
+  const forward = createGeneratorForwarder({
+    ring: () => generators.view(),
+    heartbeatTimeoutMs: cs.heartbeatTimeoutMs,
+    send: (inst, tenant, payload) => pool.get(inst).push(tenant, payload, pushTimeoutMs),
+    logger,
+  });
   const toGenerators: Pusher = {
     async push(batch) {
       const r = await replicated.push(batch);
-      const view = generators.view();
-      if (view.instances.length > 0 && batch.spans.length > 0) {
-        const owner = view.replicasFor(traceToken(batch.tenant, batch.spans[0]!.traceId), 1)[0];
-        if (owner !== undefined && isHealthy(owner, Date.now(), cs.heartbeatTimeoutMs)) {
-          pool
-            .get(owner)
-            .push(batch.tenant, batch.payload, pushTimeoutMs)
-            .catch((err: unknown) => logger.warn({ err: String(err), generator: owner.id }, 'forwarding to the metrics generator failed'));
-        }
-      }
+      forward(batch, r);
       return r;
     },
   };
