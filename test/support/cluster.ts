@@ -106,6 +106,8 @@ export interface ClusterOptions {
   /** Extra lines for the ingester section (indented by two spaces). */
   readonly ingester?: readonly string[];
   readonly logLevel?: string;
+  /** Extra top-level config sections (metrics_generator, overrides, ...), appended as written. */
+  readonly extraYaml?: string;
 }
 
 export interface Cluster {
@@ -171,6 +173,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     `      cache_path: ${dir}/\${INSTANCE_ID}/cache`,
     '    wal:',
     `      path: ${dir}/\${INSTANCE_ID}/wal`,
+    ...(opts.extraYaml !== undefined ? [opts.extraYaml] : []),
     '',
   ].join('\n');
   const configPath = join(dir, 'rubato.yaml');
