@@ -35,7 +35,7 @@ import { enableProcessMetrics } from '../metrics/registry.js';
 import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
 import { generatorSettings } from '../overrides/generator.js';
 import { tenantLimits } from '../overrides/limits.js';
-import { Blocklist } from '../querier/blocklist.js';
+import { Blocklist, tenantIndexPollingOf } from '../querier/blocklist.js';
 import { MetricsQuerier } from '../querier/metrics.js';
 import { Querier } from '../querier/querier.js';
 import { Searcher } from '../querier/search.js';
@@ -379,7 +379,7 @@ async function startQuerierTarget(c: Common): Promise<Running> {
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ring = await c.watch(RINGS.ingester);
   const pool = new ClientPool(MAX_INTERNAL_MSG(cfg));
-  const blocklist = new Blocklist(backend, logger);
+  const blocklist = new Blocklist(backend, logger, tenantIndexPollingOf(cfg));
   const recent = new IngestersSource({
     ring: () => ring.view(),
     client: (inst) => pool.get(inst),
@@ -496,6 +496,8 @@ async function startCompactorTarget(c: Common): Promise<Running> {
   const compactor = startCompactor(backend, {
     ...compactorOptions(cfg, logger),
     exclusive: (run) => withEtcdLock(etcd, `${cs.prefix}compactor/lock`, lockTtl, run),
+    // The tenant index has one builder at a time too, elected by a lock of its own.
+    indexExclusive: (run) => withEtcdLock(etcd, `${cs.prefix}compactor/tenant-index-lock`, lockTtl, run),
   });
   return {
     ports: { http: ops.port, otlpGrpc: null, otlpHttp: null },
