@@ -212,7 +212,13 @@ test('config: the three blocklist_poll_* keys drive the poller and the builder',
   await addMeta('off');
   await buildTenantIndexes(backend, silent);
   const paths: string[] = [];
-  const spy = { ...backend, read: (p: string) => (paths.push(p), backend.read(p)) };
+  const spy = {
+    ...backend,
+    read: (p: string) => {
+      paths.push(p);
+      return backend.read(p);
+    },
+  };
   const bl = new Blocklist(spy, silent, polling({ enabled: false }));
   await bl.poll();
   assert.ok(!paths.some((p) => p.endsWith('index.json.gz')));

@@ -18,12 +18,30 @@ export function countingBackend(inner: Backend): CountingBackend {
       for (const k of Object.keys(counts) as (keyof BackendCounts)[]) counts[k] = 0;
     },
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
-    read: (p) => (counts.read++, inner.read(p)),
-    readRange: (p, o, l) => (counts.readRange++, inner.readRange(p, o, l)),
-    write: (p, d) => (counts.write++, inner.write(p, d)),
-    writeFile: (p, f) => (counts.writeFile++, inner.writeFile(p, f)),
-    list: (p) => (counts.list++, inner.list(p)),
-    delete: (p) => (counts.delete++, inner.delete(p)),
+    read: (p) => {
+      counts.read++;
+      return inner.read(p);
+    },
+    readRange: (p, o, l) => {
+      counts.readRange++;
+      return inner.readRange(p, o, l);
+    },
+    write: (p, d) => {
+      counts.write++;
+      return inner.write(p, d);
+    },
+    writeFile: (p, f) => {
+      counts.writeFile++;
+      return inner.writeFile(p, f);
+    },
+    list: (p) => {
+      counts.list++;
+      return inner.list(p);
+    },
+    delete: (p) => {
+      counts.delete++;
+      return inner.delete(p);
+    },
     localPath: (p) => inner.localPath(p),
   };
 }
