@@ -8,7 +8,7 @@
 import { Counter, Gauge } from 'prom-client';
 import type { Backend } from '../backend/backend.js';
 import { listTenants } from '../block/listing.js';
-import { scanTenant, writeTenantIndex } from '../block/tenant-index.js';
+import { scanTenant, tenantIndexPath, writeTenantIndex } from '../block/tenant-index.js';
 import type { RubatoConfig } from '../config/schema.js';
 import { registry } from '../metrics/registry.js';
 import type { CompactorLogger } from './compactor.js';
@@ -39,7 +39,9 @@ export async function buildTenantIndexes(backend: Backend, logger?: CompactorLog
     try {
       // created_at is when the scan began: a block written during it may be missing, never the reverse.
       const index = await scanTenant(backend, tenant, new Date());
-      await writeTenantIndex(backend, tenant, index);
+      // A tenant with nothing left keeps no index either: its folder empties (pollers then find no index and list nothing).
+      if (index.meta.length === 0 && index.compacted.length === 0) await backend.delete(tenantIndexPath(tenant));
+      else await writeTenantIndex(backend, tenant, index);
       builder.set({ tenant }, 1);
     } catch (err) {
       failed++;

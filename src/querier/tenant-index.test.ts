@@ -245,3 +245,13 @@ test('the compactor builds the index on its timer; not when another compactor ho
     await rm(root2, { recursive: true, force: true });
   }
 });
+
+test('a tenant with no blocks left keeps no index: its folder empties', async () => {
+  const m = await addMeta('emptied');
+  await buildTenantIndexes(backend, silent);
+  assert.notEqual(await readTenantIndex(backend, 'emptied'), null);
+  await backend.delete(blockPath('emptied', m.blockID));
+  await buildTenantIndexes(backend, silent);
+  assert.equal(await readTenantIndex(backend, 'emptied'), null);
+  assert.deepEqual(await backend.list('emptied'), []);
+});
