@@ -15,7 +15,8 @@ import { startGrpcReceiver, type GrpcConnectionOptions, type GrpcReceiver } from
 import { startHttpReceiver, type HttpReceiver } from './receivers/http.js';
 import { InflightBudget } from './receivers/inflight.js';
 import { automaticConnectionLimit, type HttpListenerLimits } from './util/http-listener.js';
-import { Blocklist } from './querier/blocklist.js';
+import { Blocklist, tenantIndexPollingOf } from './querier/blocklist.js';
+import { tenantIndexBuilderOf, type TenantIndexBuilderOptions } from './compactor/tenant-index-builder.js';
 import { listTenants } from './block/listing.js';
 import { Querier } from './querier/querier.js';
 import { Searcher } from './querier/search.js';
@@ -161,7 +162,10 @@ export function redactionBefore(cfg: RubatoConfig, next: Pusher): Pusher {
 }
 
 /** The compactor's settings from the config (one process or `-target=compactor`); callers add their hooks. */
-export function compactorOptions(cfg: RubatoConfig, logger: Logger): Omit<CompactionOptions, 'now'> & { intervalMs: number } {
+export function compactorOptions(
+  cfg: RubatoConfig,
+  logger: Logger,
+): Omit<CompactionOptions, 'now'> & { intervalMs: number; tenantIndex: TenantIndexBuilderOptions | null } {
   return {
     retentionMs: cfg.compactor.compaction.block_retention,
     compactedBlockRetentionMs: cfg.compactor.compaction.compacted_block_retention,
@@ -172,6 +176,7 @@ export function compactorOptions(cfg: RubatoConfig, logger: Logger): Omit<Compac
     },
     compactionWindowMs: cfg.compactor.compaction.compaction_window,
     intervalMs: cfg.compactor.compaction.compaction_cycle,
+    tenantIndex: tenantIndexBuilderOf(cfg),
     logger,
   };
 }
@@ -305,7 +310,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     return set.length === 0 ? 0 : Math.min(...set);
   };
 
-  const blocklist = new Blocklist(backend, logger);
+  const blocklist = new Blocklist(backend, logger, tenantIndexPollingOf(cfg));
   // Tag lists of a block are read once and cached; reading them ahead keeps the first request fast.
   const warmTags = (tenant: string): void => {
     tags.warm(tenant).catch((err: unknown) => logger.warn({ err }, 'reading block tags failed'));

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { READABLE_FORMATS } from './encoding.js';
 import { BLOCK_FILES, blockPath, parseBlockMeta, type BlockMeta } from './meta.js';
+import { TENANT_INDEX_FILE } from './tenant-index.js';
 
 /**
  * The backend's catalogue of blocks: which tenants and complete blocks exist, which folders are
@@ -84,9 +85,9 @@ export async function listCompactedBlocks(backend: Backend, tenant: string, nowM
   return out;
 }
 
-/** Drops dot-folders: the writer's `.tmp-*` work folders are neither blocks nor incomplete blocks. */
+/** Drops dot-folders (the writer's `.tmp-*` work folders) and the tenant index: neither is a block. */
 function blockFolders(names: string[]): string[] {
-  return names.filter((n) => !n.startsWith('.'));
+  return names.filter((n) => !n.startsWith('.') && n !== TENANT_INDEX_FILE);
 }
 
 /** Tenants that have anything stored. */

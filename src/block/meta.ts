@@ -84,6 +84,11 @@ export function parseBlockMeta(buf: Uint8Array): BlockMeta | null {
   } catch {
     return null;
   }
+  return blockMetaOf(v);
+}
+
+/** The value as a block meta when it has a meta's identifying fields (a parsed meta.json, a tenant index entry). */
+export function blockMetaOf(v: unknown): BlockMeta | null {
   if (typeof v !== 'object' || v === null) return null;
   const m = v as Record<string, unknown>;
   if (typeof m['format'] !== 'string' || typeof m['blockID'] !== 'string' || typeof m['tenantID'] !== 'string') return null;

@@ -38,7 +38,7 @@ import { enableProcessMetrics } from '../metrics/registry.js';
 import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
 import { generatorSettings } from '../overrides/generator.js';
 import { tenantLimits } from '../overrides/limits.js';
-import { Blocklist } from '../querier/blocklist.js';
+import { Blocklist, tenantIndexPollingOf } from '../querier/blocklist.js';
 import { MetricsQuerier } from '../querier/metrics.js';
 import { Querier } from '../querier/querier.js';
 import { Searcher } from '../querier/search.js';
@@ -48,11 +48,12 @@ import { grpcClientTlsSettings, grpcTlsSettings, type GrpcClientTls } from '../t
 import type { HttpListenerLimits } from '../util/http-listener.js';
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock, type EtcdTls } from './etcd-ring.js';
 import { registerFrontendProxy } from './frontend.js';
+import { createGeneratorForwarder } from './generator-forwarder.js';
 import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
 import { startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
-import { isHealthy, tokensFor, traceToken, type ReplicaRules, type RingInstance, type RingView } from './ring.js';
+import { isHealthy, tokensFor, type ReplicaRules, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
 
 /** Ring names under kvstore.prefix. */
@@ -404,21 +405,18 @@ async function startDistributor(c: Common): Promise<Running> {
     heartbeatTimeoutMs: cs.heartbeatTimeoutMs,
     send: (inst, tenant, payload) => pool.get(inst).push(tenant, payload, pushTimeoutMs),
   });
-  // Accepted pushes also go to one metrics generator (by trace token), best effort: the generator is
-  // derived data and never holds up an acknowledgement.
+  // Accepted pushes also go to metrics generators, each trace to the one owning its token, best effort:
+  // the generator is derived data and never holds up an acknowledgement.
+  const forward = createGeneratorForwarder({
+    ring: () => generators.view(),
+    heartbeatTimeoutMs: cs.heartbeatTimeoutMs,
+    send: (inst, tenant, payload) => generatorPool.get(inst).push(tenant, payload, pushTimeoutMs),
+    logger,
+  });
   const toGenerators: Pusher = {
     async push(batch) {
       const r = await replicated.push(batch);
-      const view = generators.view();
-      if (view.instances.length > 0 && batch.spans.length > 0) {
-        const owner = view.replicasFor(traceToken(batch.tenant, batch.spans[0]!.traceId), 1)[0];
-        if (owner !== undefined && isHealthy(owner, Date.now(), cs.heartbeatTimeoutMs)) {
-          generatorPool
-            .get(owner)
-            .push(batch.tenant, batch.payload, pushTimeoutMs)
-            .catch((err: unknown) => logger.warn({ err: String(err), generator: owner.id }, 'forwarding to the metrics generator failed'));
-        }
-      }
+      forward(batch, r);
       return r;
     },
   };
@@ -458,7 +456,7 @@ async function startQuerierTarget(c: Common): Promise<Running> {
   const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ring = await c.watch(RINGS.ingester);
   const pool = new ClientPool(MAX_INTERNAL_MSG(cfg), grpcClientTlsSettings('ingester_client', cfg.ingester_client.grpc_client_config));
-  const blocklist = new Blocklist(backend, logger);
+  const blocklist = new Blocklist(backend, logger, tenantIndexPollingOf(cfg));
   const recent = new IngestersSource({
     ring: () => ring.view(),
     client: (inst) => pool.get(inst),
@@ -577,6 +575,8 @@ async function startCompactorTarget(c: Common): Promise<Running> {
   const compactor = startCompactor(backend, {
     ...compactorOptions(cfg, logger),
     exclusive: (run) => withEtcdLock(etcd, `${cs.prefix}compactor/lock`, lockTtl, run),
+    // The tenant index has one builder at a time too, elected by a lock of its own.
+    indexExclusive: (run) => withEtcdLock(etcd, `${cs.prefix}compactor/tenant-index-lock`, lockTtl, run),
   });
   return {
     ports: { http: ops.port, otlpGrpc: null, otlpHttp: null },

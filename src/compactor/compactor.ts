@@ -9,6 +9,7 @@ import { removeStaleWorkDirs, writeBlock, type WriteBlockOptions } from '../bloc
 import { mergeTraces } from '../otlp/trace-encode.js';
 import { mergeSortedTraces } from './merge.js';
 import * as metrics from './metrics.js';
+import { buildTenantIndexes, notBuilder, type TenantIndexBuild, type TenantIndexBuilderOptions } from './tenant-index-builder.js';
 
 export interface CompactorLogger {
   info(obj: object, msg: string): void;
@@ -318,12 +319,41 @@ export function startCompactor(
      * null when the pass was left to another.
      */
     exclusive?: (run: () => Promise<CompactionResult>) => Promise<CompactionResult | null>;
+    /** Builds the tenant indexes (storage.trace.blocklist_poll_tenant_index_builders); null or absent: none. */
+    tenantIndex?: TenantIndexBuilderOptions | null;
+    /** Like `exclusive`, for index builds (a lock of their own, so a long pass does not hold them up). */
+    indexExclusive?: (run: () => Promise<TenantIndexBuild>) => Promise<TenantIndexBuild | null>;
   },
 ): CompactorHandle {
   const interval = opts.intervalMs ?? 5 * 60 * 1000;
   let stopped = false;
   let running: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
+
+  // Index builds, one at a time: on their own timer, and after each pass that changed blocks.
+  const indexOpts = opts.tenantIndex ?? null;
+  let indexChain: Promise<void> = Promise.resolve();
+  let indexTimer: NodeJS.Timeout | null = null;
+  const buildIndex = (): Promise<void> => {
+    if (indexOpts === null) return Promise.resolve();
+    indexChain = indexChain.then(async () => {
+      if (stopped) return;
+      const run = (): Promise<TenantIndexBuild> => buildTenantIndexes(backend, opts.logger);
+      try {
+        const r = await (opts.indexExclusive !== undefined ? opts.indexExclusive(run) : run());
+        if (r === null) notBuilder();
+      } catch (err) {
+        opts.logger?.warn({ err: String(err) }, 'tenant index build failed');
+      }
+    });
+    return indexChain;
+  };
+  const scheduleIndex = (): void => {
+    if (indexOpts === null || stopped) return;
+    indexTimer = setTimeout(() => void buildIndex().then(scheduleIndex), indexOpts.intervalMs);
+    indexTimer.unref();
+  };
+  if (indexOpts !== null) void buildIndex().then(scheduleIndex);
 
   const pass = (): void => {
     if (stopped) return;
@@ -337,7 +367,8 @@ export function startCompactor(
           metrics.writtenBlocks.inc(result.blocksWritten);
           metrics.retentionDeleted.inc(result.blocksDeleted);
           const changed = result.blocksDeleted + result.blocksCompacted + result.blocksWritten + result.blocksRecovered + result.compactedDeleted;
-          if (changed > 0) opts.onChange?.(result);
+          // Readers polling the index see the pass's outcome at their next poll, not a cycle later.
+          if (changed > 0) return buildIndex().then(() => opts.onChange?.(result));
         },
         (err: unknown) => {
           metrics.compactionErrors.inc();
@@ -361,7 +392,9 @@ export function startCompactor(
     async stop() {
       stopped = true;
       if (timer !== null) clearTimeout(timer);
+      if (indexTimer !== null) clearTimeout(indexTimer);
       if (running !== null) await running;
+      await indexChain;
     },
   };
 }

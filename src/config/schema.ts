@@ -639,6 +639,12 @@ const traceStorageSchema = section(
     s3: s3Schema.prefault({}),
     /** default 5m: how often other processes' new blocks are discovered */
     blocklist_poll: duration(D.storage.blocklistPoll),
+    /** default true: a poller lists the backend itself when a tenant index is missing, unreadable or stale */
+    blocklist_poll_fallback: bool(true),
+    /** default 2: 0 = no tenant index (every poller lists the backend); otherwise the compactor holding the index lock builds it */
+    blocklist_poll_tenant_index_builders: int(2),
+    /** default 0s (off): a tenant index older than this is stale (see blocklist_poll_fallback) */
+    blocklist_poll_stale_tenant_index: duration(0),
   },
   [
     'pool',
@@ -653,9 +659,6 @@ const traceStorageSchema = section(
     'cache_max_block_age',
     'blocklist_poll_concurrency',
     'blocklist_poll_tenant_concurrency',
-    'blocklist_poll_fallback',
-    'blocklist_poll_tenant_index_builders',
-    'blocklist_poll_stale_tenant_index',
     'blocklist_poll_jitter_ms',
     'blocklist_poll_tolerate_consecutive_errors',
     'blocklist_poll_tolerate_tenant_failures',

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backend/backend.js';
 import type { BlockMeta } from '../block/meta.js';
 import { listBlocks, listTenants } from '../block/listing.js';
-import { openBlock, type StoredBlock } from '../block/encoding.js';
+import { openBlock, READABLE_FORMATS, type StoredBlock } from '../block/encoding.js';
+import { readTenantIndex, TenantIndexCorrupt } from '../block/tenant-index.js';
+import type { RubatoConfig } from '../config/schema.js';
 import type { Block, BlockSource } from '../block/block.js';
 import { BLOCK_FILES, blockPath } from '../block/meta.js';
 import { Counter, Gauge } from 'prom-client';
@@ -30,6 +32,43 @@ const blockFallbacks = new Counter({
   registers: [registry],
 });
 
+const tenantIndexErrors = new Counter({
+  name: 'tempodb_blocklist_tenant_index_errors_total',
+  help: 'Tenant indexes that could not be used (missing, unreadable or stale); the poller listed the backend instead when blocklist_poll_fallback allows.',
+  labelNames: ['tenant', 'reason'] as const,
+  registers: [registry],
+});
+const tenantIndexAge = new Gauge({
+  name: 'tempodb_blocklist_tenant_index_age_seconds',
+  help: 'Age of the tenant index the last poll used.',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+});
+const pollErrors = new Counter({
+  name: 'tempodb_blocklist_poll_errors_total',
+  help: 'Tenants whose block list could not be refreshed by a poll (the previous list stays).',
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+});
+
+/** How a poller uses the tenant index (storage.trace.blocklist_poll_* keys). */
+export interface TenantIndexPolling {
+  /** Read `<tenant>/index.json.gz` first (false when no builder writes one: blocklist_poll_tenant_index_builders 0). */
+  readonly enabled: boolean;
+  /** An index older than this is stale; 0 = never. */
+  readonly staleMs: number;
+  /** List the backend when the index is missing, unreadable or stale; else keep the previous list. */
+  readonly fallback: boolean;
+}
+
+/** Tempo's defaults: read the index, never stale, list when it cannot be used. */
+export const DEFAULT_TENANT_INDEX_POLLING: TenantIndexPolling = { enabled: true, staleMs: 0, fallback: true };
+
+export function tenantIndexPollingOf(cfg: RubatoConfig): TenantIndexPolling {
+  const t = cfg.storage.trace;
+  return { enabled: t.blocklist_poll_tenant_index_builders > 0, staleMs: t.blocklist_poll_stale_tenant_index, fallback: t.blocklist_poll_fallback };
+}
+
 interface Entry {
   readonly meta: BlockMeta;
   block: Promise<Block> | null;
@@ -40,17 +79,22 @@ interface Entry {
 /**
  * The querier's view of the blocks in the backend: polled periodically (other processes, the
  * compactor) and told at once about blocks this process flushed. Blocks are opened lazily and kept,
- * so a block's bloom filter, index and caches are read once.
+ * so a block's bloom filter, index and caches are read once. A poll reads each tenant's index
+ * (one GET) when there is a usable one, and lists the tenant's folder (one LIST and one GET per
+ * block) otherwise.
  */
 export class Blocklist implements BlockSource {
   private readonly tenants = new Map<string, Map<string, Entry>>();
   /** The stored block behind each opened entry, to close it when it leaves the list. */
   private readonly opened = new Map<Entry, StoredBlock>();
+  /** Blocks this process added, and when: kept until a list taken after that time has them (or not). */
+  private readonly added = new Map<string, Map<string, { meta: BlockMeta; atMs: number }>>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly backend: Backend,
     private readonly logger: Logger,
+    private readonly index: TenantIndexPolling = DEFAULT_TENANT_INDEX_POLLING,
   ) {}
 
   async start(pollMs: number): Promise<void> {
@@ -66,27 +110,79 @@ export class Blocklist implements BlockSource {
     this.timer = null;
   }
 
-  /** Re-reads the block list of every tenant from the backend. */
+  /** Re-reads the block list of every tenant from the backend (its index, or a listing). */
   async poll(): Promise<void> {
     const seen = new Set<string>();
     for (const tenant of await listTenants(this.backend)) {
       seen.add(tenant);
-      const metas = await listBlocks(this.backend, tenant);
-      const old = this.tenants.get(tenant) ?? new Map<string, Entry>();
-      const next = new Map<string, Entry>();
-      for (const meta of metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, block: null, damaged: null });
-      for (const [id, e] of old) {
-        if (!next.has(id)) {
-          const opened = this.opened.get(e);
-          this.opened.delete(e);
-          opened?.close().catch((err: unknown) => this.logger.warn({ err, block: id }, 'closing a removed block failed'));
-        }
-      }
-      this.tenants.set(tenant, next);
-      blocklistLength.set({ tenant }, next.size);
-      quarantined.set({ tenant }, [...next.values()].filter((e) => e.damaged !== null).length);
+      await this.refresh(tenant, false);
     }
     for (const tenant of [...this.tenants.keys()]) if (!seen.has(tenant)) this.tenants.delete(tenant);
+  }
+
+  /** One tenant's list from its index or, when `list` or the index cannot be used, a listing. */
+  private async refresh(tenant: string, list: boolean): Promise<void> {
+    let found: { metas: BlockMeta[]; asOfMs: number } | null;
+    try {
+      found = await this.read(tenant, list);
+    } catch (err) {
+      found = null;
+      this.logger.warn({ tenant, err: String(err) }, 'polling the block list of a tenant failed; keeping the previous list');
+    }
+    if (found === null) {
+      pollErrors.inc({ tenant });
+      return;
+    }
+    const old = this.tenants.get(tenant) ?? new Map<string, Entry>();
+    const next = new Map<string, Entry>();
+    for (const meta of found.metas) next.set(meta.blockID, old.get(meta.blockID) ?? { meta, block: null, damaged: null });
+    // A block this process wrote after the list was taken (an index built before the flush) stays.
+    const pending = this.added.get(tenant);
+    for (const [id, a] of pending ?? []) {
+      if (a.atMs < found.asOfMs) pending?.delete(id);
+      else if (!next.has(id)) next.set(id, old.get(id) ?? { meta: a.meta, block: null, damaged: null });
+    }
+    for (const [id, e] of old) {
+      if (!next.has(id)) {
+        const opened = this.opened.get(e);
+        this.opened.delete(e);
+        opened?.close().catch((err: unknown) => this.logger.warn({ err, block: id }, 'closing a removed block failed'));
+      }
+    }
+    this.tenants.set(tenant, next);
+    blocklistLength.set({ tenant }, next.size);
+    quarantined.set({ tenant }, [...next.values()].filter((e) => e.damaged !== null).length);
+  }
+
+  /** The tenant's live metas and the time they are as of; null when neither index nor listing may be used. */
+  private async read(tenant: string, list: boolean): Promise<{ metas: BlockMeta[]; asOfMs: number } | null> {
+    if (this.index.enabled && !list) {
+      let reason: string;
+      try {
+        const idx = await readTenantIndex(this.backend, tenant);
+        if (idx === null) reason = 'missing';
+        else {
+          const ageMs = Date.now() - idx.createdAt.getTime();
+          tenantIndexAge.set({ tenant }, Math.max(0, ageMs) / 1000);
+          if (this.index.staleMs <= 0 || ageMs <= this.index.staleMs) {
+            return { metas: idx.meta.filter((m) => READABLE_FORMATS.includes(m.format)), asOfMs: idx.createdAt.getTime() };
+          }
+          reason = 'stale';
+          this.logger.warn({ tenant, ageSeconds: Math.round(ageMs / 1000) }, 'tenant index is stale (blocklist_poll_stale_tenant_index)');
+        }
+      } catch (err) {
+        if (!(err instanceof TenantIndexCorrupt)) throw err;
+        reason = 'corrupt';
+        this.logger.error({ tenant, err: err.message }, 'tenant index is unreadable');
+      }
+      tenantIndexErrors.inc({ tenant, reason });
+      if (!this.index.fallback) {
+        this.logger.warn({ tenant, reason }, 'tenant index unusable and blocklist_poll_fallback is off: keeping the previous block list');
+        return null;
+      }
+    }
+    const asOfMs = Date.now();
+    return { metas: await listBlocks(this.backend, tenant), asOfMs };
   }
 
   /** A block this process just wrote: visible to queries without waiting for the next poll. */
@@ -97,6 +193,9 @@ export class Blocklist implements BlockSource {
       this.tenants.set(tenant, blocks);
     }
     if (!blocks.has(meta.blockID)) blocks.set(meta.blockID, { meta, block: null, damaged: null });
+    let pending = this.added.get(tenant);
+    if (pending === undefined) this.added.set(tenant, (pending = new Map()));
+    pending.set(meta.blockID, { meta, atMs: Date.now() });
     blocklistLength.set({ tenant }, blocks.size);
   }
 
@@ -108,8 +207,9 @@ export class Blocklist implements BlockSource {
   async blocks(tenant: string, range: { startMs?: number; endMs?: number } = {}): Promise<Block[]> {
     const first = await this.open(tenant, range.startMs, range.endMs);
     if (first.ok) return first.blocks;
-    // A block could not be opened: most likely compacted or deleted since the last poll.
-    await this.poll();
+    // A block could not be opened: most likely compacted or deleted since the last poll (an index may
+    // not know yet: the tenant's folder is listed).
+    await this.refresh(tenant, true);
     return (await this.open(tenant, range.startMs, range.endMs)).blocks;
   }
 
@@ -124,7 +224,7 @@ export class Blocklist implements BlockSource {
     });
     if (meta === null) {
       this.logger.info({ tenant, block: e.meta.blockID }, 'block gone during a query; re-reading the block list');
-      await this.poll();
+      await this.refresh(tenant, true);
       return;
     }
     if (!isBlockDamage(err)) throw err;
