@@ -248,7 +248,13 @@ class IngestersBlock implements Block {
     return out;
   }
 
-  /** Without the query (a caller that only has conditions): every recent trace is a candidate, as in RecentBlock. */
+  /**
+   * Without the query (metrics, which pass only conditions): every recent trace is pulled, merged
+   * across ingesters and a candidate, as in RecentBlock. Metrics keep this on purpose: a span stored
+   * on three ingesters must be counted once, and its spans noted so stored copies skip them, which
+   * adding up per-ingester answers would not do exactly; narrowing the pull by the conditions on the
+   * ingester would also leave those notes incomplete.
+   */
   private async *searchPulled(opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
     const all = await this.all();
     for (let i = 0; i < all.length; ) {
@@ -284,10 +290,7 @@ class IngestersBlock implements Block {
     return [...out.values()];
   }
 
-  /**
-   * Metrics still pull every recent trace and merge replicas here: a span stored on three ingesters
-   * must be counted once, which evaluating on each ingester and adding up would not do exactly.
-   */
+  /** Every recent trace, merged across ingesters (the pull path; see searchPulled). */
   async *traces(): AsyncGenerator<TraceRecord> {
     yield* await this.all();
   }
