@@ -19,7 +19,7 @@ import { TagService, parseTagRef } from '../querier/tags.js';
 import { parse, validate, type RootExpr } from '../traceql/index.js';
 import { generateExportRequest } from '../../bench/lib/generate.js';
 import { IngestersSource } from './ingesters-source.js';
-import { encodeQuery } from './query-wire.js';
+import { decodeQuery, encodeQuery } from './query-wire.js';
 import { RingView, tokensFor, type RingInstance } from './ring.js';
 import { IngesterClient, startIngesterRpcServer, type RpcServer } from './rpc.js';
 
@@ -341,6 +341,28 @@ test('tag names and values evaluated on the ingesters equal the pull path, with 
     assert.deepEqual(await pushed.tagValues(TENANT, tag, { limit: 2 }), await pull.tagValues(TENANT, tag, { limit: 2 }));
     assert.deepEqual(await pushed.tagValues(TENANT, tag, { maxBytes: 7 }), await pull.tagValues(TENANT, tag, { maxBytes: 7 }));
   } finally {
+    await c.stop();
+  }
+});
+
+test('queries travel to the ingesters whole, infinities included; a bad query or request is refused, not crashed on', async () => {
+  const q = query('{ duration > 1e400 || span.x = -1e400 } | count() > 1');
+  assert.deepEqual(decodeQuery(encodeQuery(q)), q);
+  assert.throws(() => decodeQuery('{"kind":"nonsense"}'), /not a TraceQL query tree/);
+  const c = await cluster(1, 1);
+  const client = new IngesterClient(c.nodes[0]!.addr, 16 << 20);
+  try {
+    const call = client.searchRecent({ tenant: TENANT, query: '{"kind":1}', credit: 5 }, 5_000);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of call.ids) assert.fail('no IDs for a bad query');
+      })(),
+      /undecodable query/,
+    );
+    await assert.rejects(client.findTraces({ tenant: TENANT, traceIds: ['xyz'] }, 5_000), /32 hex digits/);
+    await assert.rejects(client.tagNames({ tenant: TENANT, scopes: ['nope' as 'span'] }, 5_000), /bad scopes/);
+  } finally {
+    client.close();
     await c.stop();
   }
 });

@@ -244,7 +244,7 @@ export async function startIngesterRpcServer(opts: IngesterRpcServerOptions): Pr
       () => call.end(),
       (err: unknown) => {
         logger.warn({ err: String(err) }, 'streaming recent traces failed');
-        call.destroy(Object.assign(new Error(String(err)), { code: status.INTERNAL }));
+        fail(call, err);
       },
     );
   };
@@ -357,10 +357,13 @@ function statusOf(err: unknown): { code: status; details: string } {
   return err instanceof BadRequest ? { code: status.INVALID_ARGUMENT, details: err.message } : { code: status.INTERNAL, details: String(err) };
 }
 
-/** Ends a streaming call with an error status. */
-function fail(call: { destroy(err: Error): void }, err: unknown): void {
+/**
+ * Ends a streaming call with an error status. grpc-js sends the status of an 'error' event; a
+ * destroyed stream sends none, and the caller would wait for its deadline.
+ */
+function fail(call: { emit(event: 'error', err: Error): boolean }, err: unknown): void {
   const st = statusOf(err);
-  call.destroy(Object.assign(new Error(st.details), st));
+  call.emit('error', Object.assign(new Error(st.details), st));
 }
 
 /** An AbortSignal that fires when the caller cancels the call (or its deadline passes). */
