@@ -139,6 +139,10 @@ class IngestersBlock implements Block {
     const check = (): void => this.checkFailures(down + failed.size);
     check();
     const want = (): number => Math.max(1, opts.batchSize());
+    // Each trace sits on about min(RF, ingesters) of them, so that share of a batch from each adds up
+    // to about a batch of distinct traces; an ingester that uses its credit up is granted more.
+    const copies = Math.min(this.opts.replicationFactor, Math.max(1, targets.length));
+    const share = (n: number): number => Math.max(1, Math.ceil((n * copies) / Math.max(1, targets.length)));
     const req: SearchRecentRequest = {
       tenant: this.tenant,
       ...this.range,
@@ -147,7 +151,7 @@ class IngestersBlock implements Block {
       ...(filter.endNs !== undefined ? { endNs: String(filter.endNs) } : {}),
       ...(filter.minTraceDurationNs !== undefined ? { minDurationNs: String(filter.minTraceDurationNs) } : {}),
       ...(filter.maxTraceDurationNs !== undefined ? { maxDurationNs: String(filter.maxTraceDurationNs) } : {}),
-      credit: want(),
+      credit: share(want()),
     };
     // Candidate IDs from every ingester, each once, in the order they arrive.
     const queue: string[] = [];
@@ -192,8 +196,9 @@ class IngestersBlock implements Block {
         while (queue.length < n && streams.some((st) => !st.done)) {
           for (const st of streams) {
             if (!st.done && st.outstanding <= 0) {
-              st.outstanding += n;
-              st.call.more(n);
+              const more = share(n - queue.length);
+              st.outstanding += more;
+              st.call.more(more);
             }
           }
           await new Promise<void>((r) => (wake = r));
