@@ -366,3 +366,14 @@ test('queries travel to the ingesters whole, infinities included; a bad query or
     await c.stop();
   }
 });
+
+test('an ingester holding every match is asked for more until the search has enough', async () => {
+  const c = await cluster(3, 1);
+  try {
+    await c.nodes[1]!.ingester.push(pushBatch(traces(400, 2, 17).flat()));
+    const r = await new Searcher([c.source]).search(TENANT, { query: query('{ }'), limit: 150, spss: 1 });
+    assert.equal(r.traces.length, 150);
+  } finally {
+    await c.stop();
+  }
+});
