@@ -125,9 +125,12 @@ class IngestersBlock implements Block {
    * has the final say, in batches as it asks, so it stops the ingesters once it has enough.
    *
    * Known and accepted edge (Tempo has it too): a trace that matches only once two partial copies are
-   * merged, and on neither copy alone, is not found in recent data. It is found once flushed (the
-   * compactor merges the copies) — and with a quorum of writes, one copy is whole unless two
-   * ingesters missed different parts of it.
+   * merged, and on neither copy alone, is not found in recent data, nor in the replicas' flushed
+   * blocks until the compactor merges them. With quorum writes that takes several ingesters each
+   * missing a different part of the trace.
+   *
+   * Order: each ingester sends its newest head block's matches first; within a head block there is
+   * no per-trace time to order by without decoding every trace.
    */
   async *search(filter: BlockSearchFilter, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
     if (filter.query === undefined) {
