@@ -1,4 +1,4 @@
-import type { ColumnarGroup, ColumnarPlan, CompiledQuery, IntrinsicName } from '../traceql/index.js';
+import type { ColumnarGroup, ColumnarPlan, CompiledQuery, IntrinsicName, RootExpr } from '../traceql/index.js';
 import type { BlockMetricsQuery } from './metrics.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import type { BlockSearchFilter, BlockSearchStats } from './search.js';
@@ -48,6 +48,8 @@ export interface TagQuery {
   readonly filter: BlockSearchFilter;
   /** The `q` query compiled, for blocks that evaluate traces; null without `q`. */
   readonly run: CompiledQuery | null;
+  /** `q` itself, for blocks that evaluate it elsewhere (the ingesters in distributed mode); absent without `q`. */
+  readonly query?: RootExpr;
   readonly signal?: AbortSignal;
 }
 

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { INTRINSICS, portablePattern, type Condition, type IntrinsicName, type QueryConditions, type StaticValue } from '../traceql/index.js';
+import { INTRINSICS, portablePattern, type Condition, type IntrinsicName, type QueryConditions, type RootExpr, type StaticValue } from '../traceql/index.js';
 import { attributeListColumn, CURRENT_FORMAT_VERSION, intrinsicColumn, prefilterDedicatedColumn, type ListScope } from './columns.js';
 import { encodeTrace, type SpanBytes } from '../otlp/trace-encode.js';
 import { duckdbConnect, interruptOnAbort, sqlString, withDuckDB } from './duckdb.js';
@@ -48,6 +48,11 @@ export interface BlockSearchFilter {
    * Default: the current one.
    */
   readonly formatVersion?: number;
+  /**
+   * The whole query, for blocks that evaluate it where the data is (recent data on the ingesters in
+   * distributed mode, which answer with the IDs of matching traces); others narrow by `conditions`.
+   */
+  readonly query?: RootExpr;
 }
 
 const TRUE = 'TRUE';

@@ -4,7 +4,7 @@ import type { TraceRecord } from '../model/trace-record.js';
 import { Counter } from 'prom-client';
 import { registry } from '../metrics/registry.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
-import { buildEvalTrace, compile, extractConditions, type CompiledQuery, type QueryConditions, type RootExpr } from '../traceql/index.js';
+import { buildEvalTrace, compile, extractConditions, type CompiledQuery, type EvalTrace, type QueryConditions, type RootExpr } from '../traceql/index.js';
 import {
   estimatedResultBytes,
   searchMetricsFor,
@@ -140,18 +140,40 @@ function evaluateRecord(
 ): { result: SearchTrace | null; spans: number } {
   const trace = buildEvalTrace(decodeTrace(rec.trace));
   const spans = trace.spans.length;
-  const end = trace.startUnixNano + trace.durationNano;
-  if (range.startNs !== undefined && end < range.startNs) return { result: null, spans };
-  if (range.endNs !== undefined && trace.startUnixNano > range.endNs) return { result: null, spans };
-  if (req.minDurationNs !== undefined && trace.durationNano < req.minDurationNs) return { result: null, spans };
-  if (req.maxDurationNs !== undefined && trace.durationNano > req.maxDurationNs) return { result: null, spans };
+  if (!withinBounds(trace, range, req)) return { result: null, spans };
   return { result: toSearchTrace(trace, run(trace), shown, req.spss), spans };
+}
+
+/** The time range and trace duration bounds of a search. */
+function withinBounds(trace: EvalTrace, range: RangeNs, req: { readonly minDurationNs?: bigint; readonly maxDurationNs?: bigint }): boolean {
+  const end = trace.startUnixNano + trace.durationNano;
+  if (range.startNs !== undefined && end < range.startNs) return false;
+  if (range.endNs !== undefined && trace.startUnixNano > range.endNs) return false;
+  if (req.minDurationNs !== undefined && trace.durationNano < req.minDurationNs) return false;
+  if (req.maxDurationNs !== undefined && trace.durationNano > req.maxDurationNs) return false;
+  return true;
+}
+
+/**
+ * The Searcher's test of one candidate, for evaluating where the data is (an ingester answering a
+ * querier's search of recent data) with this same evaluator: the filter's time range and duration
+ * bounds, then the query.
+ */
+export function candidateMatcher(query: RootExpr, filter: BlockSearchFilter): (rec: TraceRecord) => boolean {
+  const run = compile(query);
+  const range: RangeNs = { startNs: filter.startNs, endNs: filter.endNs };
+  const bounds = { minDurationNs: filter.minTraceDurationNs, maxDurationNs: filter.maxTraceDurationNs };
+  return (rec) => {
+    const trace = buildEvalTrace(decodeTrace(rec.trace));
+    return withinBounds(trace, range, bounds) && run(trace).length > 0;
+  };
 }
 
 function blockFilter(conditions: QueryConditions, req: SearchRequest, range: RangeNs): BlockSearchFilter {
   const minMatchingSpans = countThreshold(req.query, conditions);
   return {
     conditions,
+    query: req.query,
     ...range,
     ...(req.minDurationNs !== undefined ? { minTraceDurationNs: req.minDurationNs } : {}),
     ...(req.maxDurationNs !== undefined ? { maxTraceDurationNs: req.maxDurationNs } : {}),

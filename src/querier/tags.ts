@@ -111,12 +111,12 @@ const NO_FILTER: BlockSearchFilter = { conditions: { conditions: [], allConditio
  * filter by columns, used only when it describes matching spans exactly enough (like Tempo's
  * autocomplete filtering, only a single && filter narrows; anything else lists all).
  */
-function tagQuery(req: TagRequest): TagQuery {
+export function tagQuery(req: Pick<TagRequest, 'query' | 'signal'>): TagQuery {
   const signal = req.signal !== undefined ? { signal: req.signal } : {};
   if (req.query === undefined) return { filter: NO_FILTER, run: null, ...signal };
   const c = extractConditions(req.query);
   const narrow = c.allConditions && !c.needAllSpans;
-  return { filter: narrow ? { conditions: c } : NO_FILTER, run: compile(req.query), ...signal };
+  return { filter: narrow ? { conditions: c } : NO_FILTER, run: compile(req.query), query: req.query, ...signal };
 }
 
 /** `p`, or the signal's reason as soon as it aborts (cached block answers do not watch the signal). */
