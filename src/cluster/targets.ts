@@ -4,7 +4,7 @@
  * - distributor: OTLP receivers; routes each trace to replication_factor ingesters, acknowledges on a write quorum
  * - ingester: WAL, head blocks, flush to the backend; internal gRPC (Push, FindTrace, RecentTraces)
  * - querier: the HTTP query API over the ingesters' recent data and the backend's blocks
- * - query-frontend: the HTTP query API, each request handed to a querier
+ * - query-frontend: the HTTP query API, searches and metrics split into jobs for the queriers (frontend.ts)
  * - compactor: compaction and retention, one compactor at a time (etcd lock)
  * - metrics-generator: span metrics and service graphs from what distributors forward to it
  * `all` stays app.ts's single process with in-process calls.
@@ -33,6 +33,7 @@ import { createMetricsGenerator } from '../generator/generator.js';
 import { Ingester } from '../ingester/ingester.js';
 import { enableProcessMetrics } from '../metrics/registry.js';
 import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
+import { tenantsOf } from '../model/tenant.js';
 import { generatorSettings } from '../overrides/generator.js';
 import { tenantLimits } from '../overrides/limits.js';
 import { Blocklist } from '../querier/blocklist.js';
@@ -45,10 +46,11 @@ import { startHttpReceiver } from '../receivers/http.js';
 import { InflightBudget } from '../receivers/inflight.js';
 import type { HttpListenerLimits } from '../util/http-listener.js';
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock } from './etcd-ring.js';
-import { registerFrontendProxy } from './frontend.js';
+import { QueryFrontend } from './frontend.js';
+import { registerQuerierRoutes } from './querier-routes.js';
 import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
-import { startOpsServer } from './ops-server.js';
+import { ringStatus, startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
 import { isHealthy, tokensFor, traceToken, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
@@ -431,6 +433,18 @@ async function startQuerierTarget(c: Common): Promise<Running> {
       maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
     },
     metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),
+    // The query frontend's jobs (see querier-routes.ts).
+    routes: (app) =>
+      registerQuerierRoutes(app, {
+        multitenancy: cfg.multitenancy_enabled,
+        recent,
+        stored: sources[1]!,
+        refreshBlocks: () => blocklist.poll(),
+        searchTimeoutMs: cfg.querier.search.query_timeout,
+        traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
+        maxTagValueBytes: (tenant) => limits(tenant).read.max_bytes_per_tag_values_query,
+        logger,
+      }),
   });
   await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
   void listTenants(backend).then(
@@ -460,28 +474,85 @@ async function startQuerierTarget(c: Common): Promise<Running> {
 
 async function startFrontend(c: Common): Promise<Running> {
   const { cfg, cs, logger } = c;
+  const { backend } = openStorage(cfg);
+  const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const queriers = await c.watch(RINGS.querier);
   const ingesters = await c.watch(RINGS.ingester);
   const healthy = () => queriers.view().instances.filter((i) => isHealthy(i, Date.now(), cs.heartbeatTimeoutMs));
-  const ops = await startOpsServer({
+  // The frontend plans search jobs from the block list itself, as Tempo's does; it opens no block.
+  const blocklist = new Blocklist(backend, logger);
+  await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
+  const qf = cfg.query_frontend;
+  const frontend = new QueryFrontend({
+    queriers: healthy,
+    blocks: (tenant) =>
+      tenantsOf(tenant).flatMap((t) =>
+        blocklist.metas(t).map((m) => ({ id: m.blockID, startMs: Date.parse(m.startTime), endMs: Date.parse(m.endTime), bytes: m.size })),
+      ),
+    search: {
+      concurrentJobs: qf.search.concurrent_jobs,
+      targetBytesPerJob: qf.search.target_bytes_per_job,
+      queryBackendAfterMs: qf.search.query_backend_after,
+      queryIngestersUntilMs: qf.search.query_ingesters_until,
+    },
+    metrics: {
+      intervalMs: qf.metrics.interval,
+      concurrentJobs: qf.metrics.concurrent_jobs,
+      queryBackendAfterMs: qf.metrics.query_backend_after,
+    },
+    maxRetries: qf.max_retries,
+    timeoutMs: Math.max(cfg.querier.search.query_timeout, cfg.querier.trace_by_id.query_timeout) + 5_000,
+    logger,
+  });
+  const api = await startApiServer({
     host: cfg.server.http_listen_address,
     port: cfg.server.http_listen_port,
     listener: httpListener(cfg),
+    logger,
+    multitenancy: cfg.multitenancy_enabled,
     isReady: () => healthy().length > 0,
     configYaml: () => c.configYaml,
     flush: async () => undefined,
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
     services: () => c.services,
-    rings: () => ({ ingester: ingesters.view(), querier: queriers.view() }),
-    heartbeatTimeoutMs: cs.heartbeatTimeoutMs,
-    extra: (app) =>
-      registerFrontendProxy(app, {
-        queriers: healthy,
-        timeoutMs: Math.max(cfg.querier.search.query_timeout, cfg.querier.trace_by_id.query_timeout) + 5_000,
-        logger,
+    findTraceById: (tenant, traceId, range, signal) => frontend.findTraceById(tenant, traceId, range, signal),
+    traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
+    searchTimeoutMs: cfg.querier.search.query_timeout,
+    maxSearchDurationMs: (tenant) => limits(tenant).read.max_search_duration || qf.search.max_duration,
+    searchLimits: {
+      defaultLimit: qf.search.default_result_limit,
+      maxLimit: qf.search.max_result_limit,
+      defaultSpss: qf.search.default_spans_per_span_set,
+      maxSpss: qf.search.max_spans_per_span_set,
+      maxResponseBytes: qf.search.max_response_bytes,
+      maxQueryBytes: qf.max_query_expression_size_bytes,
+    },
+    search: (tenant, req) => frontend.search(tenant, req),
+    tagNames: (tenant, scopes, req) => frontend.tagNames(tenant, scopes, req),
+    tagValues: (tenant, tag, req) => frontend.tagValues(tenant, tag, req),
+    generator: null,
+    metricsLimits: {
+      maxDurationMs: qf.metrics.max_duration,
+      maxExemplars: qf.metrics.max_exemplars,
+      maxIntervals: 10_000,
+      maxResponseSeries: qf.metrics.max_response_series,
+    },
+    metricsQuery: (tenant, req) => frontend.metricsQuery(tenant, req),
+    routes: (app) =>
+      app.get('/ring', async (req, reply) => {
+        const json = (req.headers.accept ?? '').includes('application/json');
+        return reply
+          .type(json ? 'application/json' : 'text/plain; charset=utf-8')
+          .send(ringStatus({ ingester: ingesters.view(), querier: queriers.view() }, cs.heartbeatTimeoutMs, json));
       }),
   });
-  return { ports: { http: ops.port, otlpGrpc: null, otlpHttp: null }, stop: () => ops.close() };
+  return {
+    ports: { http: api.port, otlpGrpc: null, otlpHttp: null },
+    async stop() {
+      blocklist.stop();
+      await api.close();
+    },
+  };
 }
 
 // ----------------------------------------------------------------------------------------- compactor

@@ -445,8 +445,10 @@ const queryFrontendSchema = section(
         max_duration: duration(D.queryFrontend.metricsMaxDuration),
         /** default 30m */
         query_backend_after: duration(D.queryFrontend.metricsQueryBackendAfter),
-        /** default 5m */
+        /** default 5m: length of one time job the frontend splits a query_range into */
         interval: duration(D.queryFrontend.metricsInterval),
+        /** default 1000: time jobs of one query out to queriers at once */
+        concurrent_jobs: int(1000, 1),
         /** default 100 */
         max_exemplars: int(D.queryFrontend.metricsMaxExemplars),
         /** default 0 (no limit): series in a metrics answer before it is cut and marked PARTIAL */
@@ -458,7 +460,7 @@ const queryFrontendSchema = section(
         /** default 0 (off) */
         throughput_bytes_slo: num(0),
       },
-      ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'exemplars'],
+      ['target_bytes_per_job', 'streaming_shards', 'exemplars'],
     ).prefault({}),
   },
   ['max_batch_size', 'log_query_request_headers', 'response_consumers', 'weights', 'mcp_server', 'rf1_after', 'api_timeout'],
