@@ -45,6 +45,9 @@ function mergeSpanSets(a: SearchSpanSet, b: SearchSpanSet, spss: number): Search
   return { matched, attributes: a.attributes, spans: spans.slice(0, Math.max(0, spss)) };
 }
 
+// Math.min does not take bigints.
+const earlier = (x: bigint, y: bigint): bigint => (y < x ? y : x);
+
 /**
  * One trace found by two jobs: earliest start, the end of whichever ends last, root fields from the
  * side that has the root span, spansets merged (see mergeSpanSets), per-service counts the larger of
@@ -53,10 +56,10 @@ function mergeSpanSets(a: SearchSpanSet, b: SearchSpanSet, spss: number): Search
 export function mergeSearchTraces(a: SearchTrace, b: SearchTrace, spss: number): SearchTrace {
   const root = a.rootServiceName !== ROOT_SPAN_NOT_YET_RECEIVED || b.rootServiceName === ROOT_SPAN_NOT_YET_RECEIVED ? a : b;
   const MS = 1_000_000n;
-  const start = a.startUnixNano < b.startUnixNano ? a.startUnixNano : b.startUnixNano;
+  const start = earlier(a.startUnixNano, b.startUnixNano);
   const endA = a.startUnixNano + BigInt(a.durationMs) * MS;
   const endB = b.startUnixNano + BigInt(b.durationMs) * MS;
-  const end = endA > endB ? endA : endB;
+  const end = endA + endB - earlier(endA, endB);
   const sets = new Map<string, SearchSpanSet>();
   for (const ss of a.spanSets) sets.set(spansetKey(ss), ss);
   for (const ss of b.spanSets) {
@@ -68,7 +71,10 @@ export function mergeSearchTraces(a: SearchTrace, b: SearchTrace, spss: number):
   for (const [svc, st] of a.serviceStats) serviceStats.set(svc, { ...st });
   for (const [svc, st] of b.serviceStats) {
     const cur = serviceStats.get(svc);
-    serviceStats.set(svc, cur === undefined ? { ...st } : { spanCount: Math.max(cur.spanCount, st.spanCount), errorCount: Math.max(cur.errorCount, st.errorCount) });
+    serviceStats.set(
+      svc,
+      cur === undefined ? { ...st } : { spanCount: Math.max(cur.spanCount, st.spanCount), errorCount: Math.max(cur.errorCount, st.errorCount) },
+    );
   }
   return {
     traceId: a.traceId,

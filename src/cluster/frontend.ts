@@ -19,19 +19,19 @@ import { hasMostRecentHint, type SearchRequest } from '../querier/search.js';
 import type { SearchResult } from '../querier/search-result.js';
 import type { TagRef, TagRequest, TagScope, TagScopeNames, TagValue } from '../querier/tags.js';
 import { alignRange, exemplarsWanted, IntervalMapper } from '../traceql/index.js';
-import { emptyIntervalValue, planMetricsJobs, planSearchJobs, splittableByTime, type BlockRef, type MetricsJob, type SearchJob, type SearchPlanSettings } from './frontend-jobs.js';
+import {
+  emptyIntervalValue,
+  planMetricsJobs,
+  planSearchJobs,
+  splittableByTime,
+  type BlockRef,
+  type MetricsJob,
+  type SearchJob,
+  type SearchPlanSettings,
+} from './frontend-jobs.js';
 import { mergeMetricsParts, SearchMerger, type MetricsPart } from './frontend-merge.js';
 import { QUERIER_PATHS } from './querier-routes.js';
-import {
-  metricsAnswerOf,
-  metricsJobJson,
-  searchJobJson,
-  searchResultOf,
-  tagNamesOf,
-  tagsJobJson,
-  tagValuesJobJson,
-  tagValuesOf,
-} from './querier-wire.js';
+import { metricsAnswerOf, metricsJobJson, searchJobJson, searchResultOf, tagNamesOf, tagsJobJson, tagValuesJobJson, tagValuesOf } from './querier-wire.js';
 import type { RingInstance } from './ring.js';
 
 const jobsRun = new Counter({

@@ -266,15 +266,15 @@ function valueJson(v: ResultValue): Json {
   return { type: v.type, value: v.value } as JsonObject;
 }
 
-function valueOf(j: unknown): ResultValue {
+function resultValueOf(j: unknown): ResultValue {
   const o = j as { type: string; value?: unknown; values?: unknown[] };
-  if (o.type === 'array') return { type: 'array', values: (o.values ?? []).map((x) => valueOf(x) as Exclude<ResultValue, { type: 'array' }>) };
+  if (o.type === 'array') return { type: 'array', values: (o.values ?? []).map((x) => resultValueOf(x) as Exclude<ResultValue, { type: 'array' }>) };
   if (o.type === 'int' || o.type === 'float' || o.type === 'duration') return { type: o.type, value: unnum(o.value) };
   return o as ResultValue;
 }
 
 const attrsJson = (as: readonly ResultAttribute[]): Json[] => as.map((a) => ({ key: a.key, value: valueJson(a.value) }));
-const attrsOf = (j: unknown): ResultAttribute[] => (j as { key: string; value: unknown }[]).map((a) => ({ key: a.key, value: valueOf(a.value) }));
+const attrsOf = (j: unknown): ResultAttribute[] => (j as { key: string; value: unknown }[]).map((a) => ({ key: a.key, value: resultValueOf(a.value) }));
 
 export function searchMetricsJson(m: SearchMetrics): JsonObject {
   return { ...m };
@@ -295,7 +295,13 @@ function searchMetricsOf(j: unknown): SearchMetrics {
 }
 
 function spanJson(s: SearchSpan): JsonObject {
-  return { spanId: s.spanId, name: s.name, startUnixNano: s.startUnixNano.toString(), durationNano: s.durationNano.toString(), attributes: attrsJson(s.attributes) };
+  return {
+    spanId: s.spanId,
+    name: s.name,
+    startUnixNano: s.startUnixNano.toString(),
+    durationNano: s.durationNano.toString(),
+    attributes: attrsJson(s.attributes),
+  };
 }
 
 function traceJson(t: SearchTrace): JsonObject {
@@ -348,7 +354,7 @@ export function searchResultOf(j: unknown): SearchResult & { readonly missingBlo
 }
 
 const labelsJson = (ls: readonly SeriesLabel[]): Json[] => ls.map((l) => ({ name: l.name, value: valueJson(l.value) }));
-const labelsOf = (j: unknown): SeriesLabel[] => (j as { name: string; value: unknown }[]).map((l) => ({ name: l.name, value: valueOf(l.value) }));
+const labelsOf = (j: unknown): SeriesLabel[] => (j as { name: string; value: unknown }[]).map((l) => ({ name: l.name, value: resultValueOf(l.value) }));
 
 export function metricsAnswerJson(a: MetricsAnswer): JsonObject {
   return {
