@@ -483,6 +483,15 @@ async function startFrontend(c: Common): Promise<Running> {
   const blocklist = new Blocklist(backend, logger);
   await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
   const qf = cfg.query_frontend;
+  // Ingesters answer for flushed data only until complete_block_timeout: stored blocks must be read
+  // for anything older, whatever query_backend_after says, or searches would miss it.
+  const backendAfterMs = Math.min(qf.search.query_backend_after, cfg.ingester.complete_block_timeout);
+  if (backendAfterMs < qf.search.query_backend_after) {
+    logger.warn(
+      { query_backend_after: qf.search.query_backend_after, complete_block_timeout: cfg.ingester.complete_block_timeout },
+      'query_frontend.search.query_backend_after is longer than ingester.complete_block_timeout; searching stored blocks from complete_block_timeout on',
+    );
+  }
   const frontend = new QueryFrontend({
     queriers: healthy,
     blocks: (tenant) =>
@@ -492,7 +501,7 @@ async function startFrontend(c: Common): Promise<Running> {
     search: {
       concurrentJobs: qf.search.concurrent_jobs,
       targetBytesPerJob: qf.search.target_bytes_per_job,
-      queryBackendAfterMs: qf.search.query_backend_after,
+      queryBackendAfterMs: backendAfterMs,
       queryIngestersUntilMs: qf.search.query_ingesters_until,
     },
     metrics: {

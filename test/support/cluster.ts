@@ -106,6 +106,8 @@ export interface ClusterOptions {
   /** Extra lines for the ingester section (indented by two spaces). */
   readonly ingester?: readonly string[];
   readonly logLevel?: string;
+  /** More top-level config lines (sections of their own, e.g. query_frontend). */
+  readonly extra?: readonly string[];
 }
 
 export interface Cluster {
@@ -171,6 +173,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     `      cache_path: ${dir}/\${INSTANCE_ID}/cache`,
     '    wal:',
     `      path: ${dir}/\${INSTANCE_ID}/wal`,
+    ...(opts.extra ?? []),
     '',
   ].join('\n');
   const configPath = join(dir, 'rubato.yaml');
