@@ -3,8 +3,8 @@
  * distributor, one query frontend) with 1, 2 and 3 ingesters and as many queriers. For each size:
  * OTLP/gRPC ingest as fast as the cluster acknowledges (fresh trace IDs), then concurrent searches
  * through the frontend, then (FLUSH=1, the default) the ingesters flush so the same searches read
- * stored blocks and recent data, and TraceQL metrics query_range over the last 30 minutes (which the
- * frontend splits into query_frontend.metrics.interval jobs). Prints the curve: spans/s acknowledged,
+ * stored blocks and recent data, and TraceQL metrics query_range over 30 minutes of the generated spans
+ * (which the frontend splits into query_frontend.metrics.interval jobs). Prints the curve: spans/s acknowledged,
  * ack p50/p99, search and metrics p50/p99, and per process the spans it took and the CPU it used — on
  * a 2-core machine the processes share two cores, so the curve shows contention more than scaling.
  * Replication factor 1 unless RF is set (RF=3 writes every span three times).
@@ -107,12 +107,15 @@ function search(frontend: ClusterNode): Promise<{ p50: number; p99: number; fail
   });
 }
 
-/** Metrics over the last 30 minutes at a 15 s step: 120 points, six jobs of query_frontend.metrics.interval (5m). */
+/**
+ * Metrics over 30 minutes at a 15 s step (120 points; six jobs of query_frontend.metrics.interval, 5m)
+ * from the generated spans' first second (bench/lib/generate.ts stamps them from 2026-01-01 on).
+ */
 function metricsQueries(frontend: ClusterNode): Promise<{ p50: number; p99: number; failed: number }> {
+  const start = 1_767_225_600 - 60;
   return timed(METRICS, 2, (i) => {
     const q = `{ resource.service.name = "${SERVICES[i % SERVICES.length]}" } | rate() by (span.http.route)`;
-    const end = Math.floor(Date.now() / 1000);
-    return `${frontend.url}/api/metrics/query_range?q=${encodeURIComponent(q)}&start=${end - 1800}&end=${end}&step=15s`;
+    return `${frontend.url}/api/metrics/query_range?q=${encodeURIComponent(q)}&start=${start}&end=${start + 1800}&step=15s`;
   });
 }
 

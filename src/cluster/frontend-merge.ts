@@ -41,7 +41,8 @@ function mergeSpanSets(a: SearchSpanSet, b: SearchSpanSet, spss: number): Search
   const overlap = b.spans.length - extra.length;
   const same = extra.length === 0 && (b.spans.length > 0 || b.matched <= a.matched);
   const matched = same ? Math.max(a.matched, b.matched) : a.matched + b.matched - overlap;
-  const spans = [...a.spans, ...extra].sort((x, y) => (x.startUnixNano < y.startUnixNano ? -1 : x.startUnixNano > y.startUnixNano ? 1 : 0));
+  const spans =
+    extra.length === 0 ? a.spans : [...a.spans, ...extra].sort((x, y) => (x.startUnixNano < y.startUnixNano ? -1 : x.startUnixNano > y.startUnixNano ? 1 : 0));
   return { matched, attributes: a.attributes, spans: spans.slice(0, Math.max(0, spss)) };
 }
 

@@ -73,6 +73,8 @@ export interface FrontendOptions {
   readonly queriers: () => readonly RingInstance[];
   /** A tenant's stored blocks (every tenant of `a|b`), from the frontend's own block-list poll. */
   readonly blocks: (tenant: string) => readonly BlockRef[];
+  /** Re-reads the block list now (a querier did not know blocks a job named: compacted meanwhile). */
+  readonly refreshBlocks: () => Promise<void>;
   readonly search: SearchPlanSettings & { readonly concurrentJobs: number };
   readonly metrics: {
     /** query_frontend.metrics.interval: length of one time job. */
@@ -187,34 +189,55 @@ export class QueryFrontend {
   }
 
   async search(tenant: string, req: SearchRequest): Promise<SearchResult> {
-    const blocks = this.opts.blocks(tenant);
-    const jobs = planSearchJobs(blocks, { startMs: req.startMs, endMs: req.endMs }, Date.now(), this.opts.search);
+    const range = { startMs: req.startMs, endMs: req.endMs };
     const merger = new SearchMerger(req.limit, req.spss, req.maxResultBytes ?? 0);
-    const bytesOf = new Map(blocks.map((b) => [b.id, b.bytes]));
-    merger.metrics.totalJobs = jobs.length;
-    for (const j of jobs) {
-      // Recent data counts as one block, as it does in one process.
-      merger.metrics.totalBlocks += j.kind === 'recent' ? 1 : j.blockIds.length;
-      if (j.kind === 'blocks') for (const id of j.blockIds) merger.metrics.totalBlockBytes += bytesOf.get(id) ?? 0;
-    }
-    if (jobs.length === 0) return merger.answer();
     const mostRecent = hasMostRecentHint(req.query);
-    await this.runJobs(
-      jobs,
-      this.opts.search.concurrentJobs,
-      (job, signal) => this.searchJob(tenant, req, job, signal),
-      (_job, r) => {
-        merger.add(r);
-        merger.metrics.completedJobs++;
-        req.onProgress?.(() => merger.answer());
-      },
-      () => merger.enough(mostRecent),
-      req.signal,
-    );
+    const planned = new Set<string>();
+    let missing = 0;
+    const run = async (jobs: readonly SearchJob[], blocks: readonly BlockRef[]): Promise<void> => {
+      const bytesOf = new Map(blocks.map((b) => [b.id, b.bytes]));
+      merger.metrics.totalJobs += jobs.length;
+      for (const j of jobs) {
+        // Recent data counts as one block, as it does in one process.
+        merger.metrics.totalBlocks += j.kind === 'recent' ? 1 : j.blockIds.length;
+        if (j.kind === 'blocks') for (const id of j.blockIds) merger.metrics.totalBlockBytes += bytesOf.get(id) ?? 0;
+        if (j.kind === 'blocks') for (const id of j.blockIds) planned.add(id);
+      }
+      await this.runJobs(
+        jobs,
+        this.opts.search.concurrentJobs,
+        (job, signal) => this.searchJob(tenant, req, job, signal),
+        (_job, r) => {
+          missing += r.missingBlocks.length;
+          merger.add(r);
+          merger.metrics.completedJobs++;
+          req.onProgress?.(() => merger.answer());
+        },
+        () => merger.enough(mostRecent),
+        req.signal,
+      );
+    };
+    const blocks = this.opts.blocks(tenant);
+    await run(planSearchJobs(blocks, range, Date.now(), this.opts.search), blocks);
+    if (missing > 0 && !merger.enough(mostRecent)) {
+      // Blocks compacted away between two block-list polls: their data now sits in blocks this
+      // frontend has not seen yet. Read the list again and search what is new in it.
+      await this.opts.refreshBlocks();
+      const fresh = this.opts.blocks(tenant).filter((b) => !planned.has(b.id));
+      await run(
+        planSearchJobs(fresh, range, Date.now(), this.opts.search).filter((j) => j.kind === 'blocks'),
+        fresh,
+      );
+    }
     return merger.answer();
   }
 
-  private async searchJob(tenant: string, req: SearchRequest, job: SearchJob, signal: AbortSignal): Promise<SearchResult> {
+  private async searchJob(
+    tenant: string,
+    req: SearchRequest,
+    job: SearchJob,
+    signal: AbortSignal,
+  ): Promise<SearchResult & { readonly missingBlocks: readonly string[] }> {
     const body = searchJobJson({
       query: req.query,
       limit: req.limit,

@@ -198,7 +198,8 @@ export function readMetricsJob(body: unknown): MetricsJobRequest {
   const startNs = range.bigint('startNs');
   const endNs = range.bigint('endNs');
   const stepNs = range.bigint('stepNs');
-  if (startNs < 0n || endNs <= startNs) throw new InternalBadRequest('metrics job: range.endNs must be after range.startNs (both >= 0)');
+  // start = end is a job of one interval: MetricsQuerier steps back from the start once when aligning.
+  if (startNs < 0n || endNs < startNs) throw new InternalBadRequest('metrics job: range.endNs must not be before range.startNs (both >= 0)');
   if (stepNs <= 0n) throw new InternalBadRequest('metrics job: range.stepNs must be positive');
   return {
     query: r.query('query', 'metricsQuery'),

@@ -498,6 +498,7 @@ async function startFrontend(c: Common): Promise<Running> {
       tenantsOf(tenant).flatMap((t) =>
         blocklist.metas(t).map((m) => ({ id: m.blockID, startMs: Date.parse(m.startTime), endMs: Date.parse(m.endTime), bytes: m.size })),
       ),
+    refreshBlocks: () => blocklist.poll(),
     search: {
       concurrentJobs: qf.search.concurrent_jobs,
       targetBytesPerJob: qf.search.target_bytes_per_job,
