@@ -175,6 +175,7 @@ export class QueryFrontend {
             ctl.abort(new Error('enough results'));
           }
         } catch (err) {
+          // Cancelled because enough results are in: the error is the cancellation itself.
           if (stopped) return;
           if (failure === null) {
             failure = { err };
