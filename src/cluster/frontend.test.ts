@@ -13,7 +13,7 @@ import { parse } from '../traceql/index.js';
 import { syntheticTraces } from '../../test/support/synthetic-traces.js';
 import type { BlockRef } from './frontend-jobs.js';
 import { QueryFrontend } from './frontend.js';
-import { registerQuerierRoutes } from './querier-routes.js';
+import { registerQuerierRoutes, throttledRefresh } from './querier-routes.js';
 import type { RingInstance } from './ring.js';
 
 class MemoryBlock implements Block {
@@ -172,4 +172,24 @@ test('no querier reachable: the request fails with 502 and says so', async () =>
   } finally {
     queriers = saved;
   }
+});
+
+test('block-list re-reads for unknown blocks: one at a time, at most once per gap', async () => {
+  let polls = 0;
+  let release: () => void = () => undefined;
+  const refresh = throttledRefresh(
+    () =>
+      new Promise<void>((r) => {
+        polls++;
+        release = r;
+      }),
+    60_000,
+  );
+  const first = refresh();
+  const second = refresh();
+  assert.equal(polls, 1, 'a caller during a re-read shares it');
+  release();
+  await Promise.all([first, second]);
+  await refresh();
+  assert.equal(polls, 1, 'within the gap the list read moments ago stands');
 });

@@ -52,6 +52,25 @@ export interface QuerierRoutesDeps {
   readonly logger: Logger;
 }
 
+/**
+ * A block-list re-read for jobs that name unknown blocks, at most once per `minGapMs`: a block that
+ * stays unknown (quarantined here as damaged, say) must not cost a full poll per job. Callers
+ * meanwhile share the re-read under way, or go on with the list as it is.
+ */
+export function throttledRefresh(poll: () => Promise<void>, minGapMs: number): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let last = Number.NEGATIVE_INFINITY;
+  return () => {
+    if (running !== null) return running;
+    if (Date.now() - last < minGapMs) return Promise.resolve();
+    last = Date.now();
+    running = poll().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+}
+
 /** Validates a query tree that came over the wire; whatever is wrong with it is the caller's fault. */
 function checked(root: RootExpr): RootExpr {
   try {

@@ -47,7 +47,7 @@ import { InflightBudget } from '../receivers/inflight.js';
 import type { HttpListenerLimits } from '../util/http-listener.js';
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock } from './etcd-ring.js';
 import { QueryFrontend } from './frontend.js';
-import { registerQuerierRoutes } from './querier-routes.js';
+import { registerQuerierRoutes, throttledRefresh } from './querier-routes.js';
 import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
 import { ringStatus, startOpsServer } from './ops-server.js';
@@ -439,7 +439,7 @@ async function startQuerierTarget(c: Common): Promise<Running> {
         multitenancy: cfg.multitenancy_enabled,
         recent,
         stored: sources[1]!,
-        refreshBlocks: () => blocklist.poll(),
+        refreshBlocks: throttledRefresh(() => blocklist.poll(), 2_000),
         searchTimeoutMs: cfg.querier.search.query_timeout,
         traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
         maxTagValueBytes: (tenant) => limits(tenant).read.max_bytes_per_tag_values_query,
@@ -498,7 +498,7 @@ async function startFrontend(c: Common): Promise<Running> {
       tenantsOf(tenant).flatMap((t) =>
         blocklist.metas(t).map((m) => ({ id: m.blockID, startMs: Date.parse(m.startTime), endMs: Date.parse(m.endTime), bytes: m.size })),
       ),
-    refreshBlocks: () => blocklist.poll(),
+    refreshBlocks: throttledRefresh(() => blocklist.poll(), 2_000),
     search: {
       concurrentJobs: qf.search.concurrent_jobs,
       targetBytesPerJob: qf.search.target_bytes_per_job,
