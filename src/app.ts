@@ -22,7 +22,7 @@ import { Querier } from './querier/querier.js';
 import { Searcher } from './querier/search.js';
 import { MetricsQuerier } from './querier/metrics.js';
 import { TagService } from './querier/tags.js';
-import { startApiServer } from './api/server.js';
+import { startApiServer, type ApiServerOptions } from './api/server.js';
 import { startCompactor, type CompactionOptions } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
@@ -141,6 +141,48 @@ export function tenantRateLimit(cfg: RubatoConfig, tenant: string, healthyDistri
   const share = l.rate_strategy === 'global' ? Math.max(1, healthyDistributors) : 1;
   const bytesPerSecond = l.rate_limit_bytes / share;
   return { bytesPerSecond, burstBytes: Math.max(l.burst_size_bytes, bytesPerSecond) };
+}
+
+/** A cross-tenant query (tenant key `a|b`) is held to the strictest read limit of its tenants (0 = none). */
+function strictest(key: string, limit: (tenant: string) => number): number {
+  const set = tenantsOf(key)
+    .map(limit)
+    .filter((v) => v > 0);
+  return set.length === 0 ? 0 : Math.min(...set);
+}
+
+/** A tenant's (or `a|b`'s strictest) max_bytes_per_tag_values_query. */
+export function tagValuesMaxBytes(cfg: RubatoConfig, tenant: string): number {
+  return strictest(tenant, (t) => tenantLimits(cfg, t).read.max_bytes_per_tag_values_query);
+}
+
+/**
+ * The query API's timeouts and limits from the config, for every process that serves it (one
+ * process, a querier, a query frontend), so the three cannot drift apart.
+ */
+export function apiLimitsOf(
+  cfg: RubatoConfig,
+): Pick<ApiServerOptions, 'traceByIdTimeoutMs' | 'searchTimeoutMs' | 'maxSearchDurationMs' | 'searchLimits' | 'metricsLimits'> {
+  const qf = cfg.query_frontend;
+  return {
+    traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
+    searchTimeoutMs: cfg.querier.search.query_timeout,
+    maxSearchDurationMs: (tenant) => strictest(tenant, (t) => tenantLimits(cfg, t).read.max_search_duration || qf.search.max_duration),
+    searchLimits: {
+      defaultLimit: qf.search.default_result_limit,
+      maxLimit: qf.search.max_result_limit,
+      defaultSpss: qf.search.default_spans_per_span_set,
+      maxSpss: qf.search.max_spans_per_span_set,
+      maxResponseBytes: qf.search.max_response_bytes,
+      maxQueryBytes: qf.max_query_expression_size_bytes,
+    },
+    metricsLimits: {
+      maxDurationMs: qf.metrics.max_duration,
+      maxExemplars: qf.metrics.max_exemplars,
+      maxIntervals: qf.metrics.max_intervals,
+      maxResponseSeries: qf.metrics.max_response_series,
+    },
+  };
 }
 
 /** The distributor in front of `next`: the per-tenant rate limit and max_attribute_bytes. */
@@ -277,8 +319,7 @@ export async function startReceivers(
 export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Logger): Promise<RunningApp> {
   enableProcessMetrics();
   const { storage, backend } = openStorage(cfg);
-  const limits = (tenant: string) => tenantLimits(cfg, tenant);
-  // Every limit is looked up per request through `limits`, so swapping the per-tenant table is enough.
+  // Every limit is looked up per request through tenantLimits, so swapping the per-tenant table is enough.
   const overridesPath = cfg.overrides.per_tenant_override_config;
   const overridesReload =
     overridesPath !== '' && cfg.overrides.per_tenant_override_period > 0
@@ -302,13 +343,6 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
           null,
         )
       : null;
-  // A cross-tenant query (tenant key `a|b`) is held to the strictest read limit of its tenants (0 = none).
-  const strictest = (key: string, limit: (tenant: string) => number): number => {
-    const set = tenantsOf(key)
-      .map(limit)
-      .filter((v) => v > 0);
-    return set.length === 0 ? 0 : Math.min(...set);
-  };
 
   const blocklist = new Blocklist(backend, logger, tenantIndexPollingOf(cfg));
   // Tag lists of a block are read once and cached; reading them ahead keeps the first request fast.
@@ -359,27 +393,11 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
     services: () => services,
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
-    traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
-    searchTimeoutMs: cfg.querier.search.query_timeout,
-    maxSearchDurationMs: (tenant) => strictest(tenant, (t) => limits(t).read.max_search_duration || cfg.query_frontend.search.max_duration),
-    searchLimits: {
-      defaultLimit: cfg.query_frontend.search.default_result_limit,
-      maxLimit: cfg.query_frontend.search.max_result_limit,
-      defaultSpss: cfg.query_frontend.search.default_spans_per_span_set,
-      maxSpss: cfg.query_frontend.search.max_spans_per_span_set,
-      maxResponseBytes: cfg.query_frontend.search.max_response_bytes,
-      maxQueryBytes: cfg.query_frontend.max_query_expression_size_bytes,
-    },
+    ...apiLimitsOf(cfg),
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
-    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: strictest(tenant, (t) => limits(t).read.max_bytes_per_tag_values_query) }),
+    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: tagValuesMaxBytes(cfg, tenant) }),
     generator,
-    metricsLimits: {
-      maxDurationMs: cfg.query_frontend.metrics.max_duration,
-      maxExemplars: cfg.query_frontend.metrics.max_exemplars,
-      maxIntervals: cfg.query_frontend.metrics.max_intervals,
-      maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
-    },
     metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),
   });
   logger.info({ port: api.port }, 'HTTP API listening');

@@ -2,12 +2,14 @@
  * Scale-out benchmark (issue 12): a distributed rubato on loopback (etcd ring, MinIO blocks, one
  * distributor, one query frontend) with 1, 2 and 3 ingesters and as many queriers. For each size:
  * OTLP/gRPC ingest as fast as the cluster acknowledges (fresh trace IDs), then concurrent searches
- * through the frontend. Prints the curve: spans/s acknowledged, ack p50/p99, search p50/p99, and per
- * process the spans it took and the CPU it used — on a 2-core machine the processes share two cores,
- * so the curve shows contention more than scaling. Replication factor 1 unless RF is set (RF=3 writes
- * every span three times).
+ * through the frontend, then (FLUSH=1, the default) the ingesters flush so the same searches read
+ * stored blocks and recent data, and TraceQL metrics query_range over 30 minutes of the generated spans
+ * (which the frontend splits into query_frontend.metrics.interval jobs). Prints the curve: spans/s acknowledged,
+ * ack p50/p99, search and metrics p50/p99, and per process the spans it took and the CPU it used — on
+ * a 2-core machine the processes share two cores, so the curve shows contention more than scaling.
+ * Replication factor 1 unless RF is set (RF=3 writes every span three times).
  *
- *   npm run bench:cluster                 SECONDS=10 CONCURRENCY=16 SPANS_PER_REQUEST=500 SEARCHES=40 SIZES=1,2,3 RF=1
+ *   npm run bench:cluster                 SECONDS=10 CONCURRENCY=16 SPANS_PER_REQUEST=500 SEARCHES=40 METRICS=20 FLUSH=1 SIZES=1,2,3 RF=1
  */
 import { cpuSeconds } from '../lib/server.js';
 import { Client, credentials } from '@grpc/grpc-js';
@@ -19,6 +21,8 @@ const SECONDS = env('SECONDS', 10);
 const CONCURRENCY = env('CONCURRENCY', 16);
 const SPANS_PER_REQUEST = env('SPANS_PER_REQUEST', 500);
 const SEARCHES = env('SEARCHES', 40);
+const METRICS = env('METRICS', 20);
+const FLUSH = env('FLUSH', 1) === 1;
 const RF = env('RF', 1);
 const SIZES = (process.env['SIZES'] ?? '1,2,3').split(',').map(Number);
 const SERVICES = ['frontend', 'checkout', 'cart', 'payments', 'inventory'];
@@ -71,29 +75,48 @@ async function ingest(port: number, t: RequestTemplate): Promise<{ spansPerSec: 
   return { spansPerSec: spans / elapsed, p50: pct(latencies, 50), p99: pct(latencies, 99), errors };
 }
 
-async function search(frontend: ClusterNode): Promise<{ p50: number; p99: number; failed: number }> {
+/** `count` requests, `parallel` at a time, to the URLs `url(i)` gives: latency p50/p99 of the 200s. */
+async function timed(count: number, parallel: number, url: (i: number) => string): Promise<{ p50: number; p99: number; failed: number }> {
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
   await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < SEARCHES) {
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
         const i = next++;
-        const q = `{ resource.service.name = "${SERVICES[i % SERVICES.length]}" && span.http.status_code >= 500 }`;
         const t0 = performance.now();
         try {
-          const r = await fetch(`${frontend.url}/api/search?q=${encodeURIComponent(q)}&limit=20`);
+          const r = await fetch(url(i));
           await r.arrayBuffer();
           if (r.status !== 200) failed++;
           else latencies.push(performance.now() - t0);
         } catch {
-          // The frontend closed the connection (server.http_server_write_timeout): a failed search.
+          // The frontend closed the connection (server.http_server_write_timeout): a failed query.
           failed++;
         }
       }
     }),
   );
   return { p50: pct(latencies, 50), p99: pct(latencies, 99), failed };
+}
+
+function search(frontend: ClusterNode): Promise<{ p50: number; p99: number; failed: number }> {
+  return timed(SEARCHES, 4, (i) => {
+    const q = `{ resource.service.name = "${SERVICES[i % SERVICES.length]}" && span.http.status_code >= 500 }`;
+    return `${frontend.url}/api/search?q=${encodeURIComponent(q)}&limit=20`;
+  });
+}
+
+/**
+ * Metrics over 30 minutes at a 15 s step (120 points; six jobs of query_frontend.metrics.interval, 5m)
+ * from the generated spans' first second (bench/lib/generate.ts stamps them from 2026-01-01 on).
+ */
+function metricsQueries(frontend: ClusterNode): Promise<{ p50: number; p99: number; failed: number }> {
+  const start = 1_767_225_600 - 60;
+  return timed(METRICS, 2, (i) => {
+    const q = `{ resource.service.name = "${SERVICES[i % SERVICES.length]}" } | rate() by (span.http.route)`;
+    return `${frontend.url}/api/metrics/query_range?q=${encodeURIComponent(q)}&start=${start}&end=${start + 1800}&step=15s`;
+  });
 }
 
 async function runSize(n: number, t: RequestTemplate): Promise<string[]> {
@@ -139,6 +162,21 @@ async function runSize(n: number, t: RequestTemplate): Promise<string[]> {
     const qcpu = queriers.map((q) => `${q.id} cpu ${((cpuSeconds(q.proc.pid ?? 0) - (cpuS0.get(q.id) ?? 0)) / sElapsed).toFixed(2)} cores`);
     lines.push(
       `  search (${SEARCHES} queries, 4 at a time, over recent data): p50 ${sr.p50.toFixed(0)} ms, p99 ${sr.p99.toFixed(0)} ms, ${sr.failed} failed; ${qcpu.join(', ')}`,
+    );
+    if (FLUSH) {
+      // Everything to the backend: searches then read stored blocks (and what the ingesters still hold).
+      await Promise.all(ingesters.map(async (x) => (await fetch(`${x.url}/flush`, { method: 'POST' })).arrayBuffer()));
+      const flushed = await Promise.all(ingesters.map((x) => metric(x, 'tempo_ingester_blocks_flushed_total')));
+      const want = flushed.reduce((a, b) => a + b, 0);
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && (await metric(queriers[0]!, 'tempodb_blocklist_length')) < want) await new Promise((r) => setTimeout(r, 250));
+      const blocks = await metric(queriers[0]!, 'tempodb_blocklist_length');
+      const sb = await search(frontend);
+      lines.push(`  search after a flush (${blocks} blocks + recent data): p50 ${sb.p50.toFixed(0)} ms, p99 ${sb.p99.toFixed(0)} ms, ${sb.failed} failed`);
+    }
+    const mr = await metricsQueries(frontend);
+    lines.push(
+      `  metrics query_range (${METRICS} queries, 2 at a time, 30 min at 15 s): p50 ${mr.p50.toFixed(0)} ms, p99 ${mr.p99.toFixed(0)} ms, ${mr.failed} failed`,
     );
     return lines;
   } finally {

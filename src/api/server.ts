@@ -31,6 +31,8 @@ export interface ApiServerOptions extends OpsDeps, TraceDeps, SearchDeps, Genera
   readonly streamOverHttp?: { readonly connection?: GrpcConnectionOptions };
   /** Tenant checks and access control in front of every route. Default: multitenancy as above, `a|b` allowed, no auth. */
   readonly gate?: ApiGateOptions;
+  /** More routes on the same port, added before listening (distributed mode's /ring, the querier's internal endpoints). */
+  readonly routes?: (app: FastifyInstance) => void;
 }
 
 /** The HTTP API on Tempo's port 3100: query endpoints, operations endpoints and /metrics. */
@@ -79,6 +81,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ app: Fas
   registerGeneratorRoutes(app, opts);
   registerMetricsRoutes(app, opts);
   registerUiRoutes(app);
+  opts.routes?.(app);
   // h2c: plaintext connections opening with the HTTP/2 preface go to gRPC.
   if (toGrpc !== null && opts.tls === undefined) shareWithGrpc(app.server, toGrpc, listener.idleTimeoutMs);
   await app.listen({ host: opts.host, port: opts.port });

@@ -31,6 +31,8 @@ import { scopesOf, searchRequestOf, tagRequest, v1TagNames, v1TagValues, v2TagSc
 import { tenantOf, TenantRefused } from './tenant.js';
 import { admitStreamingQuery, type ApiGateOptions } from '../auth/api-gate.js';
 import { AuthDenied } from '../auth/access.js';
+import { asCaller } from '../auth/caller.js';
+import { presentedToken } from '../auth/credentials.js';
 import {
   decodeQueryInstantRequest,
   decodeQueryRangeRequest,
@@ -152,7 +154,13 @@ export function createStreamingQuerier(deps: StreamingDeps): StreamingQuerier {
         if (deps.gate !== undefined) admitStreamingQuery((name) => headers[name], deps.gate);
         const tenant = tenantOf(headers, deps.multitenancy);
         if (tenant === null) throw new CallError(status.UNAUTHENTICATED, 'no org id');
-        return run(tenant, call.request, ctl.signal, progress);
+        const access = deps.gate?.access ?? null;
+        if (access === null) return run(tenant, call.request, ctl.signal, progress);
+        // As on HTTP: the caller's token goes with the query's work (to queriers, behind a frontend).
+        return asCaller(
+          presentedToken((name) => headers[name], access.header),
+          () => run(tenant, call.request, ctl.signal, progress),
+        );
       };
       answer().then(
         (last) => {

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { orgIdHeader, parseOrgIds, TenantRefused } from '../api/tenant.js';
 import { PAGES } from '../api/ui-routes.js';
 import { type AccessControl, AuthDenied, type TenantScope } from './access.js';
+import { asCaller } from './caller.js';
 import { type HeaderGetter, httpHeaders, presentedToken } from './credentials.js';
 
 export interface ApiGateOptions {
@@ -70,6 +71,10 @@ export function installApiGate(app: FastifyInstance, opts: ApiGateOptions): void
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="rubato"');
     return reply.code(status).type('text/plain; charset=utf-8').send(message);
   };
+  // The caller's token stays with the request's work (a query frontend hands it on to queriers);
+  // a callback hook, so the handler runs inside the context.
+  const access = opts.access;
+  if (access !== null) app.addHook('onRequest', (req, _reply, done) => asCaller(presentedToken(httpHeaders(req.headers), access.header), done));
   app.addHook('onRequest', async (req, reply) => {
     // Unknown paths (undefined) are closed too: without a token a prober learns nothing, not even 404.
     const route = req.routeOptions.url;

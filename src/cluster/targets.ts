@@ -4,7 +4,7 @@
  * - distributor: OTLP receivers; routes each trace to replication_factor ingesters, acknowledges on a write quorum
  * - ingester: WAL, head blocks, flush to the backend; internal gRPC (Push, FindTrace, RecentTraces)
  * - querier: the HTTP query API over the ingesters' recent data and the backend's blocks
- * - query-frontend: the HTTP query API, each request handed to a querier
+ * - query-frontend: the HTTP query API, searches and metrics split into jobs for the queriers (frontend.ts)
  * - compactor: compaction and retention, one compactor at a time (etcd lock)
  * - metrics-generator: span metrics and service graphs from what distributors forward to it
  * `all` stays app.ts's single process with in-process calls.
@@ -15,6 +15,7 @@ import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
+  apiLimitsOf,
   apiSecurityOf,
   compactorOptions,
   configuredDistributor,
@@ -24,6 +25,7 @@ import {
   packageVersion,
   redactionBefore,
   startReceivers,
+  tagValuesMaxBytes,
   type RunningApp,
 } from '../app.js';
 import { startAuth, type AuthRuntime } from '../auth/setup.js';
@@ -36,8 +38,8 @@ import { createMetricsGenerator } from '../generator/generator.js';
 import { Ingester } from '../ingester/ingester.js';
 import { enableProcessMetrics } from '../metrics/registry.js';
 import { ACCEPTED_ALL, type Pusher } from '../model/pusher.js';
+import { tenantsOf } from '../model/tenant.js';
 import { generatorSettings } from '../overrides/generator.js';
-import { tenantLimits } from '../overrides/limits.js';
 import { Blocklist, tenantIndexPollingOf } from '../querier/blocklist.js';
 import { MetricsQuerier } from '../querier/metrics.js';
 import { Querier } from '../querier/querier.js';
@@ -47,11 +49,13 @@ import { CertificateWatchers } from '../tls/certificate-watcher.js';
 import { grpcClientTlsSettings, grpcTlsSettings, type GrpcClientTls } from '../tls/settings.js';
 import type { HttpListenerLimits } from '../util/http-listener.js';
 import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock, type EtcdTls } from './etcd-ring.js';
-import { registerFrontendProxy } from './frontend.js';
+import { QueryFrontend } from './frontend.js';
 import { createGeneratorForwarder } from './generator-forwarder.js';
+import { querierHttp } from './querier-http.js';
+import { registerQuerierRoutes, throttledRefresh } from './querier-routes.js';
 import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
-import { startOpsServer } from './ops-server.js';
+import { ringStatus, startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
 import { isHealthy, tokensFor, type ReplicaRules, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
@@ -83,25 +87,6 @@ export interface ClusterSettings {
 function firstIPv4(): string {
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   return '127.0.0.1';
-}
-
-/**
- * Settings the single process honours that some distributed targets do not carry yet (key → those
- * targets): refused at start with the key's name, so no process of a cluster runs without the TLS or
- * access control its config asks for. The other targets carry them (see README "Distributed mode").
- */
-const NOT_CARRIED_YET: readonly { readonly key: string; readonly set: (cfg: RubatoConfig) => boolean; readonly targets: readonly Target[] }[] = [
-  { key: 'auth.enabled', set: (cfg) => cfg.auth.enabled, targets: ['query-frontend'] },
-  { key: 'server.http_tls_config', set: (cfg) => cfg.server.http_tls_config.cert_file !== '', targets: ['query-frontend'] },
-  { key: 'stream_over_http_enabled', set: (cfg) => cfg.stream_over_http_enabled, targets: ['query-frontend'] },
-];
-
-function refuseSingleProcessOnly(cfg: RubatoConfig): void {
-  for (const { key, set, targets } of NOT_CARRIED_YET) {
-    if (targets.includes(cfg.target) && set(cfg)) {
-      throw new ConfigError(`-target=${cfg.target}: ${key} is not supported by this target yet; remove it, or run one process (-target=all)`, key);
-    }
-  }
 }
 
 /** TLS and auth to etcd from Tempo's kvstore.etcd keys, checked at start rather than at the first failed call. */
@@ -163,7 +148,6 @@ export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
       'ingester.lifecycler.ring.kvstore.etcd.endpoints',
     );
   }
-  refuseSingleProcessOnly(cfg);
   return {
     endpoints: kv.etcd.endpoints,
     prefix: kv.prefix,
@@ -183,6 +167,23 @@ export function clusterSettings(cfg: RubatoConfig): ClusterSettings {
 }
 
 const httpListener = (cfg: RubatoConfig): HttpListenerLimits => httpListenerOf(cfg.server);
+
+/**
+ * How the frontend dials queriers: plain HTTP, or HTTPS when queriers listen with server.http_tls_config,
+ * trusting querier.frontend_worker.grpc_client_config's CA (the system's when its TLS is off).
+ */
+function querierTlsOf(cfg: RubatoConfig): GrpcClientTls | null {
+  if (cfg.server.http_tls_config.cert_file === '') return null;
+  return (
+    grpcClientTlsSettings('querier.frontend_worker', cfg.querier.frontend_worker.grpc_client_config) ?? {
+      ca: null,
+      cert: null,
+      key: null,
+      serverName: '',
+      insecureSkipVerify: false,
+    }
+  );
+}
 
 /** One client per ingester address, reused across requests. */
 class ClientPool {
@@ -453,7 +454,6 @@ async function startDistributor(c: Common): Promise<Running> {
 async function startQuerierTarget(c: Common): Promise<Running> {
   const { cfg, cs, logger } = c;
   const { backend } = openStorage(cfg);
-  const limits = (tenant: string) => tenantLimits(cfg, tenant);
   const ring = await c.watch(RINGS.ingester);
   const pool = new ClientPool(MAX_INTERNAL_MSG(cfg), grpcClientTlsSettings('ingester_client', cfg.ingester_client.grpc_client_config));
   const blocklist = new Blocklist(backend, logger, tenantIndexPollingOf(cfg));
@@ -486,28 +486,24 @@ async function startQuerierTarget(c: Common): Promise<Running> {
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
     services: () => c.services,
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
-    traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
-    searchTimeoutMs: cfg.querier.search.query_timeout,
-    maxSearchDurationMs: (tenant) => limits(tenant).read.max_search_duration || cfg.query_frontend.search.max_duration,
-    searchLimits: {
-      defaultLimit: cfg.query_frontend.search.default_result_limit,
-      maxLimit: cfg.query_frontend.search.max_result_limit,
-      defaultSpss: cfg.query_frontend.search.default_spans_per_span_set,
-      maxSpss: cfg.query_frontend.search.max_spans_per_span_set,
-      maxResponseBytes: cfg.query_frontend.search.max_response_bytes,
-      maxQueryBytes: cfg.query_frontend.max_query_expression_size_bytes,
-    },
+    ...apiLimitsOf(cfg),
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
-    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: limits(tenant).read.max_bytes_per_tag_values_query }),
+    tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: tagValuesMaxBytes(cfg, tenant) }),
     generator: null,
-    metricsLimits: {
-      maxDurationMs: cfg.query_frontend.metrics.max_duration,
-      maxExemplars: cfg.query_frontend.metrics.max_exemplars,
-      maxIntervals: 10_000,
-      maxResponseSeries: cfg.query_frontend.metrics.max_response_series,
-    },
     metricsQuery: (tenant, req) => metricsQuerier.query(tenant, req),
+    // The query frontend's jobs (see querier-routes.ts).
+    routes: (app) =>
+      registerQuerierRoutes(app, {
+        multitenancy: cfg.multitenancy_enabled,
+        recent,
+        stored: sources[1]!,
+        refreshBlocks: throttledRefresh(() => blocklist.poll(), 2_000),
+        searchTimeoutMs: cfg.querier.search.query_timeout,
+        traceByIdTimeoutMs: cfg.querier.trace_by_id.query_timeout,
+        maxTagValueBytes: (tenant) => tagValuesMaxBytes(cfg, tenant),
+        logger,
+      }),
   });
   await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
   void listTenants(backend).then(
@@ -537,28 +533,81 @@ async function startQuerierTarget(c: Common): Promise<Running> {
 
 async function startFrontend(c: Common): Promise<Running> {
   const { cfg, cs, logger } = c;
+  const { backend } = openStorage(cfg);
   const queriers = await c.watch(RINGS.querier);
   const ingesters = await c.watch(RINGS.ingester);
   const healthy = () => queriers.view().instances.filter((i) => isHealthy(i, Date.now(), cs.heartbeatTimeoutMs));
-  const ops = await startOpsServer({
+  // The frontend plans search jobs from the block list itself, as Tempo's does; it opens no block.
+  const blocklist = new Blocklist(backend, logger, tenantIndexPollingOf(cfg));
+  await blocklist.start(Math.min(cfg.storage.trace.blocklist_poll, 30_000));
+  const qf = cfg.query_frontend;
+  // Ingesters answer for flushed data only until complete_block_timeout: stored blocks must be read
+  // for anything older, whatever query_backend_after says, or searches would miss it.
+  const backendAfterMs = Math.min(qf.search.query_backend_after, cfg.ingester.complete_block_timeout);
+  if (backendAfterMs < qf.search.query_backend_after) {
+    logger.warn(
+      { query_backend_after: qf.search.query_backend_after, complete_block_timeout: cfg.ingester.complete_block_timeout },
+      'query_frontend.search.query_backend_after is longer than ingester.complete_block_timeout; searching stored blocks from complete_block_timeout on',
+    );
+  }
+  const frontend = new QueryFrontend({
+    queriers: healthy,
+    blocks: (tenant) =>
+      tenantsOf(tenant).flatMap((t) =>
+        blocklist.metas(t).map((m) => ({ id: m.blockID, startMs: Date.parse(m.startTime), endMs: Date.parse(m.endTime), bytes: m.size })),
+      ),
+    refreshBlocks: throttledRefresh(() => blocklist.poll(), 2_000),
+    search: {
+      concurrentJobs: qf.search.concurrent_jobs,
+      targetBytesPerJob: qf.search.target_bytes_per_job,
+      queryBackendAfterMs: backendAfterMs,
+      queryIngestersUntilMs: qf.search.query_ingesters_until,
+    },
+    metrics: {
+      intervalMs: qf.metrics.interval,
+      concurrentJobs: qf.metrics.concurrent_jobs,
+      queryBackendAfterMs: qf.metrics.query_backend_after,
+    },
+    maxRetries: qf.max_retries,
+    timeoutMs: Math.max(cfg.querier.search.query_timeout, cfg.querier.trace_by_id.query_timeout) + 5_000,
+    http: querierHttp(querierTlsOf(cfg)),
+    logger,
+  });
+  const api = await startApiServer({
     host: cfg.server.http_listen_address,
     port: cfg.server.http_listen_port,
     listener: httpListener(cfg),
+    // Grafana's entry: TLS, the token gate and streaming as in one process; each job carries the caller's token.
+    ...apiSecurityOf(cfg, c.auth, c.certificates),
+    logger,
+    multitenancy: cfg.multitenancy_enabled,
     isReady: () => healthy().length > 0,
     configYaml: () => c.configYaml,
     flush: async () => undefined,
     buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
     services: () => c.services,
-    rings: () => ({ ingester: ingesters.view(), querier: queriers.view() }),
-    heartbeatTimeoutMs: cs.heartbeatTimeoutMs,
-    extra: (app) =>
-      registerFrontendProxy(app, {
-        queriers: healthy,
-        timeoutMs: Math.max(cfg.querier.search.query_timeout, cfg.querier.trace_by_id.query_timeout) + 5_000,
-        logger,
+    findTraceById: (tenant, traceId, range, signal) => frontend.findTraceById(tenant, traceId, range, signal),
+    ...apiLimitsOf(cfg),
+    search: (tenant, req) => frontend.search(tenant, req),
+    tagNames: (tenant, scopes, req) => frontend.tagNames(tenant, scopes, req),
+    tagValues: (tenant, tag, req) => frontend.tagValues(tenant, tag, req),
+    generator: null,
+    metricsQuery: (tenant, req) => frontend.metricsQuery(tenant, req),
+    routes: (app) =>
+      app.get('/ring', async (req, reply) => {
+        const json = (req.headers.accept ?? '').includes('application/json');
+        return reply
+          .type(json ? 'application/json' : 'text/plain; charset=utf-8')
+          .send(ringStatus({ ingester: ingesters.view(), querier: queriers.view() }, cs.heartbeatTimeoutMs, json));
       }),
   });
-  return { ports: { http: ops.port, otlpGrpc: null, otlpHttp: null }, stop: () => ops.close() };
+  return {
+    ports: { http: api.port, otlpGrpc: null, otlpHttp: null },
+    async stop() {
+      blocklist.stop();
+      await api.close();
+    },
+  };
 }
 
 // ----------------------------------------------------------------------------------------- compactor

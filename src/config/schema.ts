@@ -427,11 +427,18 @@ const querierSchema = section(
     ).prefault({}),
     /** default 20: block reads running at once */
     max_concurrent_queries: int(D.querier.maxConcurrentQueries, 1),
+    /** Tempo's frontend–querier link; rubato's query frontend calls the queriers' HTTP port, and uses only its TLS keys */
+    frontend_worker: section({ grpc_client_config: grpcClientSchema.prefault({}) }, [
+      'frontend_address',
+      'parallelism',
+      'match_max_concurrent',
+      'dns_lookup_duration',
+      'id',
+    ]).prefault({}),
   },
   [
     'metrics',
     'partition_ring',
-    'frontend_worker',
     'shuffle_sharding_ingesters_enabled',
     'shuffle_sharding_ingesters_lookback_period',
     'query_relevant_ingesters',
@@ -496,8 +503,10 @@ const queryFrontendSchema = section(
         max_duration: duration(D.queryFrontend.metricsMaxDuration),
         /** default 30m */
         query_backend_after: duration(D.queryFrontend.metricsQueryBackendAfter),
-        /** default 5m */
+        /** default 5m: length of one time job the frontend splits a query_range into */
         interval: duration(D.queryFrontend.metricsInterval),
+        /** default 1000: time jobs of one query out to queriers at once */
+        concurrent_jobs: int(1000, 1),
         /** default 100 */
         max_exemplars: int(D.queryFrontend.metricsMaxExemplars),
         /** default 0 (no limit): series in a metrics answer before it is cut and marked PARTIAL */
@@ -509,7 +518,7 @@ const queryFrontendSchema = section(
         /** default 0 (off) */
         throughput_bytes_slo: num(0),
       },
-      ['concurrent_jobs', 'target_bytes_per_job', 'streaming_shards', 'exemplars'],
+      ['target_bytes_per_job', 'streaming_shards', 'exemplars'],
     ).prefault({}),
   },
   ['max_batch_size', 'log_query_request_headers', 'response_consumers', 'weights', 'mcp_server', 'rf1_after', 'api_timeout'],

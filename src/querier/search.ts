@@ -199,6 +199,6 @@ export function countThreshold(root: RootExpr, conditions: QueryConditions): num
   return 1;
 }
 
-function hasMostRecentHint(root: RootExpr): boolean {
+export function hasMostRecentHint(root: RootExpr): boolean {
   return root.hints.some((h) => h.name === 'most_recent' && h.value.type === 'bool' && h.value.value);
 }

@@ -10,7 +10,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  status,
+  type ChannelCredentials,
+  type Client as GrpcClient,
+  type ClientReadableStream,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -20,6 +29,7 @@ import { assertSameTrace, type JsonResourceSpans } from '../support/compare.js';
 import { makeCa } from '../support/certificates.js';
 import { etcdBinary, startCluster, type Cluster, type ClusterNode } from '../support/cluster.js';
 import { minioBinary } from '../support/minio.js';
+import { projectRoot } from '../support/rubato-process.js';
 import { byTrace, exportSpans, recordTraces } from '../support/otel-traces.js';
 
 const peersMissing = etcdBinary() === null || minioBinary() === null;
@@ -94,13 +104,24 @@ test('cluster with TLS, access control and internal mTLS: write and read with to
         `    tls_ca_path: ${ca.certFile}`,
         `    tls_cert_path: ${file('internal-client.crt')}`,
         `    tls_key_path: ${file('internal-client.key')}`,
+        // The frontend dials the queriers' HTTPS port trusting this CA; Grafana's streaming on its port.
+        'querier:',
+        '  frontend_worker:',
+        '    grpc_client_config:',
+        '      tls_enabled: true',
+        `      tls_ca_path: ${ca.certFile}`,
+        'stream_over_http_enabled: true',
       ],
     });
     const c = cluster;
     const ingester = await c.add('ingester', 'ingester-1');
     await waitReadyOverTls(ingester, ca.cert);
-    const [distributor, querier] = await Promise.all([c.add('distributor', 'distributor-1'), c.add('querier', 'querier-1')]);
-    await Promise.all([waitReadyOverTls(distributor, ca.cert), waitReadyOverTls(querier, ca.cert)]);
+    const [distributor, querier, frontend] = await Promise.all([
+      c.add('distributor', 'distributor-1'),
+      c.add('querier', 'querier-1'),
+      c.add('query-frontend', 'frontend-1'),
+    ]);
+    await Promise.all([waitReadyOverTls(distributor, ca.cert), waitReadyOverTls(querier, ca.cert), waitReadyOverTls(frontend, ca.cert)]);
 
     // Both receivers over TLS with a write token for the tenant: acknowledged (so pushed over mTLS).
     const md = new Metadata();
@@ -153,6 +174,57 @@ test('cluster with TLS, access control and internal mTLS: write and read with to
     assert.equal((await httpsGet(ca.cert, querier.httpPort, `/api/traces/${someId}`, asReader(TOKENS.readerB))).status, 403);
     assert.equal((await httpsGet(ca.cert, distributor.httpPort, '/ring')).status, 401, 'the ring page needs a token too');
     assert.equal((await httpsGet(ca.cert, distributor.httpPort, '/ring', { Authorization: `Bearer ${TOKENS.readerA}` })).status, 200);
+
+    // Through the query frontend (Grafana's entry): HTTPS, the same tokens; its jobs reach the querier
+    // over HTTPS with the caller's token, so a reader of the tenant gets the traces and no one else does.
+    const viaFrontend = await httpsGet(
+      ca.cert,
+      frontend.httpPort,
+      `/api/search?q=${encodeURIComponent('{ resource.service.name = "secure-cluster" }')}`,
+      asReader(TOKENS.readerA),
+    );
+    assert.equal(viaFrontend.status, 200, viaFrontend.body);
+    assert.equal((JSON.parse(viaFrontend.body) as { traces: unknown[] }).traces.length, traces.length);
+    const byIdViaFrontend = await httpsGet(ca.cert, frontend.httpPort, `/api/traces/${someId}`, asReader(TOKENS.readerA));
+    assert.equal(byIdViaFrontend.status, 200, byIdViaFrontend.body);
+    assert.equal((await httpsGet(ca.cert, frontend.httpPort, `/api/search?q=${encodeURIComponent('{ }')}`, { 'X-Scope-OrgID': TENANT })).status, 401);
+    assert.equal((await httpsGet(ca.cert, frontend.httpPort, `/api/traces/${someId}`, asReader(TOKENS.readerB))).status, 403);
+    // Grafana's streaming search on the frontend's HTTPS port, with the token in the call's metadata.
+    const def = loadSync(join(projectRoot, 'test', 'support', 'streaming-querier.proto'), { defaults: true });
+    const pkg = loadPackageDefinition(def) as unknown as {
+      tempopb: {
+        StreamingQuerier: new (
+          addr: string,
+          creds: ChannelCredentials,
+        ) => GrpcClient & Record<string, (req: object, md: Metadata) => ClientReadableStream<unknown>>;
+      };
+    };
+    const streaming = new pkg.tempopb.StreamingQuerier(`localhost:${frontend.httpPort}`, credentials.createSsl(ca.cert));
+    const streamSearch = (token: string | null): Promise<{ traces: unknown[] }[]> => {
+      const smd = new Metadata();
+      smd.set('x-scope-orgid', TENANT);
+      if (token !== null) smd.set('authorization', `Bearer ${token}`);
+      const call = streaming.Search!({ Query: '{ resource.service.name = "secure-cluster" }', Limit: 20 }, smd);
+      const out: { traces: unknown[] }[] = [];
+      return new Promise((resolve, reject) => {
+        call.on('data', (m: { traces: unknown[] }) => out.push(m));
+        call.on('error', reject);
+        call.on('status', (st: { code: number }) => {
+          if (st.code === status.OK) resolve(out);
+        });
+      });
+    };
+    try {
+      const msgs = await streamSearch(TOKENS.readerA);
+      assert.equal(
+        new Set(msgs.flatMap((m) => m.traces.map((t) => (t as { traceID: string }).traceID))).size,
+        traces.length,
+        'streamed search finds every trace',
+      );
+      await assert.rejects(streamSearch(null), (err: { code?: number }) => err.code === status.UNAUTHENTICATED);
+    } finally {
+      streaming.close();
+    }
 
     // The ingester's internal port: plaintext and certificate-less TLS clients are refused; the
     // configured client certificate gets the trace (so the refusals are about the credentials).
