@@ -3,13 +3,12 @@
 // against the real engine on generated traces), after a round trip through the internal JSON.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AttributeTagScope, Block, BlockInfo, BlockSource, SearchOptions } from '../block/block.js';
-import type { TraceRecord } from '../model/trace-record.js';
 import { MetricsQuerier, type MetricsAnswer } from '../querier/metrics.js';
 import { Searcher } from '../querier/search.js';
 import { ROOT_SPAN_NOT_YET_RECEIVED, type SearchTrace } from '../querier/search-result.js';
 import { alignRange, exemplarsWanted, IntervalMapper, parse, type MetricsRange } from '../traceql/index.js';
 import { syntheticTraces } from '../../test/support/synthetic-traces.js';
+import { MemoryBlock, sourceOf } from '../../test/support/memory-block.js';
 import { emptyIntervalValue, planMetricsJobs, splittableByTime } from './frontend-jobs.js';
 import { mergeMetricsParts, mergeSearchTraces, SearchMerger } from './frontend-merge.js';
 import {
@@ -23,32 +22,6 @@ import {
   metricsJobJson,
 } from './querier-wire.js';
 
-class MemoryBlock implements Block {
-  readonly info: BlockInfo;
-  constructor(
-    id: string,
-    private readonly recs: TraceRecord[],
-  ) {
-    this.info = { id, tenant: 't', startMs: 0, endMs: Number.MAX_SAFE_INTEGER, bytes: 0 };
-  }
-  async findTrace(): Promise<Uint8Array[]> {
-    return [];
-  }
-  async *search(_f: unknown, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
-    for (let i = 0; i < this.recs.length; i += opts.batchSize()) yield this.recs.slice(i, i + opts.batchSize());
-  }
-  async tagNames(): Promise<Map<AttributeTagScope, Set<string>>> {
-    return new Map();
-  }
-  async tagValues(): Promise<never[]> {
-    return [];
-  }
-  async *traces(): AsyncGenerator<TraceRecord> {
-    yield* this.recs;
-  }
-}
-const source = (...blocks: Block[]): BlockSource => ({ blocks: async () => blocks });
-
 const SEC = 1_000_000_000n;
 const T0 = 1_767_225_600n * SEC;
 // 900 traces 100 ms apart: 90 seconds of spans.
@@ -60,7 +33,7 @@ function rows(a: MetricsAnswer): string[] {
 }
 
 test('metrics time jobs laid side by side equal one evaluation over the whole range', async () => {
-  const querier = new MetricsQuerier([source(new MemoryBlock('b', traces))]);
+  const querier = new MetricsQuerier([sourceOf(new MemoryBlock(traces, { id: 'b' }))]);
   // 21 intervals in jobs of 4: the last job is a single interval.
   const range: MetricsRange = { startNs: T0 + 3n * SEC, endNs: T0 + 100n * SEC, stepNs: 5n * SEC, instant: false };
   const queries = [
@@ -105,7 +78,7 @@ test('metrics time jobs laid side by side equal one evaluation over the whole ra
 });
 
 test('metrics merge: exemplars spread and cut to the limit; more series than max_response_series is a partial answer', async () => {
-  const querier = new MetricsQuerier([source(new MemoryBlock('b', traces))]);
+  const querier = new MetricsQuerier([sourceOf(new MemoryBlock(traces, { id: 'b' }))]);
   const range: MetricsRange = { startNs: T0 + 3n * SEC, endNs: T0 + 95n * SEC, stepNs: 5n * SEC, instant: false };
   const query = parse('{} | count_over_time() by (span.http.route)');
   const jobs = planMetricsJobs(range, 20n * SEC, true);
@@ -165,15 +138,15 @@ test('one trace found by two jobs is combined: spans by ID, counts, earliest sta
 });
 
 test('search jobs over parts of the blocks, merged, find what one search over all of them finds', async () => {
-  const blocks = [0, 1, 2, 3].map((i) => new MemoryBlock(`b${i}`, traces.slice(i * 200, i * 200 + 250)));
+  const blocks = [0, 1, 2, 3].map((i) => new MemoryBlock(traces.slice(i * 200, i * 200 + 250), { id: `b${i}` }));
   const query = parse('{ resource.service.name = "cart" }');
   const req = { query, limit: 10_000, spss: 3 };
-  const whole = await new Searcher([source(...blocks)]).search('t', req);
+  const whole = await new Searcher([sourceOf(...blocks)]).search('t', req);
   const merger = new SearchMerger(req.limit, req.spss, 0);
   for (const b of blocks) {
     const job = readSearchJob(JSON.parse(JSON.stringify(searchJobJson({ ...req, maxResultBytes: 0, source: { kind: 'blocks', blockIds: [b.info.id] } }))));
     assert.deepEqual(job.source, { kind: 'blocks', blockIds: [b.info.id] });
-    const r = await new Searcher([source(b)]).search('t', { ...req, query: job.query });
+    const r = await new Searcher([sourceOf(b)]).search('t', { ...req, query: job.query });
     merger.add(searchResultOf(JSON.parse(JSON.stringify(searchResultJson(r)))));
   }
   const merged = merger.answer();

@@ -5,53 +5,29 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
-import type { AttributeTagScope, Block, BlockInfo, BlockSource, SearchOptions } from '../block/block.js';
+import type { Block, BlockSource } from '../block/block.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { MetricsQuerier } from '../querier/metrics.js';
 import { Searcher } from '../querier/search.js';
 import { parse } from '../traceql/index.js';
 import { syntheticTraces } from '../../test/support/synthetic-traces.js';
+import { MemoryBlock, sourceOf } from '../../test/support/memory-block.js';
 import type { BlockRef } from './frontend-jobs.js';
 import { querierHttp } from './querier-http.js';
 import { QueryFrontend } from './frontend.js';
 import { registerQuerierRoutes, throttledRefresh } from './querier-routes.js';
 import type { RingInstance } from './ring.js';
 
-class MemoryBlock implements Block {
-  readonly info: BlockInfo;
-  constructor(
-    id: string,
-    private readonly recs: TraceRecord[],
-    endMs = 1_000,
-    spansAlsoElsewhere = false,
-  ) {
-    this.info = { id, tenant: 'single-tenant', startMs: 0, endMs, bytes: 100, spansAlsoElsewhere };
-  }
-  async findTrace(): Promise<Uint8Array[]> {
-    return [];
-  }
-  async *search(_f: unknown, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
-    for (let i = 0; i < this.recs.length; i += opts.batchSize()) yield this.recs.slice(i, i + opts.batchSize());
-  }
-  async tagNames(): Promise<Map<AttributeTagScope, Set<string>>> {
-    return new Map();
-  }
-  async tagValues(): Promise<never[]> {
-    return [];
-  }
-  async *traces(): AsyncGenerator<TraceRecord> {
-    yield* this.recs;
-  }
-}
-
 const SEC = 1_000_000_000n;
 const T0 = 1_767_225_600n * SEC;
 const traces = syntheticTraces({ traces: 400, spansPerTrace: 4, seed: 3, startNs: T0 });
 // Two stored blocks, later compacted into one; recent data overlapping the newest block.
-const a = new MemoryBlock('a', traces.slice(0, 150), 1_000);
-const b = new MemoryBlock('b', traces.slice(150, 300), 2_000);
-const compacted = new MemoryBlock('c', traces.slice(0, 300), 2_000);
-const recent = new MemoryBlock('ingesters', traces.slice(250), 3_000, true);
+const block = (id: string, recs: TraceRecord[], endMs: number, spansAlsoElsewhere = false): MemoryBlock =>
+  new MemoryBlock(recs, { id, tenant: 'single-tenant', endMs, bytes: 100, spansAlsoElsewhere });
+const a = block('a', traces.slice(0, 150), 1_000);
+const b = block('b', traces.slice(150, 300), 2_000);
+const compacted = block('c', traces.slice(0, 300), 2_000);
+const recent = block('ingesters', traces.slice(250), 3_000, true);
 const logger = pino({ level: 'silent' });
 
 let servers: FastifyInstance[] = [];
@@ -104,7 +80,6 @@ function frontend(blocks: () => BlockRef[], refresh: () => Promise<void> = async
 }
 
 const ref = (blk: MemoryBlock): BlockRef => ({ id: blk.info.id, startMs: blk.info.startMs, endMs: blk.info.endMs, bytes: blk.info.bytes });
-const source = (...blocks: Block[]): BlockSource => ({ blocks: async () => blocks });
 
 test('a search through the frontend: jobs past an unreachable querier, merged, equal to one search over everything', async () => {
   storedNow = [a, b];
@@ -112,7 +87,7 @@ test('a search through the frontend: jobs past an unreachable querier, merged, e
   const req = { query, limit: 10_000, spss: 3 };
   const progress: number[] = [];
   const got = await frontend(() => [ref(a), ref(b)]).search('single-tenant', { ...req, onProgress: (p) => progress.push(p().metrics.completedJobs) });
-  const want = await new Searcher([source(recent, a, b)]).search('single-tenant', req);
+  const want = await new Searcher([sourceOf(recent, a, b)]).search('single-tenant', req);
   assert.ok(want.traces.length > 20);
   assert.deepEqual(
     got.traces.map((t) => t.traceId),
@@ -145,7 +120,7 @@ test('blocks compacted away between two polls: the frontend reads its block list
   const query = parse('{ resource.service.name = "cart" }');
   const req = { query, limit: 10_000, spss: 3 };
   const got = await f.search('single-tenant', req);
-  const want = await new Searcher([source(recent, compacted)]).search('single-tenant', req);
+  const want = await new Searcher([sourceOf(recent, compacted)]).search('single-tenant', req);
   assert.equal(refreshed, 1);
   assert.deepEqual(got.traces.map((t) => t.traceId).sort(), want.traces.map((t) => t.traceId).sort());
   assert.equal(got.metrics.totalJobs, 4, 'the first three jobs and one over the new block');
@@ -156,7 +131,7 @@ test('a metrics range through the frontend, split into time jobs, equals one eva
   const query = parse('{} | count_over_time() by (resource.service.name)');
   const range = { startNs: T0 + 2n * SEC, endNs: T0 + 60n * SEC, stepNs: 2n * SEC, instant: false };
   const got = await frontend(() => [ref(a), ref(b)]).metricsQuery('single-tenant', { query, range, exemplars: 0 });
-  const want = await new MetricsQuerier([source(recent), source(a, b)]).query('single-tenant', { query, range, exemplars: 0 });
+  const want = await new MetricsQuerier([sourceOf(recent), sourceOf(a, b)]).query('single-tenant', { query, range, exemplars: 0 });
   assert.ok(got.metrics.totalJobs > 1, `${got.metrics.totalJobs} jobs`);
   const rows = (x: typeof got): string[] => x.series.map((s) => `${JSON.stringify(s.labels)} ${s.values.join(',')}`).sort();
   assert.deepEqual(rows(got), rows(want));

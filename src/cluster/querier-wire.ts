@@ -8,6 +8,7 @@
  */
 import { TAG_SCOPES, type TagScope, type TagScopeNames, type TagValue } from '../querier/tags.js';
 import type { MetricsAnswer } from '../querier/metrics.js';
+import type { SearchRequest } from '../querier/search.js';
 import type { ResultAttribute, SearchMetrics, SearchResult, SearchSpan, SearchSpanSet, SearchTrace, ServiceStats } from '../querier/search-result.js';
 import type { MetricsExemplar, MetricsRange, MetricsSeries, ResultValue, RootExpr, SeriesLabel } from '../traceql/index.js';
 import type { TagRef } from '../block/block.js';
@@ -25,14 +26,8 @@ type JsonObject = { [k: string]: Json };
 /** Which part of a tenant's data a search job reads. */
 export type JobSource = { readonly kind: 'recent' } | { readonly kind: 'blocks'; readonly blockIds: readonly string[] };
 
-export interface SearchJobRequest {
-  readonly query: RootExpr;
-  readonly limit: number;
-  readonly spss: number;
-  readonly startMs?: number;
-  readonly endMs?: number;
-  readonly minDurationNs?: bigint;
-  readonly maxDurationNs?: bigint;
+/** A search as the querier runs it (minus what stays in the frontend's process), over one part of the data. */
+export interface SearchJobRequest extends Omit<SearchRequest, 'signal' | 'onProgress' | 'maxResultBytes'> {
   readonly maxResultBytes: number;
   readonly source: JobSource;
 }

@@ -366,6 +366,29 @@ function fail(call: { emit(event: 'error', err: Error): boolean }, err: unknown)
   call.emit('error', Object.assign(new Error(st.details), st));
 }
 
+/**
+ * Ends a server-streaming call once `work` is done, or with its error's status (logged unless the
+ * request was bad); nothing more is sent once the caller cancelled.
+ */
+function endStream(
+  call: { end(): void; emit(event: 'error', err: Error): boolean },
+  signal: AbortSignal,
+  work: Promise<void>,
+  what: string,
+  logger: Logger,
+): void {
+  work.then(
+    () => {
+      if (!signal.aborted) call.end();
+    },
+    (err: unknown) => {
+      if (signal.aborted) return;
+      if (!(err instanceof BadRequest)) logger.warn({ err: String(err) }, `${what} failed`);
+      fail(call, err);
+    },
+  );
+}
+
 /** An AbortSignal that fires when the caller cancels the call (or its deadline passes). */
 function cancelledSignal(call: { on(event: 'cancelled', fn: () => void): unknown }): AbortSignal {
   const ac = new AbortController();
@@ -465,23 +488,14 @@ function recentReadHandlers(ingester: BlockSource, logger: Logger) {
         return;
       }
       grant(req.credit);
-      run(req).then(
-        () => {
-          if (!signal.aborted) call.end();
-        },
-        (err: unknown) => {
-          if (signal.aborted) return;
-          if (!(err instanceof BadRequest)) logger.warn({ err: String(err) }, 'searching recent data failed');
-          fail(call, err);
-        },
-      );
+      endStream(call, signal, run(req), 'searching recent data', logger);
     });
   };
 
   /** Whole traces (every part this ingester holds) for a batch of IDs, as [id, part] frame pairs. */
   const findTraces: handleServerStreamingCall<Buffer, Buffer> = (call) => {
     const signal = cancelledSignal(call);
-    void (async () => {
+    const work = (async () => {
       const req = parseJson<FindTracesRequest>(call.request);
       if (!Array.isArray(req.traceIds) || !req.traceIds.every((id) => typeof id === 'string' && /^[0-9a-f]{32}$/.test(id))) {
         throw new BadRequest('traceIds must be 32 hex digits each');
@@ -505,16 +519,8 @@ function recentReadHandlers(ingester: BlockSource, logger: Logger) {
         }
       }
       if (parts.length > 0) call.write(encodeFrames(parts));
-    })().then(
-      () => {
-        if (!signal.aborted) call.end();
-      },
-      (err: unknown) => {
-        if (signal.aborted) return;
-        if (!(err instanceof BadRequest)) logger.warn({ err: String(err) }, 'reading recent traces failed');
-        fail(call, err);
-      },
-    );
+    })();
+    endStream(call, signal, work, 'reading recent traces', logger);
   };
 
   const tagNames: handleUnaryCall<Buffer, Buffer> = (call, callback) => {
@@ -542,7 +548,7 @@ function recentReadHandlers(ingester: BlockSource, logger: Logger) {
   /** Distinct values as JSON arrays of {type, value}, in messages of about STREAM_MESSAGE_BYTES. */
   const tagValues: handleServerStreamingCall<Buffer, Buffer> = (call) => {
     const signal = cancelledSignal(call);
-    void (async () => {
+    const work = (async () => {
       const req = parseJson<TagValuesRequest>(call.request);
       if (typeof req.tag !== 'object' || req.tag === null) throw new BadRequest('tag missing');
       const q = tagQuery({ query: queryOf(req.query), signal });
@@ -564,16 +570,8 @@ function recentReadHandlers(ingester: BlockSource, logger: Logger) {
         }
       }
       if (chunk.length > 0) call.write(Buffer.from(JSON.stringify(chunk)));
-    })().then(
-      () => {
-        if (!signal.aborted) call.end();
-      },
-      (err: unknown) => {
-        if (signal.aborted) return;
-        if (!(err instanceof BadRequest)) logger.warn({ err: String(err) }, 'reading recent tag values failed');
-        fail(call, err);
-      },
-    );
+    })();
+    endStream(call, signal, work, 'reading recent tag values', logger);
   };
 
   return { searchRecent, findTraces, tagNames, tagValues };

@@ -7,14 +7,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalBackend } from '../backend/local.js';
-import type { AttributeTagScope, Block, BlockInfo, BlockSource, SearchOptions } from '../block/block.js';
+import type { Block, BlockSource } from '../block/block.js';
 import { ParquetBlock } from '../block/parquet-block.js';
 import { syntheticTraces } from '../../test/support/synthetic-traces.js';
+import { MemoryBlock, sourceOf } from '../../test/support/memory-block.js';
 import { writeBlock } from '../block/writer.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
 import { buildEvalTrace, log2Bucketize, parse, type EvalSpan, type EvalTrace, type MetricsSeries, type SeriesLabel } from '../traceql/index.js';
 import { MetricsQuerier } from './metrics.js';
+
+/** Recent data as the ingester's head blocks give it: every trace handed over, no pre-filter. */
+const recentBlock = (recs: TraceRecord[]): MemoryBlock => new MemoryBlock(recs, { id: 'recent-t', spansAlsoElsewhere: true });
 
 const SEC = 1_000_000_000n;
 let root: string;
@@ -27,31 +31,6 @@ let startNs: bigint;
 let endNs: bigint;
 const stepNs = SEC;
 
-/** Recent data as the ingester's head blocks give it: every trace handed over, no pre-filter. */
-class MemoryBlock implements Block {
-  readonly info: BlockInfo;
-  constructor(private readonly recs: TraceRecord[]) {
-    this.info = { id: 'recent-t', tenant: 't', startMs: 0, endMs: Number.MAX_SAFE_INTEGER, bytes: 0, spansAlsoElsewhere: true };
-  }
-  async findTrace(): Promise<Uint8Array[]> {
-    return [];
-  }
-  async *search(_f: unknown, opts: SearchOptions): AsyncGenerator<TraceRecord[]> {
-    for (let i = 0; i < this.recs.length; i += opts.batchSize()) yield this.recs.slice(i, i + opts.batchSize());
-  }
-  async tagNames(): Promise<Map<AttributeTagScope, Set<string>>> {
-    return new Map();
-  }
-  async tagValues(): Promise<never[]> {
-    return [];
-  }
-  async *traces(): AsyncGenerator<TraceRecord> {
-    yield* this.recs;
-  }
-}
-
-const source = (...blocks: Block[]): BlockSource => ({ blocks: async () => blocks });
-
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'rubato-metrics-test-'));
   const backend = createLocalBackend(root);
@@ -59,9 +38,9 @@ before(async () => {
   traces = syntheticTraces({ traces: 600, spansPerTrace: 6, seed: 11, startNs: 1_767_225_600_000_000_000n });
   const meta = await writeBlock(backend, 't', traces, { rowGroupRows: 512 });
   stored = await ParquetBlock.open(backend, meta);
-  recentAll = new MemoryBlock(traces);
+  recentAll = recentBlock(traces);
   // A third of the traces also in recent data (a head block being flushed).
-  recentSome = new MemoryBlock(traces.filter((_, i) => i % 3 === 0));
+  recentSome = recentBlock(traces.filter((_, i) => i % 3 === 0));
   spans = traces.flatMap((rec) => {
     const t = buildEvalTrace(decodeTrace(rec.trace));
     return t.spans.map((s) => ({ s, t }));
@@ -158,12 +137,12 @@ async function eachSource(q: string, check: (series: MetricsSeries[], from: stri
       return g;
     },
   });
-  check((await run(q, [source(spy)])).series, 'block (aggregated in SQL)');
+  check((await run(q, [sourceOf(spy)])).series, 'block (aggregated in SQL)');
   assert.equal(pushed, 1, `${q}: aggregated by the block`);
-  check((await run(q, [source(tracesOnly(stored))])).series, 'block (traces evaluated)');
-  check((await run(q, [source(recentAll)])).series, 'recent');
-  check((await run(q, [source(recentSome), source(stored)])).series, 'recent+block');
-  check((await run(q, [source(recentSome), source(tracesOnly(stored))])).series, 'recent+block (traces evaluated)');
+  check((await run(q, [sourceOf(tracesOnly(stored))])).series, 'block (traces evaluated)');
+  check((await run(q, [sourceOf(recentAll)])).series, 'recent');
+  check((await run(q, [sourceOf(recentSome), sourceOf(stored)])).series, 'recent+block');
+  check((await run(q, [sourceOf(recentSome), sourceOf(tracesOnly(stored))])).series, 'recent+block (traces evaluated)');
 }
 
 test('count_over_time and rate by a resource attribute: exact, from blocks, recent data and both', async () => {
@@ -247,12 +226,12 @@ test('instant query: one value per series over the whole range', async () => {
     if (s.startUnixNano <= startNs || s.startUnixNano > endNs) continue;
     counts.set(service(s), (counts.get(service(s)) ?? 0) + 1);
   }
-  const r = await run('{ } | count_over_time() by (resource.service.name)', [source(recentSome), source(stored)], true);
+  const r = await run('{ } | count_over_time() by (resource.service.name)', [sourceOf(recentSome), sourceOf(stored)], true);
   assert.deepEqual(new Map(r.series.map((s) => [labelKey(s.labels), s.values])), new Map([...counts].map(([k, v]) => [k, [v]])));
 });
 
 test('exemplars point at real traces and spans, at most N per series', async () => {
-  const r = await run('{ } | quantile_over_time(duration, .9) by (resource.service.name)', [source(stored)], false, 6);
+  const r = await run('{ } | quantile_over_time(duration, .9) by (resource.service.name)', [sourceOf(stored)], false, 6);
   const ids = new Set(spans.map((x) => `${x.t.traceId}/${x.s.spanId}`));
   let n = 0;
   for (const s of r.series) {
@@ -268,8 +247,8 @@ test('exemplars point at real traces and spans, at most N per series', async () 
 });
 
 test('second stages: topk, bottomk, comparisons and arithmetic', async () => {
-  const base = await run('{ } | count_over_time() by (resource.service.name)', [source(stored)]);
-  const top = await run('{ } | count_over_time() by (resource.service.name) | topk(2)', [source(stored)]);
+  const base = await run('{ } | count_over_time() by (resource.service.name)', [sourceOf(stored)]);
+  const top = await run('{ } | count_over_time() by (resource.service.name) | topk(2)', [sourceOf(stored)]);
   for (let i = 0; i < base.ts.length; i++) {
     const vals = base.series.map((s) => s.values[i]!).sort((a, b) => b - a);
     const kept = top.series
@@ -278,31 +257,31 @@ test('second stages: topk, bottomk, comparisons and arithmetic', async () => {
       .sort((a, b) => b - a);
     assert.deepEqual(kept, vals.slice(0, 2), `topk at ${i}`);
   }
-  const gt = await run('{ } | count_over_time() by (resource.service.name) > 100', [source(stored)]);
+  const gt = await run('{ } | count_over_time() by (resource.service.name) > 100', [sourceOf(stored)]);
   for (const s of gt.series) for (const v of s.values) assert.ok(Number.isNaN(v) || v > 100);
-  const all = await run('{ } | count_over_time()', [source(stored)]);
-  const doubled = await run('({ } | count_over_time()) * 2', [source(stored)]);
+  const all = await run('{ } | count_over_time()', [sourceOf(stored)]);
+  const doubled = await run('({ } | count_over_time()) * 2', [sourceOf(stored)]);
   assert.deepEqual(
     doubled.series[0]!.values,
     all.series[0]!.values.map((v) => v * 2),
   );
-  const ratio = await run('({ status = error } | count_over_time()) / ({ } | count_over_time())', [source(stored)]);
+  const ratio = await run('({ status = error } | count_over_time()) / ({ } | count_over_time())', [sourceOf(stored)]);
   assert.equal(ratio.series.length, 1);
 });
 
 test('the series limit cuts the answer and marks it partial', async () => {
   const range = { startNs, endNs, stepNs, instant: false };
   const query = parse('{ } | count_over_time() by (resource.service.name)');
-  const whole = await new MetricsQuerier([source(stored)]).query('t', { query, range, exemplars: 0 });
+  const whole = await new MetricsQuerier([sourceOf(stored)]).query('t', { query, range, exemplars: 0 });
   assert.ok(whole.series.length > 2);
   assert.equal(whole.partial, undefined);
-  const cut = await new MetricsQuerier([source(tracesOnly(stored))]).query('t', { query, range, exemplars: 0, maxSeries: 2 });
+  const cut = await new MetricsQuerier([sourceOf(tracesOnly(stored))]).query('t', { query, range, exemplars: 0, maxSeries: 2 });
   assert.equal(cut.series.length, 2);
   assert.match(cut.partial ?? '', /maximum series limit of 2/);
 });
 
 test('compare() splits every attribute value between the selection and the baseline', async () => {
-  const r = await run('{ } | compare({ status = error })', [source(stored)]);
+  const r = await run('{ } | compare({ status = error })', [sourceOf(stored)]);
   const find = (meta: string, name: string, value?: string): MetricsSeries | undefined =>
     r.series.find(
       (s) =>
@@ -336,14 +315,19 @@ test('blocks that repeat each other (replicas flushed by several ingesters) coun
   );
   const replica = (): Block => ({ ...tracesOnly(stored), info: { ...stored.info, spansAlsoElsewhere: true } });
   const q = '{ } | count_over_time() by (resource.service.name)';
-  assertClose(asMap((await run(q, [source(replica(), replica())])).series), counts, 'two replicas', true);
-  assertClose(asMap((await run(q, [source(recentSome, replica(), replica()), source(stored)])).series), counts, 'recent, replicas and a compacted copy', true);
+  assertClose(asMap((await run(q, [sourceOf(replica(), replica())])).series), counts, 'two replicas', true);
+  assertClose(
+    asMap((await run(q, [sourceOf(recentSome, replica(), replica()), sourceOf(stored)])).series),
+    counts,
+    'recent, replicas and a compacted copy',
+    true,
+  );
 });
 
 test('a busy ingester (more recent spans than a block can exclude by list) does not stop blocks aggregating themselves', async () => {
   // 25,200 recent spans of other traces, an hour later (outside the range), beside the overlapping third.
   const others = syntheticTraces({ traces: 4200, spansPerTrace: 6, seed: 99, startNs: 1_767_229_200_000_000_000n });
-  const busy = new MemoryBlock([...traces.filter((_, i) => i % 3 === 0), ...others]);
+  const busy = recentBlock([...traces.filter((_, i) => i % 3 === 0), ...others]);
   let pushed = 0;
   const spy: Block = Object.assign(tracesOnly(stored), {
     metricsGroups: async (...a: Parameters<NonNullable<Block['metricsGroups']>>) => {
@@ -353,7 +337,7 @@ test('a busy ingester (more recent spans than a block can exclude by list) does 
     },
   });
   const q = '{ } | count_over_time() by (resource.service.name)';
-  const got = await run(q, [source(busy), source(spy)]);
+  const got = await run(q, [sourceOf(busy), sourceOf(spy)]);
   assert.equal(pushed, 1, 'the block aggregated in SQL, excluding only the recent spans it may hold');
   const counts = oracle(
     () => true,

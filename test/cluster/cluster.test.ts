@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { assertSameTrace, type JsonResourceSpans } from '../support/compare.js';
-import { startCluster, etcdBinary, type Cluster, type ClusterNode } from '../support/cluster.js';
+import { startCluster, etcdBinary, waitFor, type Cluster, type ClusterNode } from '../support/cluster.js';
 import { minioBinary } from '../support/minio.js';
 import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
 
@@ -26,19 +26,6 @@ async function ringRows(node: ClusterNode): Promise<RingRow[]> {
   const r = await fetch(`${node.url}/ring`, { headers: { accept: 'application/json' } });
   assert.equal(r.status, 200);
   return ((await r.json()) as { instances: RingRow[] }).instances;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Spans of one round counted by TraceQL metrics through the frontend (each span once, whatever the replicas). */

@@ -6,26 +6,13 @@
 // jobs; both answer exactly what one querier answers alone. No timing asserts: waits are bounded polls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, etcdBinary, type Cluster, type ClusterNode } from '../support/cluster.js';
+import { startCluster, etcdBinary, waitFor, type Cluster, type ClusterNode } from '../support/cluster.js';
 import { minioBinary } from '../support/minio.js';
 import { byTrace, exportSpans, makeExporter, recordTraces } from '../support/otel-traces.js';
 
 const peersMissing = etcdBinary() === null || minioBinary() === null;
 const required = process.env['RUBATO_REQUIRE_CLUSTER'] === '1' || process.env['CI'] === 'true';
 const skip = peersMissing && !required ? 'etcd or MinIO not installed (bash .ci/run installs both)' : false;
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Sum of a metric's samples (every label set) on a node's /metrics, with an optional label filter. */
 async function metricSum(node: ClusterNode, name: string, label = ''): Promise<number> {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { startCluster, etcdBinary, type Cluster, type ClusterNode } from '../support/cluster.js';
+import { startCluster, etcdBinary, waitFor, type Cluster, type ClusterNode } from '../support/cluster.js';
 import { assertSameTrace, type JsonResourceSpans } from '../support/compare.js';
 import { sendKnownSet } from '../support/generator-traces.js';
 import { minioBinary } from '../support/minio.js';
@@ -23,19 +23,6 @@ const skip = missing && !required ? 'etcd, MinIO or prometheus not installed (ba
 const TRACES = 16;
 const SCRAPED = 'job=~"generator-.+"';
 const REMOTE = 'job=""';
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Sum of one series family in a generator's /metrics/generator. */
 async function scrapedSum(node: ClusterNode, name: string): Promise<number> {

@@ -306,3 +306,17 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     },
   };
 }
+
+/** Polls `check` every 250 ms until it holds (a throw counts as not yet); no timing asserts, only a bound. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
