@@ -23,6 +23,7 @@ import { Searcher } from './querier/search.js';
 import { MetricsQuerier } from './querier/metrics.js';
 import { TagService } from './querier/tags.js';
 import { startApiServer, type ApiServerOptions } from './api/server.js';
+import type { BuildInfo } from './api/ops-routes.js';
 import { startCompactor, type CompactionOptions } from './compactor/compactor.js';
 import { tenantLimits } from './overrides/limits.js';
 import { generatorSettings } from './overrides/generator.js';
@@ -52,6 +53,11 @@ export function packageVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** What /api/status/buildinfo answers, the same on every target. */
+export function buildInfo(): BuildInfo {
+  return { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' };
 }
 
 /** The HTTP listeners' limits from Tempo's server keys (the API port and OTLP/HTTP). */
@@ -231,8 +237,8 @@ export interface ApiSecurity {
 }
 
 /**
- * What every HTTP API server of the config (one process, a querier; a frontend once it serves the
- * API) puts in front of its routes: TLS with a certificate that follows its files, access control
+ * What every HTTP API server of the config (one process, a querier, a query frontend) puts in
+ * front of its routes: TLS with a certificate that follows its files, access control
  * and the tenant checks, and Grafana's streaming gRPC on the same port when stream_over_http_enabled.
  */
 export function apiSecurityOf(cfg: RubatoConfig, auth: AuthRuntime | null, certificates: CertificateWatchers): ApiSecurity {
@@ -390,7 +396,7 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
     isReady: () => receiversListening && ingester.ready(),
     configYaml: () => configYaml,
     flush: () => ingester.flush(),
-    buildInfo: { version: packageVersion(), revision: process.env['RUBATO_REVISION'] ?? 'unknown', branch: 'main', buildDate: '' },
+    buildInfo: buildInfo(),
     services: () => services,
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
     ...apiLimitsOf(cfg),
