@@ -52,7 +52,8 @@ export class HeadTagIndex {
         });
         return this.running;
       }
-      await this.running.catch(() => undefined);
+      // Its failure (an aborted request) is that request's to report; this one starts its own pass next.
+      await Promise.allSettled([this.running]);
     }
   }
 

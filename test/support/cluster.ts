@@ -140,6 +140,8 @@ export interface ClusterOptions {
   readonly grpcReceiver?: readonly string[];
   readonly httpReceiver?: readonly string[];
   readonly topLevel?: readonly string[];
+  /** Extra lines for compactor.compaction (indented by four spaces). */
+  readonly compaction?: readonly string[];
 }
 
 export interface Cluster {
@@ -194,6 +196,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     'compactor:',
     '  compaction:',
     '    compaction_cycle: 5s',
+    ...(opts.compaction ?? []).map((l) => `    ${l}`),
     'storage:',
     '  trace:',
     '    backend: s3',
