@@ -14,6 +14,8 @@ import { MemoryBlock, sourceOf } from '../../test/support/memory-block.js';
 import { writeBlock } from '../block/writer.js';
 import type { TraceRecord } from '../model/trace-record.js';
 import { decodeTrace } from '../otlp/trace-decode.js';
+import { decodeExportRequest } from '../otlp/decode-request.js';
+import { encodeTrace } from '../otlp/trace-encode.js';
 import { buildEvalTrace, log2Bucketize, parse, type EvalSpan, type EvalTrace, type MetricsSeries, type SeriesLabel } from '../traceql/index.js';
 import { MetricsQuerier } from './metrics.js';
 
@@ -322,6 +324,24 @@ test('blocks that repeat each other (replicas flushed by several ingesters) coun
     'recent, replicas and a compacted copy',
     true,
   );
+});
+
+test('a replica copy like one already counted is skipped undecoded; a partial copy is still counted span by span', async () => {
+  const counts = oracle(
+    () => true,
+    service,
+    (vs) => vs.length,
+  );
+  // An ingester that was down for part of the writes: every trace without its first span.
+  const partial = traces.map((rec) => ({ traceId: rec.traceId, trace: encodeTrace(decodeExportRequest(rec.trace, 't').spans.slice(1)) }));
+  const replica = (recs: TraceRecord[]): MemoryBlock => new MemoryBlock(recs, { id: 'replica', spansAlsoElsewhere: true });
+  const q = '{ } | count_over_time() by (resource.service.name)';
+  const range = { startNs, endNs, stepNs, instant: false };
+  const r = await new MetricsQuerier([sourceOf(replica(traces), replica(partial), replica(traces))]).query('t', { query: parse(q), range, exemplars: 0 });
+  assertClose(asMap(r.series), counts, 'full, partial and full replicas', true);
+  const whole = traces.reduce((n, rec) => n + decodeExportRequest(rec.trace, 't').spans.length, 0);
+  assert.equal(r.metrics.inspectedSpans, whole + (whole - traces.length), 'the second full copy was not decoded');
+  assert.equal(r.metrics.inspectedTraces, 3 * traces.length);
 });
 
 test('a busy ingester (more recent spans than a block can exclude by list) does not stop blocks aggregating themselves', async () => {
