@@ -10,13 +10,15 @@ import { TENANT_INDEX_FILE } from './tenant-index.js';
 
 /** Complete blocks of a tenant (folders with a valid meta.json of a format this build reads), oldest start first. */
 export async function listBlocks(backend: Backend, tenant: string): Promise<BlockMeta[]> {
-  const ids = blockFolders(await backend.list(tenant));
-  const metas = await Promise.all(
-    ids.map(async (id) => {
+  const metas = await readBlockFolders(
+    backend,
+    tenant,
+    async (id) => {
       const buf = await backend.read(blockPath(tenant, id, BLOCK_FILES.meta)).catch(() => null);
       const meta = buf === null ? null : parseBlockMeta(buf);
       return meta !== null && meta.blockID === id && READABLE_FORMATS.includes(meta.format) ? meta : null;
-    }),
+    },
+    (m) => m !== null,
   );
   return metas
     .filter((m): m is BlockMeta => m !== null)
@@ -86,6 +88,26 @@ export async function listCompactedBlocks(backend: Backend, tenant: string, nowM
 }
 
 /** Drops dot-folders (the writer's `.tmp-*` work folders) and the tenant index: neither is a block. */
+/**
+ * `read` over every block folder of a tenant, listing again while some folder had no live meta.json.
+ * A compaction pass writes its new block before it marks the old ones compacted, so when a pass ends
+ * while the folders are being read, the old blocks read as compacted and the new one is missing from
+ * the listing taken before: the next listing has it. Without this a poll (or a tenant index) taken as
+ * a pass ends would miss the merged block and the blocks it replaced alike.
+ */
+export async function readBlockFolders<T>(backend: Backend, tenant: string, read: (id: string) => Promise<T>, live: (t: T) => boolean): Promise<T[]> {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (let round = 0; round < 3; round++) {
+    const fresh = blockFolders(await backend.list(tenant)).filter((id) => !seen.has(id));
+    for (const id of fresh) seen.add(id);
+    const found = await Promise.all(fresh.map(read));
+    out.push(...found);
+    if (found.every(live)) break;
+  }
+  return out;
+}
+
 function blockFolders(names: string[]): string[] {
   return names.filter((n) => !n.startsWith('.') && n !== TENANT_INDEX_FILE);
 }

@@ -13,6 +13,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Backend } from '../backend/backend.js';
 import { READABLE_FORMATS } from './encoding.js';
+import { readBlockFolders } from './listing.js';
 import { BLOCK_FILES, blockMetaOf, blockPath, type BlockMeta } from './meta.js';
 
 /** The index's name inside the tenant's folder (Tempo's). */
@@ -89,9 +90,10 @@ export async function writeTenantIndex(backend: Backend, tenant: string, index: 
  * this build cannot read are left out, as listBlocks does.
  */
 export async function scanTenant(backend: Backend, tenant: string, createdAt = new Date()): Promise<TenantIndex> {
-  const folders = (await backend.list(tenant)).filter((n) => !n.startsWith('.') && n !== TENANT_INDEX_FILE);
-  const found = await Promise.all(
-    folders.map(async (id): Promise<{ live?: BlockMeta; compacted?: CompactedBlockMeta }> => {
+  const found = await readBlockFolders(
+    backend,
+    tenant,
+    async (id): Promise<{ live?: BlockMeta; compacted?: CompactedBlockMeta }> => {
       const live = await readJson(backend, blockPath(tenant, id, BLOCK_FILES.meta));
       if (live !== undefined) {
         const m = blockMetaOf(live);
@@ -101,7 +103,8 @@ export async function scanTenant(backend: Backend, tenant: string, createdAt = n
       return c !== null && c.blockID === id && typeof (c as Partial<CompactedBlockMeta>).compactedTime === 'string'
         ? { compacted: c as CompactedBlockMeta }
         : {};
-    }),
+    },
+    (f) => f.live !== undefined,
   );
   const byStart = (a: BlockMeta, b: BlockMeta): number => (a.startTime < b.startTime ? -1 : a.startTime > b.startTime ? 1 : a.blockID < b.blockID ? -1 : 1);
   return {
