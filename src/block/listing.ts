@@ -87,7 +87,6 @@ export async function listCompactedBlocks(backend: Backend, tenant: string, nowM
   return out;
 }
 
-/** Drops dot-folders (the writer's `.tmp-*` work folders) and the tenant index: neither is a block. */
 /**
  * `read` over every block folder of a tenant, listing again while some folder had no live meta.json.
  * A compaction pass writes its new block before it marks the old ones compacted, so when a pass ends
@@ -108,6 +107,7 @@ export async function readBlockFolders<T>(backend: Backend, tenant: string, read
   return out;
 }
 
+/** Drops dot-folders (the writer's `.tmp-*` work folders) and the tenant index: neither is a block. */
 function blockFolders(names: string[]): string[] {
   return names.filter((n) => !n.startsWith('.') && n !== TENANT_INDEX_FILE);
 }
