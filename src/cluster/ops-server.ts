@@ -51,6 +51,14 @@ export function ringStatus(rings: Record<string, RingView>, heartbeatTimeoutMs: 
   return `${lines.join('\n')}\n`;
 }
 
+/** GET /ring on `app` (the ops server, or a query frontend's API server). */
+export function registerRingRoute(app: FastifyInstance, rings: () => Record<string, RingView>, heartbeatTimeoutMs: number): void {
+  app.get('/ring', async (req, reply) => {
+    const json = (req.headers.accept ?? '').includes('application/json');
+    return reply.type(json ? 'application/json' : 'text/plain; charset=utf-8').send(ringStatus(rings(), heartbeatTimeoutMs, json));
+  });
+}
+
 export async function startOpsServer(opts: OpsServerOptions): Promise<{ port: number; close(): Promise<void> }> {
   const app =
     opts.tls === undefined
@@ -59,10 +67,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<{ port: nu
   applyListenerLimits(app.server, opts.listener);
   if (opts.gate !== undefined) installApiGate(app, opts.gate);
   registerOpsRoutes(app, opts);
-  app.get('/ring', async (req, reply) => {
-    const json = (req.headers.accept ?? '').includes('application/json');
-    return reply.type(json ? 'application/json' : 'text/plain; charset=utf-8').send(ringStatus(opts.rings(), opts.heartbeatTimeoutMs, json));
-  });
+  registerRingRoute(app, opts.rings, opts.heartbeatTimeoutMs);
   opts.extra?.(app);
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();

@@ -55,7 +55,7 @@ import { querierHttp } from './querier-http.js';
 import { registerQuerierRoutes, throttledRefresh } from './querier-routes.js';
 import { IngestersSource } from './ingesters-source.js';
 import { ReplicatedBlocks } from './replicated-blocks.js';
-import { ringStatus, startOpsServer } from './ops-server.js';
+import { registerRingRoute, startOpsServer } from './ops-server.js';
 import { createReplicatingPusher } from './replicating-pusher.js';
 import { isHealthy, tokensFor, type ReplicaRules, type RingInstance, type RingView } from './ring.js';
 import { IngesterClient, startIngesterRpcServer } from './rpc.js';
@@ -593,13 +593,7 @@ async function startFrontend(c: Common): Promise<Running> {
     tagValues: (tenant, tag, req) => frontend.tagValues(tenant, tag, req),
     generator: null,
     metricsQuery: (tenant, req) => frontend.metricsQuery(tenant, req),
-    routes: (app) =>
-      app.get('/ring', async (req, reply) => {
-        const json = (req.headers.accept ?? '').includes('application/json');
-        return reply
-          .type(json ? 'application/json' : 'text/plain; charset=utf-8')
-          .send(ringStatus({ ingester: ingesters.view(), querier: queriers.view() }, cs.heartbeatTimeoutMs, json));
-      }),
+    routes: (app) => registerRingRoute(app, () => ({ ingester: ingesters.view(), querier: queriers.view() }), cs.heartbeatTimeoutMs),
   });
   return {
     ports: { http: api.port, otlpGrpc: null, otlpHttp: null },
