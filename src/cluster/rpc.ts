@@ -15,6 +15,7 @@ import {
   type ClientDuplexStream,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type MethodDefinition,
   type ServiceDefinition,
   type ServiceError,
   type handleBidiStreamingCall,
@@ -37,72 +38,29 @@ import type { GrpcClientTls } from '../tls/settings.js';
 
 const identity = (b: Buffer): Buffer => b;
 
-/** The service's methods; requests and answers are raw buffers (see the framing below). */
+/** A method of the service: raw buffers both ways (see the framing below), streaming as given. */
+function rawMethod(name: string, requestStream: boolean, responseStream: boolean): MethodDefinition<Buffer, Buffer> {
+  return {
+    path: `/rubato.cluster.Ingester/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+}
+
+/** The service's methods: name, client streams, server streams. */
 const INGESTER_SERVICE = {
-  push: {
-    path: '/rubato.cluster.Ingester/Push',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  findTrace: {
-    path: '/rubato.cluster.Ingester/FindTrace',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  recentTraces: {
-    path: '/rubato.cluster.Ingester/RecentTraces',
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
+  push: rawMethod('Push', false, false),
+  findTrace: rawMethod('FindTrace', false, false),
+  recentTraces: rawMethod('RecentTraces', false, true),
   // Recent-data reads evaluated on the ingester (see ingesters-source.ts).
-  searchRecent: {
-    path: '/rubato.cluster.Ingester/SearchRecent',
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  findTraces: {
-    path: '/rubato.cluster.Ingester/FindTraces',
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  tagNames: {
-    path: '/rubato.cluster.Ingester/TagNames',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  tagValues: {
-    path: '/rubato.cluster.Ingester/TagValues',
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
+  searchRecent: rawMethod('SearchRecent', true, true),
+  findTraces: rawMethod('FindTraces', false, true),
+  tagNames: rawMethod('TagNames', false, false),
+  tagValues: rawMethod('TagValues', false, true),
 } satisfies ServiceDefinition;
 
 // ------------------------------------------------------------------------------------------ framing
