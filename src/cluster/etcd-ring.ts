@@ -5,10 +5,10 @@
  * that stops cleanly revokes its lease at once. Readers keep a local copy from a prefix watch (plus a
  * periodic full read, so a missed event heals), so routing never waits on etcd.
  */
-import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Etcd3, EtcdLockFailedError, type Lease, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
+import type { GrpcClientTls } from '../tls/settings.js';
 import { RingView, type InstanceState, type ReplicaRules, type RingInstance } from './ring.js';
 
 export interface EtcdOptions {
@@ -16,19 +16,10 @@ export interface EtcdOptions {
   /** Tempo's kvstore.prefix, default "collectors/". */
   readonly prefix: string;
   readonly dialTimeoutMs: number;
-  /** TLS to etcd (Tempo's kvstore.etcd.tls_* keys); absent: plaintext. */
-  readonly tls?: EtcdTls;
+  /** TLS to etcd (Tempo's kvstore.etcd.tls_* keys, files read); absent: plaintext. insecureSkipVerify is refused before this. */
+  readonly tls?: GrpcClientTls;
   /** etcd's user and password auth. */
   readonly auth?: { readonly username: string; readonly password: string };
-}
-
-export interface EtcdTls {
-  /** PEM files; caFile '' uses the system's trusted CAs. */
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-  /** Name to check etcd's certificate against ('' : the endpoint's host). */
-  readonly serverName: string;
 }
 
 export function connectEtcd(opts: EtcdOptions): Etcd3 {
@@ -40,8 +31,8 @@ export function connectEtcd(opts: EtcdOptions): Etcd3 {
     ...(tls !== undefined
       ? {
           credentials: {
-            rootCertificate: tls.caFile !== '' ? readFileSync(tls.caFile) : Buffer.from(rootCertificates.join('\n')),
-            ...(tls.certFile !== '' ? { certChain: readFileSync(tls.certFile), privateKey: readFileSync(tls.keyFile) } : {}),
+            rootCertificate: tls.ca ?? Buffer.from(rootCertificates.join('\n')),
+            ...(tls.cert !== null && tls.key !== null ? { certChain: tls.cert, privateKey: tls.key } : {}),
           },
           ...(tls.serverName !== '' ? { grpcOptions: { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } } : {}),
         }

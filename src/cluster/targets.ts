@@ -9,7 +9,6 @@
  * - metrics-generator: span metrics and service graphs from what distributors forward to it
  * `all` stays app.ts's single process with in-process calls.
  */
-import { existsSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
@@ -46,9 +45,9 @@ import { Querier } from '../querier/querier.js';
 import { Searcher } from '../querier/search.js';
 import { TagService } from '../querier/tags.js';
 import { CertificateWatchers } from '../tls/certificate-watcher.js';
-import { grpcClientTlsSettings, grpcTlsSettings, type GrpcClientTls } from '../tls/settings.js';
+import { clientTlsSettings, grpcClientTlsSettings, grpcTlsSettings, type GrpcClientTls } from '../tls/settings.js';
 import type { HttpListenerLimits } from '../util/http-listener.js';
-import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock, type EtcdTls } from './etcd-ring.js';
+import { Lifecycler, RingWatcher, connectEtcd, withEtcdLock } from './etcd-ring.js';
 import { QueryFrontend } from './frontend.js';
 import { createGeneratorForwarder } from './generator-forwarder.js';
 import { querierHttp } from './querier-http.js';
@@ -68,7 +67,7 @@ export interface ClusterSettings {
   readonly endpoints: readonly string[];
   readonly prefix: string;
   readonly dialTimeoutMs: number;
-  readonly etcdTls?: EtcdTls;
+  readonly etcdTls?: GrpcClientTls;
   /** This instance's availability zone ('' : none) and how ingester replicas are chosen. */
   readonly zone: string;
   readonly replicaRules: ReplicaRules;
@@ -98,20 +97,11 @@ function etcdSecurity(e: RubatoConfig['ingester']['lifecycler']['ring']['kvstore
       `${key}.tls_insecure_skip_verify`,
     );
   }
-  if ((e.tls_cert_path === '') !== (e.tls_key_path === '')) {
-    throw new ConfigError(`${key}: tls_cert_path and tls_key_path go together (the client certificate and its key)`, `${key}.tls_cert_path`);
-  }
   if ((e.username === '') !== (e.password === '')) throw new ConfigError(`${key}: username and password go together`, `${key}.username`);
-  const usesTls = e.tls_enabled || e.tls_cert_path !== '' || e.tls_ca_path !== '';
-  for (const [path, name] of [
-    [e.tls_cert_path, 'tls_cert_path'],
-    [e.tls_key_path, 'tls_key_path'],
-    [e.tls_ca_path, 'tls_ca_path'],
-  ] as const) {
-    if (usesTls && path !== '' && !existsSync(path)) throw new ConfigError(`${key}.${name}: no file at ${path}`, `${key}.${name}`);
-  }
+  // A CA or client certificate alone also means TLS to etcd.
+  const tls = clientTlsSettings(key, { ...e, tls_enabled: e.tls_enabled || e.tls_cert_path !== '' || e.tls_ca_path !== '' });
   return {
-    ...(usesTls ? { etcdTls: { caFile: e.tls_ca_path, certFile: e.tls_cert_path, keyFile: e.tls_key_path, serverName: e.tls_server_name } } : {}),
+    ...(tls !== null ? { etcdTls: tls } : {}),
     ...(e.username !== '' ? { etcdAuth: { username: e.username, password: e.password } } : {}),
   };
 }

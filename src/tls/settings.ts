@@ -96,13 +96,23 @@ export interface GrpcClientTls {
   readonly insecureSkipVerify: boolean;
 }
 
+/** dskit's client TLS keys, as gRPC client blocks and the ring's etcd block take them. */
+export type ClientTlsConfig = Pick<
+  GrpcClientConfig,
+  'tls_enabled' | 'tls_cert_path' | 'tls_key_path' | 'tls_ca_path' | 'tls_server_name' | 'tls_insecure_skip_verify'
+>;
+
 /**
  * A client block's TLS (`<section>.grpc_client_config`), or null when tls_enabled is false (as in
  * Tempo, the other tls_* keys are then ignored). Unreadable files fail start-up with their key.
  */
 export function grpcClientTlsSettings(section: string, c: GrpcClientConfig): GrpcClientTls | null {
+  return clientTlsSettings(`${section}.grpc_client_config`, c);
+}
+
+/** The TLS of the client block at `key` (dotted path), or null when tls_enabled is false; files read now. */
+export function clientTlsSettings(key: string, c: ClientTlsConfig): GrpcClientTls | null {
   if (!c.tls_enabled) return null;
-  const key = `${section}.grpc_client_config`;
   if ((c.tls_cert_path === '') !== (c.tls_key_path === '')) {
     throw new ConfigError(`${key}: tls_cert_path and tls_key_path must be set together (a client certificate needs both)`, key);
   }

@@ -35,7 +35,7 @@ before(async () => {
     writeFileSync(join(dir, name), data);
     return join(dir, name);
   };
-  const tls = { caFile: ca.certFile, certFile: file('client.crt', client.cert), keyFile: file('client.key', client.key), serverName: '' };
+  const tls = { ca: ca.cert, cert: client.cert, key: client.key, serverName: '', insecureSkipVerify: false };
   etcd = await startEtcd({ certFile: file('etcd.crt', server.cert), keyFile: file('etcd.key', server.key), clientCaFile: ca.certFile });
   base = { endpoints: [etcd.endpoint.replace(/^https:\/\//, '')], prefix: 'collectors/', dialTimeoutMs: 5_000, tls };
   // Auth on: a root user with a password (the client certificate's name is no etcd user).
