@@ -166,7 +166,7 @@ export function tagValuesMaxBytes(cfg: RubatoConfig, tenant: string): number {
  * The query API's timeouts and limits from the config, for every process that serves it (one
  * process, a querier, a query frontend), so the three cannot drift apart.
  */
-export function apiLimitsOf(
+function apiLimitsOf(
   cfg: RubatoConfig,
 ): Pick<ApiServerOptions, 'traceByIdTimeoutMs' | 'searchTimeoutMs' | 'maxSearchDurationMs' | 'searchLimits' | 'metricsLimits'> {
   const qf = cfg.query_frontend;
@@ -252,6 +252,34 @@ export function apiSecurityOf(cfg: RubatoConfig, auth: AuthRuntime | null, certi
     // Grafana's streaming queries: gRPC on the API port, HTTP/2 connections set as for the gRPC server.
     ...(cfg.stream_over_http_enabled ? { streamOverHttp: { connection: grpcConnectionOf(cfg.server) } } : {}),
   };
+}
+
+/** What every query API server of the config shares: where it listens, its security and limits, its status pages. */
+export interface ApiServerBase {
+  readonly auth: AuthRuntime | null;
+  readonly certificates: CertificateWatchers;
+  readonly logger: Logger;
+  readonly configYaml: string;
+  readonly services: () => Record<string, string>;
+}
+
+/**
+ * The options one process, a querier and a query frontend give their API servers alike; each adds
+ * readiness, flush and its data functions.
+ */
+export function apiServerBase(cfg: RubatoConfig, b: ApiServerBase) {
+  return {
+    host: cfg.server.http_listen_address,
+    port: cfg.server.http_listen_port,
+    listener: httpListenerOf(cfg.server),
+    ...apiSecurityOf(cfg, b.auth, b.certificates),
+    logger: b.logger,
+    multitenancy: cfg.multitenancy_enabled,
+    configYaml: () => b.configYaml,
+    buildInfo: buildInfo(),
+    services: b.services,
+    ...apiLimitsOf(cfg),
+  } satisfies Partial<ApiServerOptions>;
 }
 
 export interface Receivers {
@@ -387,19 +415,10 @@ export async function startApp(cfg: RubatoConfig, configYaml: string, logger: Lo
   const auth = startAuth(cfg.auth, logger);
   const services: Record<string, string> = { distributor: 'Starting', ingester: 'Starting', querier: 'Starting', compactor: 'Starting' };
   const api = await startApiServer({
-    host: cfg.server.http_listen_address,
-    port: cfg.server.http_listen_port,
-    listener: httpListenerOf(cfg.server),
-    ...apiSecurityOf(cfg, auth, certificates),
-    logger,
-    multitenancy: cfg.multitenancy_enabled,
+    ...apiServerBase(cfg, { auth, certificates, logger, configYaml, services: () => services }),
     isReady: () => receiversListening && ingester.ready(),
-    configYaml: () => configYaml,
     flush: () => ingester.flush(),
-    buildInfo: buildInfo(),
-    services: () => services,
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
-    ...apiLimitsOf(cfg),
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
     tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: tagValuesMaxBytes(cfg, tenant) }),

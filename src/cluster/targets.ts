@@ -14,7 +14,7 @@ import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
-  apiLimitsOf,
+  apiServerBase,
   apiSecurityOf,
   buildInfo,
   compactorOptions,
@@ -463,20 +463,11 @@ async function startQuerierTarget(c: Common): Promise<Running> {
   const tags = new TagService(sources);
   let ready = false;
   const api = await startApiServer({
-    host: cfg.server.http_listen_address,
-    port: cfg.server.http_listen_port,
-    listener: httpListener(cfg),
     // TLS, access control and streaming as in one process; the gate covers every route, frontend calls included.
-    ...apiSecurityOf(cfg, c.auth, c.certificates),
-    logger,
-    multitenancy: cfg.multitenancy_enabled,
+    ...apiServerBase(cfg, { auth: c.auth, certificates: c.certificates, logger, configYaml: c.configYaml, services: () => c.services }),
     isReady: () => ready,
-    configYaml: () => c.configYaml,
     flush: async () => undefined,
-    buildInfo: buildInfo(),
-    services: () => c.services,
     findTraceById: (tenant, traceId, range, signal) => querier.findTraceById(tenant, traceId, range, signal),
-    ...apiLimitsOf(cfg),
     search: (tenant, req) => searcher.search(tenant, req),
     tagNames: (tenant, scopes, req) => tags.tagNames(tenant, scopes, req),
     tagValues: (tenant, tag, req) => tags.tagValues(tenant, tag, { ...req, maxBytes: tagValuesMaxBytes(cfg, tenant) }),
@@ -564,20 +555,11 @@ async function startFrontend(c: Common): Promise<Running> {
     logger,
   });
   const api = await startApiServer({
-    host: cfg.server.http_listen_address,
-    port: cfg.server.http_listen_port,
-    listener: httpListener(cfg),
     // Grafana's entry: TLS, the token gate and streaming as in one process; each job carries the caller's token.
-    ...apiSecurityOf(cfg, c.auth, c.certificates),
-    logger,
-    multitenancy: cfg.multitenancy_enabled,
+    ...apiServerBase(cfg, { auth: c.auth, certificates: c.certificates, logger, configYaml: c.configYaml, services: () => c.services }),
     isReady: () => healthy().length > 0,
-    configYaml: () => c.configYaml,
     flush: async () => undefined,
-    buildInfo: buildInfo(),
-    services: () => c.services,
     findTraceById: (tenant, traceId, range, signal) => frontend.findTraceById(tenant, traceId, range, signal),
-    ...apiLimitsOf(cfg),
     search: (tenant, req) => frontend.search(tenant, req),
     tagNames: (tenant, scopes, req) => frontend.tagNames(tenant, scopes, req),
     tagValues: (tenant, tag, req) => frontend.tagValues(tenant, tag, req),
