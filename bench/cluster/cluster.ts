@@ -13,6 +13,7 @@
  *
  *   npm run bench:cluster                 SECONDS=10 CONCURRENCY=16 SPANS_PER_REQUEST=500 SEARCHES=40 METRICS=20 FLUSH=1 SIZES=1,2,3 RF=1
  */
+import { exportOnce } from '../lib/otlp-grpc.js';
 import { cpuSeconds } from '../lib/server.js';
 import { Client, credentials, status } from '@grpc/grpc-js';
 import { freshRequest, makeTemplate, type RequestTemplate } from '../lib/fresh-ids.js';
@@ -55,22 +56,10 @@ async function ingest(port: number, t: RequestTemplate): Promise<{ spansPerSec: 
       while (Date.now() < deadline) {
         const req = freshRequest(t);
         const t0 = performance.now();
-        const ok = await new Promise<boolean>((res) =>
-          client.makeUnaryRequest(
-            '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-            (b: Buffer) => b,
-            (b: Buffer) => b,
-            req,
-            (err) => {
-              if (err !== null) {
-                const why = `${status[err.code] ?? err.code}: ${err.details.replace(/\d+/g, 'N').slice(0, 160)}`;
-                reasons.set(why, (reasons.get(why) ?? 0) + 1);
-              }
-              res(err === null);
-            },
-          ),
-        );
-        if (!ok) {
+        const err = await exportOnce(client, req);
+        if (err !== null) {
+          const why = `${status[err.code] ?? err.code}: ${err.details.replace(/\d+/g, 'N').slice(0, 160)}`;
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
           errors++;
           await new Promise((r) => setTimeout(r, 50));
           continue;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { WireWriter } from '../../src/otlp/wire.js';
 import { freePort } from '../../test/support/ports.js';
+import { exportOnce } from '../lib/otlp-grpc.js';
 import { peakRssMiB, rssMiB } from '../lib/server.js';
 import { generatorOn, startGeneratorServer } from './server.js';
 
@@ -127,15 +128,7 @@ async function main(): Promise<void> {
       Array.from({ length: concurrency }, async () => {
         while (Date.now() < deadline) {
           const req = request();
-          const ok = await new Promise<boolean>((res) =>
-            client.makeUnaryRequest(
-              '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-              (b: Buffer) => b,
-              (b: Buffer) => b,
-              req,
-              (err) => res(err === null),
-            ),
-          );
+          const ok = (await exportOnce(client, req)) === null;
           if (ok) spans += spansPerRequest;
           else errors++;
         }
